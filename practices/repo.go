@@ -1,19 +1,40 @@
 package practices
 
 import (
+	"bytes"
 	"context"
+	"encoding/base64"
+	"encoding/json"
 	"errors"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"strings"
+	"sync"
 	"time"
+
+	"github.com/google/uuid"
 
 	"github.com/brightspots-nic/brightspots/storage"
 )
 
 // Errors callers branch on.
 var (
+	// ErrNotFound: no such record, or the caller may not see it (the two are deliberately the same).
 	ErrNotFound = errors.New("not found")
 	// ErrStale: the caller's expected version (If-Match) is not the current one, or another writer won.
 	ErrStale = errors.New("record changed since it was read")
+	// ErrForbidden: the caller may see the record but not make this change.
+	ErrForbidden = errors.New("forbidden")
+	// ErrUnauthenticated: the change needs a signed-in caller.
+	ErrUnauthenticated = errors.New("authentication required")
 )
+
+// StateError reports a change the record's lifecycle does not allow (publishing a withdrawn record's
+// draft, deciding before results exist …). The HTTP layer answers 409.
+type StateError struct{ Msg string }
+
+func (e *StateError) Error() string { return e.Msg }
 
 // LogEntry is one change-log entry: "this record changed". Readers take the record's current state.
 type LogEntry struct {
@@ -26,21 +47,610 @@ type LogEntry struct {
 	At      time.Time `json:"at"`
 }
 
+// Node identifies the district node that owns local records.
+type Node struct {
+	URL string // public base URL, no trailing slash; also the federation issuer
+	ID  string // short slug, e.g. "riverside"
+}
+
 // Repo keeps records in the object store: immutable versions, head pointers, the change log.
+// It is safe for concurrent use, and several processes may share one bucket.
 type Repo struct {
 	bucket storage.Bucket
-	nodeURL string
-	nodeID  string
+	node   Node
+	log    *changeLog
+	logger *slog.Logger
+	now    func() time.Time
+
+	// mirrors maps a peer's node URL to its node id, for the mirror/{origin-id}/… keys. Set by
+	// federation when peers are configured.
+	mu      sync.RWMutex
+	mirrors map[string]string
+
+	onChange func() // called after each log append (wakes the indexer); may be nil
+}
+
+// Options tune a Repo. The zero value is fine.
+type Options struct {
+	Logger *slog.Logger
+	Now    func() time.Time // for tests
+}
+
+// Open opens the repository in bucket for node, finds the end of the change log and runs the
+// reconciler once so that anything a crash left half-done is finished before the first request.
+func Open(ctx context.Context, bucket storage.Bucket, node Node, opts Options) (*Repo, error) {
+	if node.URL == "" || node.ID == "" {
+		return nil, errors.New("practices: node URL and id are required")
+	}
+	l, err := openChangeLog(ctx, bucket)
+	if err != nil {
+		return nil, err
+	}
+	r := &Repo{bucket: bucket, node: node, log: l, logger: opts.Logger, now: opts.Now, mirrors: map[string]string{}}
+	if r.logger == nil {
+		r.logger = slog.New(slog.DiscardHandler)
+	}
+	if r.now == nil {
+		r.now = time.Now
+	}
+	if _, err := r.Reconcile(ctx, 0); err != nil {
+		return nil, err
+	}
+	return r, nil
+}
+
+// Node returns the node this repository belongs to.
+func (r *Repo) Node() Node { return r.node }
+
+// Bucket returns the object store underneath (for the parts of the node that keep their own state).
+func (r *Repo) Bucket() storage.Bucket { return r.bucket }
+
+// OnChange registers f to be called after every change-log append. Not safe to call concurrently with writes.
+func (r *Repo) OnChange(f func()) { r.onChange = f }
+
+// SetMirrorID binds a peer's node URL to its node id for mirror keys.
+func (r *Repo) SetMirrorID(originURL, nodeID string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.mirrors[originURL] = nodeID
+}
+
+// URI is the stable URI of a local record.
+func (r *Repo) URI(kind Kind, id string) string { return r.node.URL + "/" + kind.Plural() + "/" + id }
+
+func versionKey(kind Kind, id string, v int) string {
+	return fmt.Sprintf("records/%s/%s/v%08d.json", kind, id, v)
+}
+func headKey(kind Kind, id string) string { return fmt.Sprintf("records/%s/%s/head.json", kind, id) }
+func intentKey(kind Kind, id string, v int) string {
+	return fmt.Sprintf("node/intents/%s.%s.v%08d.json", kind, id, v)
 }
 
 // ReadLog returns up to limit change-log entries with Seq > after, in order.
 func (r *Repo) ReadLog(ctx context.Context, after uint64, limit int) ([]LogEntry, error) {
-	panic("TODO")
+	return r.log.Read(ctx, after, limit)
 }
 
-// Load returns the current state of the record a log entry names: a local record's head version, or a
-// mirrored record's latest received copy. gone is true when the record is deleted or its mirror copy was
-// purged (a tombstone); rec is then nil.
+// LogEnd is the highest change-log sequence number this process knows to exist.
+func (r *Repo) LogEnd() uint64 { return r.log.Last() }
+
+// AppendLog appends an entry for a change made outside Repo's write path (a mirrored document).
+func (r *Repo) AppendLog(ctx context.Context, e LogEntry) (uint64, error) {
+	e.At = r.now().UTC()
+	seq, err := r.log.Append(ctx, e)
+	if err == nil && r.onChange != nil {
+		r.onChange()
+	}
+	return seq, err
+}
+
+// validID reports whether id is a canonical UUID (ids appear in storage keys).
+func validID(id string) bool {
+	u, err := uuid.Parse(id)
+	return err == nil && u.String() == id
+}
+
+// head reads the head of a local record with its ETag.
+func (r *Repo) head(ctx context.Context, kind Kind, id string) (Record, string, error) {
+	if !kind.Valid() || !validID(id) {
+		return nil, "", ErrNotFound
+	}
+	rc, info, err := r.bucket.Get(ctx, headKey(kind, id))
+	if errors.Is(err, storage.ErrNotFound) {
+		return nil, "", ErrNotFound
+	}
+	if err != nil {
+		return nil, "", fmt.Errorf("read %s %s: %w", kind, id, err)
+	}
+	defer rc.Close()
+	rec := NewRecord(kind)
+	if err := json.NewDecoder(rc).Decode(rec); err != nil {
+		return nil, "", fmt.Errorf("decode %s %s: %w", kind, id, err)
+	}
+	return rec, info.ETag, nil
+}
+
+// readVersion reads one immutable version.
+func (r *Repo) readVersion(ctx context.Context, kind Kind, id string, v int) (Record, error) {
+	rec := NewRecord(kind)
+	if err := getJSON(ctx, r.bucket, versionKey(kind, id, v), rec); err != nil {
+		if errors.Is(err, storage.ErrNotFound) {
+			return nil, ErrNotFound
+		}
+		return nil, err
+	}
+	return rec, nil
+}
+
+// Get returns the current state of a local record if p may see it; ErrNotFound otherwise.
+func (r *Repo) Get(ctx context.Context, p Principal, kind Kind, id string) (Record, error) {
+	rec, _, err := r.head(ctx, kind, id)
+	if err != nil {
+		return nil, err
+	}
+	if !CanRead(p, rec.RecordMeta(), r.node) {
+		return nil, ErrNotFound
+	}
+	return rec, nil
+}
+
+// GetVersion returns one version of a local record if p may see the record now and that version.
+func (r *Repo) GetVersion(ctx context.Context, p Principal, kind Kind, id string, v int) (Record, error) {
+	if _, err := r.Get(ctx, p, kind, id); err != nil {
+		return nil, err
+	}
+	rec, err := r.readVersion(ctx, kind, id, v)
+	if err != nil {
+		return nil, err
+	}
+	if !CanRead(p, rec.RecordMeta(), r.node) {
+		return nil, ErrNotFound
+	}
+	return rec, nil
+}
+
+// Load returns the current state of the record a log entry names: a local record's head, or a
+// mirrored record's latest received copy. gone is true when the record no longer exists here (a
+// tombstone purged the mirror copy); rec is then nil. No access check: callers (the indexer, the
+// federation feed) apply their own visibility rules to what they get.
 func (r *Repo) Load(ctx context.Context, origin string, kind Kind, id string) (rec Record, gone bool, err error) {
-	panic("TODO")
+	if origin == "" || origin == r.node.URL {
+		rec, _, err := r.head(ctx, kind, id)
+		if errors.Is(err, ErrNotFound) {
+			return nil, true, nil
+		}
+		return rec, false, err
+	}
+	data, err := r.GetMirror(ctx, origin, kind, id)
+	if errors.Is(err, ErrNotFound) {
+		return nil, true, nil
+	}
+	if err != nil {
+		return nil, false, err
+	}
+	rec, deleted, err := decodeSignedPayload(kind, data)
+	if err != nil {
+		return nil, false, fmt.Errorf("mirror %s %s/%s: %w", origin, kind, id, err)
+	}
+	if deleted {
+		return nil, true, nil
+	}
+	return rec, false, nil
+}
+
+// mirrorKey is where federation stores a peer's signed document.
+func (r *Repo) mirrorKey(origin string, kind Kind, id string) (string, error) {
+	r.mu.RLock()
+	nodeID, ok := r.mirrors[origin]
+	r.mu.RUnlock()
+	if !ok {
+		return "", fmt.Errorf("%w: unknown origin %q", ErrNotFound, origin)
+	}
+	if !kind.Valid() || !validID(id) {
+		return "", ErrNotFound
+	}
+	return fmt.Sprintf("mirror/%s/%s/%s.jws", nodeID, kind, id), nil
+}
+
+// GetMirror returns the stored signed document of a mirrored record, byte for byte.
+func (r *Repo) GetMirror(ctx context.Context, origin string, kind Kind, id string) ([]byte, error) {
+	key, err := r.mirrorKey(origin, kind, id)
+	if err != nil {
+		return nil, err
+	}
+	rc, _, err := r.bucket.Get(ctx, key)
+	if errors.Is(err, storage.ErrNotFound) {
+		return nil, ErrNotFound
+	}
+	if err != nil {
+		return nil, err
+	}
+	defer rc.Close()
+	var buf bytes.Buffer
+	if _, err := buf.ReadFrom(rc); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
+}
+
+// decodeSignedPayload reads the payload of a compact JWS that federation verified before storing it.
+func decodeSignedPayload(kind Kind, jws []byte) (Record, bool, error) {
+	parts := strings.Split(string(jws), ".")
+	if len(parts) != 3 {
+		return nil, false, errors.New("not a compact JWS")
+	}
+	payload, err := base64.RawURLEncoding.DecodeString(parts[1])
+	if err != nil {
+		return nil, false, fmt.Errorf("payload: %w", err)
+	}
+	var doc struct {
+		Deleted bool            `json:"deleted"`
+		Record  json.RawMessage `json:"record"`
+	}
+	if err := json.Unmarshal(payload, &doc); err != nil {
+		return nil, false, fmt.Errorf("payload: %w", err)
+	}
+	if doc.Deleted {
+		return nil, true, nil
+	}
+	rec := NewRecord(kind)
+	if err := json.Unmarshal(doc.Record, rec); err != nil {
+		return nil, false, fmt.Errorf("record: %w", err)
+	}
+	return rec, false, nil
+}
+
+// Create stores a new draft record owned by the team it names. rec's server-owned fields are
+// ignored and set here.
+func (r *Repo) Create(ctx context.Context, p Principal, rec Record) (Record, error) {
+	m := rec.RecordMeta()
+	kind := kindOf(rec)
+	if err := CanCreate(p, kind, m.Team); err != nil {
+		return nil, err
+	}
+	now := r.now().UTC().Truncate(time.Millisecond)
+	id, err := uuid.NewV7()
+	if err != nil {
+		return nil, err
+	}
+	fresh := Meta{
+		ID: id.String(), Kind: kind, URI: r.URI(kind, id.String()), Version: 1,
+		Origin: r.node.URL, OriginID: r.node.ID, Status: StatusDraft,
+		CreatedAt: now, UpdatedAt: now, Team: m.Team, Visibility: m.Visibility, SharedWith: m.SharedWith,
+		CreatedBy: p.Subject, UpdatedBy: p.Subject,
+	}
+	if fresh.Visibility == "" {
+		fresh.Visibility = VisibilityDistrict
+	}
+	*m = fresh
+	clearComputed(rec)
+	applyDefaults(rec)
+	if err := Validate(rec, LevelCreate); err != nil {
+		return nil, err
+	}
+	if err := r.commit(ctx, rec, ""); err != nil {
+		return nil, err
+	}
+	return rec, nil
+}
+
+// Update replaces the client-editable content of a record. expected is the version the client last
+// read (If-Match); ErrStale when it is not the current one.
+func (r *Repo) Update(ctx context.Context, p Principal, kind Kind, id string, expected int, rec Record) (Record, error) {
+	return r.change(ctx, p, kind, id, expected, func(cur Record) error {
+		if kindOf(rec) != kind {
+			return errors.New("record kind mismatch")
+		}
+		if cur.RecordMeta().Status == StatusWithdrawn {
+			return &StateError{Msg: "a withdrawn record cannot be edited; publish it again first"}
+		}
+		if err := checkEditable(cur, rec); err != nil {
+			return err
+		}
+		m := *cur.RecordMeta()
+		in := rec.RecordMeta()
+		m.Visibility, m.SharedWith = in.Visibility, in.SharedWith
+		if m.Visibility == "" {
+			m.Visibility = VisibilityDistrict
+		}
+		keepComputed(rec, cur)
+		*rec.RecordMeta() = m
+		copyRecord(cur, rec)
+		return nil
+	})
+}
+
+// Publish makes the current version visible according to its visibility, after checking that every
+// field publishing needs is present.
+func (r *Repo) Publish(ctx context.Context, p Principal, kind Kind, id string, expected int) (Record, error) {
+	return r.change(ctx, p, kind, id, expected, func(cur Record) error {
+		m := cur.RecordMeta()
+		if m.Status == StatusPublished {
+			return &StateError{Msg: "already published"}
+		}
+		m.Status = StatusPublished
+		now := r.now().UTC().Truncate(time.Millisecond)
+		m.PublishedAt, m.WithdrawnAt = &now, nil
+		return nil
+	})
+}
+
+// Withdraw takes a published record out of view (peers receive a tombstone).
+func (r *Repo) Withdraw(ctx context.Context, p Principal, kind Kind, id string, expected int) (Record, error) {
+	return r.change(ctx, p, kind, id, expected, func(cur Record) error {
+		m := cur.RecordMeta()
+		if m.Status != StatusPublished {
+			return &StateError{Msg: "only a published record can be withdrawn"}
+		}
+		now := r.now().UTC().Truncate(time.Millisecond)
+		m.Status, m.WithdrawnAt = StatusWithdrawn, &now
+		return nil
+	})
+}
+
+// Mutate applies a server-side change (results, attached artifacts, computed evidence) as a new
+// version, retrying when another writer gets there first. The caller must be allowed to write.
+func (r *Repo) Mutate(ctx context.Context, p Principal, kind Kind, id string, f func(cur Record) error) (Record, error) {
+	for attempt := 0; ; attempt++ {
+		rec, err := r.change(ctx, p, kind, id, 0, f)
+		if errors.Is(err, ErrStale) && attempt < 8 {
+			continue
+		}
+		return rec, err
+	}
+}
+
+// change is the one read-modify-write path: authorize, apply f to the current head, validate, commit
+// the next version. expected 0 means "whatever is current".
+func (r *Repo) change(ctx context.Context, p Principal, kind Kind, id string, expected int, f func(cur Record) error) (Record, error) {
+	cur, etag, err := r.head(ctx, kind, id)
+	if err != nil {
+		return nil, err
+	}
+	m := cur.RecordMeta()
+	if !CanRead(p, m, r.node) {
+		return nil, ErrNotFound
+	}
+	if err := CanWrite(p, m); err != nil {
+		return nil, err
+	}
+	if expected != 0 && expected != m.Version {
+		return nil, ErrStale
+	}
+	if err := f(cur); err != nil {
+		return nil, err
+	}
+	m = cur.RecordMeta()
+	m.Version++
+	m.UpdatedAt = r.now().UTC().Truncate(time.Millisecond)
+	m.UpdatedBy = p.Subject
+	level := LevelCreate
+	if m.Status == StatusPublished {
+		level = LevelPublish
+	}
+	if err := Validate(cur, level); err != nil {
+		return nil, err
+	}
+	if err := r.commit(ctx, cur, etag); err != nil {
+		return nil, err
+	}
+	return cur, nil
+}
+
+// commit runs the write order of the package doc for the version in rec. headETag is the ETag of the
+// head the change was based on ("" for a new record).
+func (r *Repo) commit(ctx context.Context, rec Record, headETag string) error {
+	m := rec.RecordMeta()
+	body, err := json.Marshal(rec)
+	if err != nil {
+		return fmt.Errorf("encode %s %s: %w", m.Kind, m.ID, err)
+	}
+	intent := intentKey(m.Kind, m.ID, m.Version)
+	if err := putJSON(ctx, r.bucket, intent, map[string]any{"at": r.now().UTC()}, storage.PutOptions{}); err != nil {
+		return err
+	}
+	_, err = r.bucket.Put(ctx, versionKey(m.Kind, m.ID, m.Version), bytes.NewReader(body), int64(len(body)),
+		storage.PutOptions{IfNoneMatch: true, ContentType: "application/json"})
+	if errors.Is(err, storage.ErrConflict) {
+		// Someone else committed this version first. Make sure their change is fully visible, then
+		// tell the caller to re-read.
+		_ = r.bucket.Delete(ctx, intent)
+		if rerr := r.repair(ctx, m.Kind, m.ID); rerr != nil {
+			r.logger.Warn("repair after conflict", "kind", m.Kind, "id", m.ID, "err", rerr)
+		}
+		return ErrStale
+	}
+	if err != nil {
+		return fmt.Errorf("commit %s %s v%d: %w", m.Kind, m.ID, m.Version, err)
+	}
+	if _, err := r.AppendLog(ctx, LogEntry{Kind: m.Kind, ID: m.ID, Origin: r.node.URL, Version: m.Version, Op: "put"}); err != nil {
+		return err
+	}
+	if err := r.advanceHead(ctx, rec, body, headETag); err != nil {
+		return err
+	}
+	if err := r.bucket.Delete(ctx, intent); err != nil {
+		r.logger.Warn("delete write intent", "key", intent, "err", err)
+	}
+	return nil
+}
+
+// advanceHead swaps the head to rec unless it already shows rec's version or a later one.
+func (r *Repo) advanceHead(ctx context.Context, rec Record, body []byte, etag string) error {
+	m := rec.RecordMeta()
+	key := headKey(m.Kind, m.ID)
+	for attempt := 0; attempt < 16; attempt++ {
+		opts := storage.PutOptions{ContentType: "application/json"}
+		if etag == "" {
+			opts.IfNoneMatch = true
+		} else {
+			opts.IfMatch = etag
+		}
+		_, err := r.bucket.Put(ctx, key, bytes.NewReader(body), int64(len(body)), opts)
+		if err == nil {
+			return nil
+		}
+		if !errors.Is(err, storage.ErrConflict) {
+			return fmt.Errorf("swap head of %s %s: %w", m.Kind, m.ID, err)
+		}
+		cur, curTag, herr := r.head(ctx, m.Kind, m.ID)
+		switch {
+		case errors.Is(herr, ErrNotFound):
+			etag = ""
+		case herr != nil:
+			return herr
+		case cur.RecordMeta().Version >= m.Version:
+			return nil // a later (or the same) version is already the head
+		default:
+			etag = curTag
+		}
+	}
+	return fmt.Errorf("swap head of %s %s: too much contention", m.Kind, m.ID)
+}
+
+// repair rolls a record's head forward to its latest committed version, logging every version the
+// head skips over (duplicates are harmless).
+func (r *Repo) repair(ctx context.Context, kind Kind, id string) error {
+	prefix := fmt.Sprintf("records/%s/%s/v", kind, id)
+	objs, err := r.bucket.List(ctx, storage.ListOptions{Prefix: prefix})
+	if err != nil {
+		return err
+	}
+	latest := 0
+	for _, o := range objs {
+		if v, err := strconv.Atoi(strings.TrimSuffix(strings.TrimPrefix(o.Key, prefix), ".json")); err == nil && v > latest {
+			latest = v
+		}
+	}
+	if latest == 0 {
+		return nil
+	}
+	cur, etag, err := r.head(ctx, kind, id)
+	have := 0
+	switch {
+	case errors.Is(err, ErrNotFound):
+	case err != nil:
+		return err
+	default:
+		have = cur.RecordMeta().Version
+	}
+	if have >= latest {
+		return nil
+	}
+	rec, err := r.readVersion(ctx, kind, id, latest)
+	if err != nil {
+		return err
+	}
+	if _, err := r.AppendLog(ctx, LogEntry{Kind: kind, ID: id, Origin: r.node.URL, Version: latest, Op: "put"}); err != nil {
+		return err
+	}
+	body, err := json.Marshal(rec)
+	if err != nil {
+		return err
+	}
+	return r.advanceHead(ctx, rec, body, etag)
+}
+
+// Reconcile finishes every write a crash interrupted (see the package doc): for each write intent
+// older than minAge, it repairs the record and deletes the intent. It returns how many intents it
+// handled. Intents younger than minAge may belong to a write still in flight in another replica.
+func (r *Repo) Reconcile(ctx context.Context, minAge time.Duration) (int, error) {
+	n := 0
+	start := ""
+	for {
+		objs, err := r.bucket.List(ctx, storage.ListOptions{Prefix: "node/intents/", StartAfter: start, Limit: 1000})
+		if err != nil {
+			return n, fmt.Errorf("reconcile: list intents: %w", err)
+		}
+		for _, o := range objs {
+			start = o.Key
+			if minAge > 0 && r.now().Sub(o.ModTime) < minAge {
+				continue
+			}
+			name := strings.TrimSuffix(strings.TrimPrefix(o.Key, "node/intents/"), ".json")
+			parts := strings.Split(name, ".")
+			if len(parts) != 3 {
+				continue
+			}
+			kind, id := Kind(parts[0]), parts[1]
+			if !kind.Valid() || !validID(id) {
+				continue
+			}
+			if err := r.repair(ctx, kind, id); err != nil {
+				return n, fmt.Errorf("reconcile %s %s: %w", kind, id, err)
+			}
+			if err := r.bucket.Delete(ctx, o.Key); err != nil {
+				return n, err
+			}
+			n++
+		}
+		if len(objs) < 1000 {
+			return n, nil
+		}
+	}
+}
+
+// List returns local records of kind that p may see, ordered by id (ids are time-ordered UUIDv7s,
+// so this is creation order), starting after the id `after`. Filter narrows by team and status.
+func (r *Repo) List(ctx context.Context, p Principal, kind Kind, f ListFilter, after string, limit int) ([]Record, string, error) {
+	if limit <= 0 || limit > 200 {
+		limit = 50
+	}
+	prefix := "records/" + string(kind) + "/"
+	start := ""
+	if after != "" {
+		start = prefix + after + "/~" // '~' sorts after every file name in a record's folder
+	}
+	var out []Record
+	for len(out) < limit {
+		objs, err := r.bucket.List(ctx, storage.ListOptions{Prefix: prefix, StartAfter: start, Limit: 1000})
+		if err != nil {
+			return nil, "", err
+		}
+		for _, o := range objs {
+			start = o.Key
+			if !strings.HasSuffix(o.Key, "/head.json") {
+				continue
+			}
+			id := strings.TrimSuffix(strings.TrimPrefix(o.Key, prefix), "/head.json")
+			rec, _, err := r.head(ctx, kind, id)
+			if err != nil {
+				continue
+			}
+			m := rec.RecordMeta()
+			if !CanRead(p, m, r.node) || !f.match(m) {
+				continue
+			}
+			out = append(out, rec)
+			if len(out) == limit {
+				return out, id, nil
+			}
+		}
+		if len(objs) < 1000 {
+			break
+		}
+	}
+	return out, "", nil
+}
+
+// ListFilter narrows List.
+type ListFilter struct {
+	Team   string
+	Status Status
+}
+
+func (f ListFilter) match(m *Meta) bool {
+	return (f.Team == "" || m.Team == f.Team) && (f.Status == "" || m.Status == f.Status)
+}
+
+func kindOf(rec Record) Kind {
+	switch rec.(type) {
+	case *Practice:
+		return KindPractice
+	case *Test:
+		return KindTest
+	case *Collection:
+		return KindCollection
+	}
+	return ""
 }

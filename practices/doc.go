@@ -1,0 +1,41 @@
+// Package practices is the domain of a Bright Spots node: practices, tests (one STEP or PDSA cycle
+// each) and collections; their validation, versions, visibility and ownership; and the repository that
+// keeps them in the object store. It knows nothing of HTTP or of search engines.
+//
+// # Storage layout
+//
+//	records/{kind}/{id}/v{version:08d}.json   immutable versions (create-only puts)
+//	records/{kind}/{id}/head.json             cache of the latest version, swapped with compare-and-swap
+//	log/{seq:020d}.json                       the gap-free change log
+//	node/intents/{kind}.{id}.v{version}.json  write intents, for crash recovery
+//	node/state/log-checkpoint.json            a recent log position, so finding the end needs no full listing
+//	artifacts/sha256/{hex}                    content-addressed files
+//	artifacts/refs/{hex}/{kind}.{id}          which records reference an artifact (for read checks)
+//
+// # Write order and the crash invariant
+//
+// Every change to a record goes through the same five writes, in this order:
+//
+//  1. intent put   node/intents/…            (says "a version may be about to exist")
+//  2. version put  records/…/v{n}.json       create-only: THE COMMIT POINT. Of two racing writers one wins;
+//     the loser gets ErrStale (HTTP 412).
+//  3. log append   log/{seq}.json            create-only, at the next free sequence number
+//  4. head swap    records/…/head.json       compare-and-swap, only ever moves forward
+//  5. intent delete
+//
+// A client is told a write succeeded only after step 4. Invariant, after a crash between any two writes:
+// every acknowledged change is in the log (step 3 precedes the answer), and nothing the log names is
+// missing (step 2 precedes step 3). What a crash can leave behind is a committed version with no log
+// entry or a stale head; the reconciler (run at start-up and every few minutes) reads the intents,
+// and for every committed version appends a log entry and moves the head forward, then deletes the
+// intent. A duplicate log entry is harmless because log readers are state-based. A writer that finds
+// its version number already taken also repairs that record before reporting the conflict, so a stale
+// head never blocks writers until the next reconciler run.
+//
+// # The change log
+//
+// The log is gap-free: entry n+1 is only ever written by a writer that knows entry n exists (it wrote
+// it, or lost a create-only race for it), so a reader that sees entry k knows every entry below k is
+// already there, and never skips an entry that lands late. Appends in one process are serialized; across
+// processes (replicas sharing a bucket) create-only puts arbitrate.
+package practices
