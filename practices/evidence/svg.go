@@ -1,0 +1,300 @@
+package evidence
+
+import (
+	"bytes"
+	"encoding/xml"
+	"fmt"
+	"html/template"
+	"math"
+	"strconv"
+	"strings"
+
+	"gonum.org/v1/gonum/stat/distuv"
+)
+
+// HattieReference is drawn as a dashed line on forest plots: a reference, never a pass mark — a
+// pre/post gain includes ordinary growth.
+const HattieReference = 0.40
+
+const hattieLabel = "Hattie's 0.40: reference, not a pass mark"
+
+// svgWriter accumulates SVG markup; text goes through encoding/xml's escaping.
+type svgWriter struct{ bytes.Buffer }
+
+func (w *svgWriter) f(format string, args ...any) { fmt.Fprintf(&w.Buffer, format, args...) }
+
+func (w *svgWriter) text(s string) { _ = xml.EscapeText(&w.Buffer, []byte(s)) }
+
+// textAt writes a <text> element with escaped content.
+func (w *svgWriter) textAt(x, y float64, anchor, class, s string) {
+	w.f(`<text x="%.1f" y="%.1f" text-anchor="%s" class="%s">`, x, y, anchor, class)
+	w.text(s)
+	w.f("</text>\n")
+}
+
+func (w *svgWriter) open(width, height float64, id, title, desc string) {
+	w.f(`<svg xmlns="http://www.w3.org/2000/svg" width="%.0f" height="%.0f" viewBox="0 0 %.0f %.0f" role="img" aria-labelledby="%s-title %s-desc">`+"\n",
+		width, height, width, height, id, id)
+	w.f(`<title id="%s-title">`, id)
+	w.text(title)
+	w.f("</title>\n")
+	w.f(`<desc id="%s-desc">`, id)
+	w.text(desc)
+	w.f("</desc>\n")
+	w.f(`<style>text{font-family:system-ui,sans-serif;font-size:12px;fill:#222}.h{font-weight:600;font-size:13px}.m{fill:#555}.ax{stroke:#999;stroke-width:1}.ci{stroke:#222;stroke-width:1.5}.pre{fill:#fff;stroke:#1f5f99;stroke-width:2}.post{fill:#1f5f99}.bar0{fill:#b9cfe4}.bar1{fill:#1f5f99}.ref{stroke:#b35900;stroke-dasharray:5 4}.zero{stroke:#222}.dia{fill:#222}.pi{stroke:#222;stroke-width:1;stroke-dasharray:2 2}</style>` + "\n")
+}
+
+func num(f float64, places int) string { return strconv.FormatFloat(f, 'f', places, 64) }
+
+func groupLabel(g Group) string {
+	if g == Comparison {
+		return "Comparison group"
+	}
+	return "Treatment group"
+}
+
+// meanCI is the 95% CI of a published mean, from its SD and n (t with n−1 df).
+func meanCI(mean, sd *float64, n *int) (lo, hi float64, ok bool) {
+	if mean == nil || sd == nil || n == nil || *n < 2 {
+		return 0, 0, false
+	}
+	t := distuv.StudentsT{Mu: 0, Sigma: 1, Nu: float64(*n - 1)}.Quantile(0.975)
+	h := t * *sd / math.Sqrt(float64(*n))
+	return *mean - h, *mean + h, true
+}
+
+// coarseValue places a coarsened percentage on a bar: "≤5%" at 5, "≥95%" at 95.
+func coarseValue(s string) (float64, bool) {
+	v := strings.TrimSuffix(strings.TrimPrefix(strings.TrimPrefix(s, "≤"), "≥"), "%")
+	f, err := strconv.ParseFloat(v, 64)
+	return f, err == nil
+}
+
+// resultsDesc is the text alternative shared by the SVG's <desc>.
+func resultsDesc(r *Results) string {
+	var b strings.Builder
+	for _, g := range r.Groups {
+		if g.Suppressed {
+			fmt.Fprintf(&b, "%s: no statistics published (%s). ", groupLabel(g.Group), g.Note)
+			continue
+		}
+		fmt.Fprintf(&b, "%s, %d students: mean %s before, %s after", groupLabel(g.Group), *g.N, num(*g.MeanPre, 1), num(*g.MeanPost, 1))
+		if g.PctProficientPre != "" {
+			fmt.Fprintf(&b, "; proficient %s before, %s after", g.PctProficientPre, g.PctProficientPost)
+		}
+		b.WriteString(". ")
+	}
+	if r.Effect != nil {
+		fmt.Fprintf(&b, "Effect size g = %s (95%% CI %s to %s).", num(r.Effect.G, 2), num(r.Effect.CILower, 2), num(r.Effect.CIUpper, 2))
+	} else if r.EffectNote != "" {
+		b.WriteString(r.EffectNote + ".")
+	}
+	return strings.TrimSpace(b.String())
+}
+
+// RenderResultsSVG draws a test's published results: each group's mean before and after with 95%
+// CIs on the assessment's scale, and % proficient before and after. Suppressed groups show only
+// their note. The text alternative is in <desc> and, as a table, in ResultsTableHTML.
+func RenderResultsSVG(r *Results) []byte {
+	const width, left, right, rowH = 640.0, 150.0, 600.0, 46.0
+	hasPct := r.ProficiencyCut != nil
+	height := 40 + rowH*float64(len(r.Groups)) + 30
+	if hasPct {
+		height += 30 + rowH*float64(len(r.Groups))
+	}
+	var w svgWriter
+	w.open(width, height, "bs-results", "Results before and after", resultsDesc(r))
+	lo, hi := r.ScoreMin, r.ScoreMax
+	if !(hi > lo) {
+		lo, hi = 0, 1
+	}
+	x := func(v float64) float64 { return left + (right-left)*(math.Max(lo, math.Min(hi, v))-lo)/(hi-lo) }
+	w.textAt(10, 20, "start", "h", "Mean score before (open) and after (filled), with 95% confidence intervals")
+	y := 40.0
+	for _, g := range r.Groups {
+		w.textAt(10, y+20, "start", "", groupLabel(g.Group))
+		if g.Suppressed {
+			w.textAt(left, y+20, "start", "m", "No statistics published: "+g.Note)
+			y += rowH
+			continue
+		}
+		w.f(`<line class="ax" x1="%.1f" y1="%.1f" x2="%.1f" y2="%.1f"/>`+"\n", left, y+30, right, y+30)
+		for _, m := range []struct {
+			mean, sd *float64
+			cls      string
+			dy       float64
+		}{{g.MeanPre, g.SDPre, "pre", 10}, {g.MeanPost, g.SDPost, "post", 22}} {
+			if l, h, ok := meanCI(m.mean, m.sd, g.N); ok {
+				w.f(`<line class="ci" x1="%.1f" y1="%.1f" x2="%.1f" y2="%.1f"/>`+"\n", x(l), y+m.dy, x(h), y+m.dy)
+			}
+			w.f(`<circle class="%s" cx="%.1f" cy="%.1f" r="4.5"/>`+"\n", m.cls, x(*m.mean), y+m.dy)
+		}
+		w.textAt(right+8, y+20, "start", "m", "n = "+strconv.Itoa(*g.N))
+		y += rowH
+	}
+	w.textAt(left, y, "middle", "m", num(lo, 0))
+	w.textAt(right, y, "middle", "m", num(hi, 0))
+	y += 30
+	if hasPct {
+		w.textAt(10, y, "start", "h", "Students proficient (score ≥ "+num(*r.ProficiencyCut, 0)+"), before (light) and after (dark)")
+		y += 10
+		px := func(p float64) float64 { return left + (right-left)*p/100 }
+		for _, g := range r.Groups {
+			w.textAt(10, y+22, "start", "", groupLabel(g.Group))
+			switch {
+			case g.Suppressed:
+				w.textAt(left, y+22, "start", "m", "No statistics published: "+g.Note)
+			case g.PctProficientPre == "":
+				w.textAt(left, y+22, "start", "m", "Not available")
+			default:
+				for i, s := range []string{g.PctProficientPre, g.PctProficientPost} {
+					v, _ := coarseValue(s)
+					by := y + 6 + float64(i)*16
+					w.f(`<rect class="bar%d" x="%.1f" y="%.1f" width="%.1f" height="14"/>`+"\n", i, left, by, px(v)-left)
+					w.textAt(px(v)+4, by+11, "start", "", s)
+				}
+			}
+			y += rowH
+		}
+	}
+	w.f("</svg>\n")
+	return w.Bytes()
+}
+
+var resultsTable = template.Must(template.New("results").Funcs(template.FuncMap{"label": groupLabel, "num": num, "deref": deref}).Parse(
+	`<table class="results">
+<caption>Results before and after{{if .Effect}}: effect size g = {{num .Effect.G 2}} (95% CI {{num .Effect.CILower 2}} to {{num .Effect.CIUpper 2}}){{else if .EffectNote}}: {{.EffectNote}}{{end}}</caption>
+<thead><tr><th scope="col">Group</th><th scope="col">n</th><th scope="col">Mean before (SD)</th><th scope="col">Mean after (SD)</th><th scope="col">Mean gain (95% CI)</th><th scope="col">% proficient before</th><th scope="col">% proficient after</th><th scope="col">% improved</th></tr></thead>
+<tbody>
+{{range .Groups}}{{if .Suppressed}}<tr><th scope="row">{{label .Group}}</th><td colspan="7">{{.Note}}</td></tr>
+{{else}}<tr><th scope="row">{{label .Group}}</th><td>{{.N}}</td><td>{{num (deref .MeanPre) 1}}{{with .SDPre}} ({{num (deref .) 1}}){{end}}</td><td>{{num (deref .MeanPost) 1}}{{with .SDPost}} ({{num (deref .) 1}}){{end}}</td><td>{{num (deref .MeanGain) 1}}{{if .GainCILower}} ({{num (deref .GainCILower) 1}} to {{num (deref .GainCIUpper) 1}}){{end}}</td><td>{{or .PctProficientPre "—"}}</td><td>{{or .PctProficientPost "—"}}</td><td>{{or .PctImproved "—"}}</td></tr>
+{{end}}{{end}}</tbody>
+</table>
+`))
+
+func deref(f *float64) float64 {
+	if f == nil {
+		return math.NaN()
+	}
+	return *f
+}
+
+// ResultsTableHTML is the accessible table alternative to RenderResultsSVG.
+func ResultsTableHTML(r *Results) []byte {
+	var b bytes.Buffer
+	if err := resultsTable.Execute(&b, r); err != nil {
+		return []byte("<p>Results could not be shown as a table.</p>\n")
+	}
+	return b.Bytes()
+}
+
+func rowLabel(row ForestRow) string {
+	s := row.District
+	if row.Label != "" {
+		if s != "" {
+			s += ": "
+		}
+		s += row.Label
+	}
+	if row.Adapted {
+		s += " (adapted)"
+	}
+	return s
+}
+
+func forestDesc(p Pool) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "Forest plot of %d %s tests from %d districts. ", p.Result.K, strings.ReplaceAll(string(p.Family), "_", "-"), p.Districts)
+	for _, row := range p.Rows {
+		fmt.Fprintf(&b, "%s, n = %d: g = %s (95%% CI %s to %s), weight %s%%. ", rowLabel(row), row.N, num(row.G, 2), num(row.CILower, 2), num(row.CIUpper, 2), num(row.Weight, 1))
+	}
+	d := p.Result
+	fmt.Fprintf(&b, "Pooled (random effects): %s (95%% CI %s to %s)", num(d.Estimate, 2), num(d.CILower, 2), num(d.CIUpper, 2))
+	if d.PILower != nil {
+		fmt.Fprintf(&b, ", prediction interval %s to %s", num(*d.PILower, 2), num(*d.PIUpper, 2))
+	}
+	fmt.Fprintf(&b, "; I² = %s%%. The dashed line marks %s.", num(d.I2, 0), hattieLabel)
+	return b.String()
+}
+
+// RenderForestSVG draws a pool as a forest plot: one row per test with its CI and a square sized
+// by weight, the pooled random-effects diamond, the prediction interval, a reference line at 0
+// and a dashed line at Hattie's 0.40 labelled as a reference, not a pass mark.
+func RenderForestSVG(p Pool) []byte {
+	const width, labelW, plotL, plotR, rowH = 760.0, 230.0, 240.0, 560.0, 24.0
+	d := p.Result
+	lo, hi := math.Min(0, HattieReference), math.Max(0, HattieReference)
+	for _, r := range p.Rows {
+		lo, hi = math.Min(lo, r.CILower), math.Max(hi, r.CIUpper)
+	}
+	lo, hi = math.Min(lo, d.CILower), math.Max(hi, d.CIUpper)
+	if d.PILower != nil {
+		lo, hi = math.Min(lo, *d.PILower), math.Max(hi, *d.PIUpper)
+	}
+	if !finite(lo) || !finite(hi) {
+		lo, hi = -1, 1
+	}
+	pad := (hi - lo) * 0.05
+	lo, hi = lo-pad, hi+pad
+	x := func(v float64) float64 { return plotL + (plotR-plotL)*(v-lo)/(hi-lo) }
+	top := 50.0
+	height := top + rowH*float64(len(p.Rows)+2) + 50
+	var w svgWriter
+	w.open(width, height, "bs-forest", "Evidence across districts", forestDesc(p))
+	w.textAt(10, 20, "start", "h", "Test")
+	w.textAt((plotL+plotR)/2, 20, "middle", "h", "Effect size g with 95% CI")
+	w.textAt(plotR+10, 20, "start", "h", "g [95% CI]")
+	w.textAt(width-10, 20, "end", "h", "Weight")
+	bottom := top + rowH*float64(len(p.Rows)+1) + 8
+	w.f(`<line class="zero" x1="%.1f" y1="%.1f" x2="%.1f" y2="%.1f"/>`+"\n", x(0), top-14, x(0), bottom)
+	w.f(`<line class="ref" x1="%.1f" y1="%.1f" x2="%.1f" y2="%.1f"/>`+"\n", x(HattieReference), top-14, x(HattieReference), bottom)
+	y := top
+	for _, r := range p.Rows {
+		w.textAt(10, y+4, "start", "", rowLabel(r)+" (n = "+strconv.Itoa(r.N)+")")
+		w.f(`<line class="ci" x1="%.1f" y1="%.1f" x2="%.1f" y2="%.1f"/>`+"\n", x(r.CILower), y, x(r.CIUpper), y)
+		s := 4 + 8*math.Sqrt(math.Max(0, r.Weight)/100)
+		w.f(`<rect class="post" x="%.1f" y="%.1f" width="%.1f" height="%.1f"/>`+"\n", x(r.G)-s/2, y-s/2, s, s)
+		w.textAt(plotR+10, y+4, "start", "", num(r.G, 2)+" ["+num(r.CILower, 2)+", "+num(r.CIUpper, 2)+"]")
+		w.textAt(width-10, y+4, "end", "", num(r.Weight, 1)+"%")
+		y += rowH
+	}
+	// The pooled diamond and the prediction interval.
+	if d.PILower != nil {
+		w.f(`<line class="pi" x1="%.1f" y1="%.1f" x2="%.1f" y2="%.1f"/>`+"\n", x(*d.PILower), y, x(*d.PIUpper), y)
+	}
+	w.f(`<polygon class="dia" points="%.1f,%.1f %.1f,%.1f %.1f,%.1f %.1f,%.1f"/>`+"\n",
+		x(d.CILower), y, x(d.Estimate), y-7, x(d.CIUpper), y, x(d.Estimate), y+7)
+	w.textAt(10, y+4, "start", "h", "Pooled, random effects (DL)")
+	w.textAt(plotR+10, y+4, "start", "h", num(d.Estimate, 2)+" ["+num(d.CILower, 2)+", "+num(d.CIUpper, 2)+"]")
+	w.textAt(width-10, y+4, "end", "h", "100%")
+	y += rowH
+	if d.PILower != nil {
+		w.textAt(10, y+4, "start", "m", "Prediction interval (dotted): "+num(*d.PILower, 2)+" to "+num(*d.PIUpper, 2))
+	}
+	w.textAt(10, y+22, "start", "m", fmt.Sprintf("Heterogeneity: I² = %s%%, τ² = %s, Q = %s (df %d)", num(d.I2, 0), num(d.Tau2, 3), num(d.Q, 2), d.DF))
+	w.textAt(x(0), bottom+14, "middle", "m", "0")
+	w.textAt(x(HattieReference), bottom+28, "middle", "m", hattieLabel)
+	w.f("</svg>\n")
+	return w.Bytes()
+}
+
+var forestTable = template.Must(template.New("forest").Funcs(template.FuncMap{"num": num, "label": rowLabel, "deref": deref}).Parse(
+	`<table class="forest">
+<caption>Evidence across districts ({{.Family}} designs). The 0.40 line is Hattie's reference, not a pass mark.</caption>
+<thead><tr><th scope="col">Test</th><th scope="col">n</th><th scope="col">g</th><th scope="col">95% CI</th><th scope="col">Weight</th><th scope="col">Adapted</th></tr></thead>
+<tbody>
+{{range .Rows}}<tr><th scope="row">{{label .}}</th><td>{{.N}}</td><td>{{num .G 2}}</td><td>{{num .CILower 2}} to {{num .CIUpper 2}}</td><td>{{num .Weight 1}}%</td><td>{{if .Adapted}}yes{{else}}no{{end}}</td></tr>
+{{end}}<tr><th scope="row">Pooled, random effects</th><td></td><td>{{num .Result.Estimate 2}}</td><td>{{num .Result.CILower 2}} to {{num .Result.CIUpper 2}}</td><td>100%</td><td></td></tr>
+</tbody>
+<tfoot><tr><td colspan="6">{{if .Result.PILower}}Prediction interval {{num (deref .Result.PILower) 2}} to {{num (deref .Result.PIUpper) 2}}; {{end}}I² = {{num .Result.I2 0}}%, τ² = {{num .Result.Tau2 3}}, Q = {{num .Result.Q 2}} (df {{.Result.DF}}).</td></tr></tfoot>
+</table>
+`))
+
+// ForestTableHTML is the accessible table alternative to RenderForestSVG.
+func ForestTableHTML(p Pool) []byte {
+	var b bytes.Buffer
+	if err := forestTable.Execute(&b, p); err != nil {
+		return []byte("<p>The evidence could not be shown as a table.</p>\n")
+	}
+	return b.Bytes()
+}
