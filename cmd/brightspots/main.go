@@ -1,0 +1,189 @@
+// Command brightspots runs a Bright Spots district node and its operator tasks.
+//
+//	brightspots serve   [--config FILE] [--data DIR] [--addr HOST:PORT]
+//	brightspots token   create --name N --role R [--team T] | list | revoke ID
+//	brightspots version
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+	"text/tabwriter"
+
+	"github.com/brightspots-nic/brightspots/web"
+	"github.com/brightspots-nic/brightspots/web/tokens"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args[1:], os.Stdout, os.Stderr); err != nil {
+		if !errors.Is(err, flag.ErrHelp) {
+			fmt.Fprintln(os.Stderr, "brightspots:", err)
+		}
+		os.Exit(1)
+	}
+}
+
+const usage = `brightspots — a Bright Spots district node
+
+Usage:
+  brightspots serve   [--config FILE] [--data DIR] [--addr HOST:PORT]
+  brightspots token   create --name NAME --role teacher|publisher|coordinator|admin [--team TEAM]
+  brightspots token   list
+  brightspots token   revoke ID-OR-NAME
+  brightspots version
+
+Every command takes --config FILE or --data DIR to find the node's store.
+`
+
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return errors.New("a command is required")
+	}
+	switch args[0] {
+	case "serve":
+		return serve(ctx, args[1:], stderr)
+	case "token":
+		return token(ctx, args[1:], stdout, stderr)
+	case "version":
+		fmt.Fprintln(stdout, "brightspots", web.Version)
+		return nil
+	case "help", "-h", "--help":
+		fmt.Fprint(stdout, usage)
+		return nil
+	}
+	fmt.Fprint(stderr, usage)
+	return fmt.Errorf("unknown command %q", args[0])
+}
+
+// nodeFlags are the flags every command shares for finding the configuration and store.
+type nodeFlags struct {
+	config, data, addr string
+}
+
+func (f *nodeFlags) register(fs *flag.FlagSet, withAddr bool) {
+	fs.StringVar(&f.config, "config", "", "configuration file (YAML)")
+	fs.StringVar(&f.data, "data", "", "data folder (overrides data_dir)")
+	if withAddr {
+		fs.StringVar(&f.addr, "addr", "", "listen address HOST:PORT (overrides listen)")
+	}
+}
+
+func (f *nodeFlags) load() (web.Config, error) {
+	getenv := os.Getenv
+	cfg, err := web.LoadConfig(f.config, func(k string) string {
+		switch {
+		case k == "BRIGHTSPOTS_DATA_DIR" && f.data != "":
+			return f.data
+		case k == "BRIGHTSPOTS_LISTEN" && f.addr != "":
+			return f.addr
+		}
+		return getenv(k)
+	})
+	return cfg, err
+}
+
+func newLogger(cfg web.Config, w io.Writer) *slog.Logger {
+	var level slog.Level
+	_ = level.UnmarshalText([]byte(cfg.Log.Level))
+	opts := &slog.HandlerOptions{Level: level}
+	if cfg.Log.Format == "text" {
+		return slog.New(slog.NewTextHandler(w, opts))
+	}
+	return slog.New(slog.NewJSONHandler(w, opts))
+}
+
+func serve(ctx context.Context, args []string, stderr io.Writer) error {
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	var nf nodeFlags
+	nf.register(fs, true)
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	cfg, err := nf.load()
+	if err != nil {
+		return err
+	}
+	logger := newLogger(cfg, stderr)
+	srv, err := web.New(ctx, cfg, logger)
+	if err != nil {
+		return err
+	}
+	return srv.Serve(ctx, nil)
+}
+
+func token(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		return errors.New("token: create, list or revoke")
+	}
+	fs := flag.NewFlagSet("token "+args[0], flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var nf nodeFlags
+	nf.register(fs, false)
+	name := fs.String("name", "", "a name that says what the token is for")
+	role := fs.String("role", "", "teacher, publisher, coordinator or admin")
+	team := fs.String("team", "", "the PLC team a publisher token writes for")
+	if err := fs.Parse(args[1:]); err != nil {
+		return err
+	}
+	cfg, err := nf.load()
+	if err != nil {
+		return err
+	}
+	bucket, err := web.OpenBucket(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	store := tokens.New(bucket)
+	switch args[0] {
+	case "create":
+		secret, _, err := store.Create(ctx, *name, *role, *team)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintln(stdout, secret) // the secret and nothing else, so scripts can capture it
+		return nil
+	case "list":
+		all, err := store.List(ctx)
+		if err != nil {
+			return err
+		}
+		tw := tabwriter.NewWriter(stdout, 2, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "ID\tNAME\tROLE\tTEAM\tCREATED\tREVOKED")
+		for _, t := range all {
+			revoked := "-"
+			if t.RevokedAt != nil {
+				revoked = t.RevokedAt.Format("2006-01-02 15:04")
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", t.ID, t.Name, t.Role, dash(t.Team), t.CreatedAt.Format("2006-01-02 15:04"), revoked)
+		}
+		return tw.Flush()
+	case "revoke":
+		if fs.NArg() != 1 {
+			return errors.New("token revoke: name the token's id or name")
+		}
+		t, err := store.Revoke(ctx, fs.Arg(0))
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "revoked %s (%s)\n", t.ID, t.Name)
+		return nil
+	}
+	return fmt.Errorf("token: unknown subcommand %q (create, list or revoke)", args[0])
+}
+
+func dash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}

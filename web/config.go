@@ -1,0 +1,209 @@
+package web
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/url"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+
+	"gopkg.in/yaml.v3"
+)
+
+// Config is the whole configuration of a node: one YAML file, environment overrides for secrets, a
+// default for every key. Keys are documented in deploy/brightspots.example.yaml.
+type Config struct {
+	Node    NodeConfig    `yaml:"node"`
+	Listen  string        `yaml:"listen"`
+	DataDir string        `yaml:"data_dir"`
+	Storage StorageConfig `yaml:"storage"`
+	Limits  LimitsConfig  `yaml:"limits"`
+	Privacy PrivacyConfig `yaml:"privacy"`
+	Log     LogConfig     `yaml:"log"`
+}
+
+// NodeConfig identifies this district's node.
+type NodeConfig struct {
+	ID      string `yaml:"id"`      // short slug, unique in the network
+	Name    string `yaml:"name"`    // display name
+	URL     string `yaml:"url"`     // public base URL; default http://<listen>
+	Contact string `yaml:"contact"` // an address peers can write to
+}
+
+// StorageConfig chooses the object store.
+type StorageConfig struct {
+	Kind string   `yaml:"kind"` // fs | s3
+	S3   S3Config `yaml:"s3"`
+}
+
+// S3Config reaches an S3-compatible store.
+type S3Config struct {
+	Endpoint  string `yaml:"endpoint"` // host:port
+	Bucket    string `yaml:"bucket"`
+	AccessKey string `yaml:"access_key"` // or BRIGHTSPOTS_S3_ACCESS_KEY
+	SecretKey string `yaml:"secret_key"` // or BRIGHTSPOTS_S3_SECRET_KEY
+	TLS       bool   `yaml:"tls"`
+	Region    string `yaml:"region"`
+	Prefix    string `yaml:"prefix"` // lets several nodes share one bucket
+}
+
+// LimitsConfig bounds what a request may send.
+type LimitsConfig struct {
+	MaxArtifactBytes int64 `yaml:"max_artifact_bytes"` // default 200 MiB
+	MaxJSONBytes     int64 `yaml:"max_json_bytes"`     // default 1 MiB
+}
+
+// PrivacyConfig holds the student-privacy thresholds of DOMAIN.md.
+type PrivacyConfig struct {
+	MinN int `yaml:"min_n"` // default 10, allowed 5–30
+}
+
+// LogConfig sets the structured log.
+type LogConfig struct {
+	Level  string `yaml:"level"`  // debug | info | warn | error
+	Format string `yaml:"format"` // json | text
+}
+
+// Defaults returns the configuration used when no file is given.
+func Defaults() Config {
+	return Config{
+		Node:    NodeConfig{ID: "district", Name: "My District"},
+		Listen:  "127.0.0.1:8080",
+		DataDir: "./brightspots-data",
+		Storage: StorageConfig{Kind: "fs", S3: S3Config{Region: "us-east-1"}},
+		Limits:  LimitsConfig{MaxArtifactBytes: 200 << 20, MaxJSONBytes: 1 << 20},
+		Privacy: PrivacyConfig{MinN: 10},
+		Log:     LogConfig{Level: "info", Format: "json"},
+	}
+}
+
+// LoadConfig reads path (if not empty) over the defaults, applies environment overrides and checks
+// the result. Unknown keys are errors, so a typo never silently falls back to a default.
+func LoadConfig(path string, getenv func(string) string) (Config, error) {
+	cfg := Defaults()
+	if path != "" {
+		data, err := os.ReadFile(path)
+		if err != nil {
+			return cfg, fmt.Errorf("config: %w", err)
+		}
+		dec := yaml.NewDecoder(bytes.NewReader(data))
+		dec.KnownFields(true)
+		if err := dec.Decode(&cfg); err != nil && !errors.Is(err, io.EOF) { // io.EOF: an empty file
+			return cfg, fmt.Errorf("config %s: %s", path, yamlMessage(err))
+		}
+	}
+	if getenv == nil {
+		getenv = os.Getenv
+	}
+	applyEnv(&cfg, getenv)
+	return cfg, cfg.Check()
+}
+
+// yamlMessage turns yaml.v3's "field x not found in type web.Config" into words about keys.
+func yamlMessage(err error) string {
+	msg := err.Error()
+	re := regexp.MustCompile(`line (\d+): field (\S+) not found in type [\w.]+`)
+	if m := re.FindAllStringSubmatch(msg, -1); m != nil {
+		parts := make([]string, len(m))
+		for i, x := range m {
+			parts[i] = fmt.Sprintf("line %s: unknown key %q", x[1], x[2])
+		}
+		return strings.Join(parts, "; ")
+	}
+	return strings.TrimPrefix(msg, "yaml: ")
+}
+
+// Environment overrides, for secrets that should not sit in a file.
+var envOverrides = []struct {
+	name string
+	set  func(*Config, string)
+}{
+	{"BRIGHTSPOTS_S3_ACCESS_KEY", func(c *Config, v string) { c.Storage.S3.AccessKey = v }},
+	{"BRIGHTSPOTS_S3_SECRET_KEY", func(c *Config, v string) { c.Storage.S3.SecretKey = v }},
+	{"BRIGHTSPOTS_S3_ENDPOINT", func(c *Config, v string) { c.Storage.S3.Endpoint = v }},
+	{"BRIGHTSPOTS_LISTEN", func(c *Config, v string) { c.Listen = v }},
+	{"BRIGHTSPOTS_DATA_DIR", func(c *Config, v string) { c.DataDir = v }},
+	{"BRIGHTSPOTS_NODE_URL", func(c *Config, v string) { c.Node.URL = v }},
+}
+
+func applyEnv(c *Config, getenv func(string) string) {
+	for _, o := range envOverrides {
+		if v := getenv(o.name); v != "" {
+			o.set(c, v)
+		}
+	}
+}
+
+var nodeIDPattern = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,62}$`)
+
+// Check validates the configuration, naming the key of every problem.
+func (c *Config) Check() error {
+	var errs []string
+	bad := func(key, format string, args ...any) { errs = append(errs, key+": "+fmt.Sprintf(format, args...)) }
+	if !nodeIDPattern.MatchString(c.Node.ID) {
+		bad("node.id", "must be a short slug of lower-case letters, digits and dashes (got %q)", c.Node.ID)
+	}
+	if _, _, err := net.SplitHostPort(c.Listen); err != nil {
+		bad("listen", "must be HOST:PORT (got %q)", c.Listen)
+	}
+	if c.Node.URL == "" {
+		c.Node.URL = "http://" + c.Listen
+	}
+	if u, err := url.Parse(c.Node.URL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" ||
+		(u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.Fragment != "" {
+		bad("node.url", "must be an http(s) base URL with no path, e.g. https://nic.district.example (got %q)", c.Node.URL)
+	}
+	c.Node.URL = strings.TrimSuffix(c.Node.URL, "/")
+	if c.DataDir == "" {
+		bad("data_dir", "must not be empty")
+	} else if abs, err := filepath.Abs(c.DataDir); err == nil {
+		c.DataDir = abs
+	}
+	switch c.Storage.Kind {
+	case "fs":
+	case "s3":
+		s := c.Storage.S3
+		if s.Endpoint == "" {
+			bad("storage.s3.endpoint", "is required when storage.kind is s3")
+		} else if strings.Contains(s.Endpoint, "://") {
+			bad("storage.s3.endpoint", "must be HOST[:PORT] without a scheme (use storage.s3.tls for https)")
+		}
+		if s.Bucket == "" {
+			bad("storage.s3.bucket", "is required when storage.kind is s3")
+		}
+		if s.AccessKey == "" {
+			bad("storage.s3.access_key", "is required when storage.kind is s3 (or set BRIGHTSPOTS_S3_ACCESS_KEY)")
+		}
+		if s.SecretKey == "" {
+			bad("storage.s3.secret_key", "is required when storage.kind is s3 (or set BRIGHTSPOTS_S3_SECRET_KEY)")
+		}
+	default:
+		bad("storage.kind", "must be fs or s3 (got %q)", c.Storage.Kind)
+	}
+	if c.Limits.MaxArtifactBytes <= 0 {
+		bad("limits.max_artifact_bytes", "must be positive")
+	}
+	if c.Limits.MaxJSONBytes < 1024 {
+		bad("limits.max_json_bytes", "must be at least 1024")
+	}
+	if c.Privacy.MinN < 5 || c.Privacy.MinN > 30 {
+		bad("privacy.min_n", "must be between 5 and 30 (got %d)", c.Privacy.MinN)
+	}
+	switch c.Log.Level {
+	case "debug", "info", "warn", "error":
+	default:
+		bad("log.level", "must be debug, info, warn or error (got %q)", c.Log.Level)
+	}
+	if c.Log.Format != "json" && c.Log.Format != "text" {
+		bad("log.format", "must be json or text (got %q)", c.Log.Format)
+	}
+	if len(errs) > 0 {
+		return errors.New("configuration: " + strings.Join(errs, "; "))
+	}
+	return nil
+}

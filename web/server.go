@@ -1,0 +1,274 @@
+// Package web is the node's HTTP surface: the echo server with its middleware, the JSON API under
+// /api/v1, health and metrics, and the assembly of a node's parts (store, repository, index, sign-in,
+// federation) from one Config. Handlers are thin: they decode, call practices/search/federation, and
+// encode; every error goes through one handler that answers RFC 9457 problems.
+package web
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/labstack/echo/v4"
+	"github.com/labstack/echo/v4/middleware"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/brightspots-nic/brightspots/practices"
+	"github.com/brightspots-nic/brightspots/storage"
+	"github.com/brightspots-nic/brightspots/web/auth"
+	"github.com/brightspots-nic/brightspots/web/tokens"
+)
+
+// Version is the software version, set at build time with -ldflags "-X …web.Version=…".
+var Version = "dev"
+
+// Server is one running node's HTTP server and the parts it serves.
+type Server struct {
+	cfg     Config
+	logger  *slog.Logger
+	bucket  storage.Bucket
+	repo    *practices.Repo
+	tokens  *tokens.Store
+	metrics *prometheus.Registry
+	echo    *echo.Echo
+
+	requests *prometheus.CounterVec
+	latency  *prometheus.HistogramVec
+}
+
+// New assembles a node from cfg: it opens the object store and the repository (which finishes any
+// write a crash interrupted) and registers every route. It does not listen; call Serve.
+func New(ctx context.Context, cfg Config, logger *slog.Logger) (*Server, error) {
+	bucket, err := OpenBucket(ctx, cfg)
+	if err != nil {
+		return nil, err
+	}
+	repo, err := practices.Open(ctx, bucket, practices.Node{URL: cfg.Node.URL, ID: cfg.Node.ID}, practices.Options{Logger: logger})
+	if err != nil {
+		return nil, fmt.Errorf("open repository: %w", err)
+	}
+	s := &Server{
+		cfg: cfg, logger: logger, bucket: bucket, repo: repo, tokens: tokens.New(bucket),
+		metrics: prometheus.NewRegistry(),
+	}
+	s.metrics.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	s.requests = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "brightspots_http_requests_total", Help: "HTTP requests by route and status code.",
+	}, []string{"method", "route", "code"})
+	s.latency = prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Name: "brightspots_http_request_duration_seconds", Help: "HTTP request latency by route.",
+		Buckets: []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 10},
+	}, []string{"method", "route"})
+	s.metrics.MustRegister(s.requests, s.latency)
+	s.echo = s.routes()
+	return s, nil
+}
+
+// Repo is the node's repository (for tests and commands).
+func (s *Server) Repo() *practices.Repo { return s.repo }
+
+// Tokens is the node's API token store.
+func (s *Server) Tokens() *tokens.Store { return s.tokens }
+
+// Handler is the node's whole HTTP surface.
+func (s *Server) Handler() http.Handler { return s.echo }
+
+// Metrics is the registry /metrics serves; parts of the node register their collectors on it.
+func (s *Server) Metrics() *prometheus.Registry { return s.metrics }
+
+// Serve listens on cfg.Listen (or uses ln when not nil) until ctx is cancelled, then stops accepting
+// connections and waits up to 30 s for requests in flight to finish.
+func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
+	if ln == nil {
+		var err error
+		ln, err = net.Listen("tcp", s.cfg.Listen)
+		if err != nil {
+			return fmt.Errorf("listen on %s: %w", s.cfg.Listen, err)
+		}
+	}
+	srv := &http.Server{
+		Handler:           s.echo,
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(s.logger.Handler(), slog.LevelWarn),
+	}
+	s.logger.Info("listening", "addr", ln.Addr().String(), "url", s.cfg.Node.URL, "node", s.cfg.Node.ID, "version", Version)
+	go s.reconcileLoop(ctx)
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	s.logger.Info("shutting down: finishing requests in flight")
+	shutCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(shutCtx); err != nil {
+		return fmt.Errorf("graceful shutdown: %w", err)
+	}
+	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	s.logger.Info("stopped")
+	return nil
+}
+
+// reconcileLoop re-runs the crash reconciler every few minutes, so a replica that died mid-write is
+// finished by another replica without a restart.
+func (s *Server) reconcileLoop(ctx context.Context) {
+	t := time.NewTicker(3 * time.Minute)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if n, err := s.repo.Reconcile(ctx, time.Minute); err != nil {
+				s.logger.Warn("reconcile", "err", err)
+			} else if n > 0 {
+				s.logger.Info("reconciled interrupted writes", "count", n)
+			}
+		}
+	}
+}
+
+// routes registers the whole surface in one place, middleware in visible order.
+func (s *Server) routes() *echo.Echo {
+	e := echo.New()
+	e.HideBanner, e.HidePort = true, true
+	e.HTTPErrorHandler = s.errorHandler
+	e.IPExtractor = echo.ExtractIPDirect() // trust no X-Forwarded-For unless configured
+
+	e.Use(middleware.RecoverWithConfig(middleware.RecoverConfig{
+		LogErrorFunc: func(c echo.Context, err error, stack []byte) error {
+			s.logger.Error("panic", "err", err, "stack", string(stack))
+			return err
+		},
+	}))
+	e.Use(middleware.RequestID())
+	e.Use(s.observe)
+	e.Use(securityHeaders)
+	e.Use(s.authenticate)
+
+	e.GET("/healthz", s.healthz)
+	e.GET("/readyz", s.readyz)
+	e.GET("/metrics", echo.WrapHandler(promhttp.HandlerFor(s.metrics, promhttp.HandlerOpts{})))
+
+	api := e.Group("/api/v1")
+	api.GET("/me", s.me)
+	for _, k := range practices.Kinds {
+		h := recordHandlers{s: s, kind: k}
+		g := api.Group("/" + k.Plural())
+		g.GET("", h.list)
+		g.POST("", h.create)
+		g.GET("/:id", h.get)
+		g.PUT("/:id", h.update)
+		g.GET("/:id/versions/:version", h.getVersion)
+		g.POST("/:id/publish", h.publish)
+		g.POST("/:id/withdraw", h.withdraw)
+	}
+	api.POST("/practices/:id/artifacts", s.uploadArtifact)
+	api.GET("/artifacts/:sha256", s.downloadArtifact)
+	api.HEAD("/artifacts/:sha256", s.downloadArtifact)
+
+	e.RouteNotFound("/*", func(c echo.Context) error { return echo.ErrNotFound })
+	return e
+}
+
+// observe logs each request (no bodies, no query strings: they may hold search terms of a person)
+// and counts it by route.
+func (s *Server) observe(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		start := time.Now()
+		err := next(c)
+		if err != nil {
+			c.Error(err)
+		}
+		route := c.Path()
+		if route == "" {
+			route = "unmatched"
+		}
+		code := c.Response().Status
+		s.requests.WithLabelValues(c.Request().Method, route, fmt.Sprint(code)).Inc()
+		s.latency.WithLabelValues(c.Request().Method, route).Observe(time.Since(start).Seconds())
+		s.logger.Info("request", "method", c.Request().Method, "route", route, "status", code,
+			"bytes", c.Response().Size, "ms", time.Since(start).Milliseconds(),
+			"request_id", c.Response().Header().Get(echo.HeaderXRequestID))
+		return nil
+	}
+}
+
+func securityHeaders(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		h := c.Response().Header()
+		h.Set("X-Content-Type-Options", "nosniff")
+		h.Set("Referrer-Policy", "same-origin")
+		h.Set("X-Frame-Options", "DENY")
+		h.Set("Content-Security-Policy", "default-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'")
+		return next(c)
+	}
+}
+
+// authenticate resolves the caller: an API token (Authorization: Bearer) or, later, a session.
+// A bearer token that does not resolve is an error, never a silent fall-back to anonymous.
+func (s *Server) authenticate(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		h := c.Request().Header.Get(echo.HeaderAuthorization)
+		if h == "" {
+			return next(c)
+		}
+		scheme, secret, ok := strings.Cut(h, " ")
+		if !ok || !strings.EqualFold(scheme, "Bearer") || secret == "" {
+			return problem(http.StatusUnauthorized, "unauthenticated", "Authorization must be: Bearer <token>")
+		}
+		p, ok := s.tokens.Resolve(c.Request().Context(), strings.TrimSpace(secret))
+		if !ok {
+			return problem(http.StatusUnauthorized, "unauthenticated", "the API token is unknown or revoked")
+		}
+		c.SetRequest(c.Request().WithContext(auth.WithPrincipal(c.Request().Context(), p)))
+		return next(c)
+	}
+}
+
+func principal(c echo.Context) practices.Principal { return auth.PrincipalFrom(c.Request().Context()) }
+
+func (s *Server) healthz(c echo.Context) error {
+	return c.JSON(http.StatusOK, map[string]string{"status": "ok"})
+}
+
+// readyz answers 200 only when the object store answers.
+func (s *Server) readyz(c echo.Context) error {
+	ctx, cancel := context.WithTimeout(c.Request().Context(), 3*time.Second)
+	defer cancel()
+	if _, err := s.bucket.Stat(ctx, "node/state/ready-probe"); err != nil && !errors.Is(err, storage.ErrNotFound) {
+		s.logger.Warn("readiness: object store unreachable", "err", err)
+		return c.JSON(http.StatusServiceUnavailable, map[string]string{"status": "unavailable", "store": "unreachable"})
+	}
+	return c.JSON(http.StatusOK, map[string]string{"status": "ready"})
+}
+
+func (s *Server) me(c echo.Context) error {
+	p := principal(c)
+	if !p.Authenticated() {
+		return practices.ErrUnauthenticated
+	}
+	roles := []practices.Role{practices.RoleTeacher}
+	for _, r := range p.Roles {
+		if r != practices.RoleTeacher {
+			roles = append(roles, r)
+		}
+	}
+	return c.JSON(http.StatusOK, map[string]any{
+		"kind": p.Kind, "subject": p.Subject, "name": p.Name, "email": p.Email, "roles": roles, "teams": p.Teams,
+		"node": map[string]string{"id": s.cfg.Node.ID, "url": s.cfg.Node.URL, "name": s.cfg.Node.Name},
+	})
+}
