@@ -1,0 +1,287 @@
+package search
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/brightspots-nic/brightspots/practices"
+)
+
+// Audiences a document may have.
+const (
+	AudiencePublic  = "public"  // anyone, anonymous callers included
+	AudienceMembers = "members" // authenticated members of this district
+)
+
+// Audience is the visibility filter of a search: which documents the caller may see. The zero value is
+// the anonymous caller (public documents only).
+type Audience struct {
+	members bool
+}
+
+// AudienceOf returns the audience of a caller. Authenticated members of the district see every indexed
+// document (all of them published); anonymous callers and peer nodes see public ones only.
+func AudienceOf(p practices.Principal) Audience {
+	return Audience{members: p.Authenticated()}
+}
+
+// MembersAudience is the audience of an authenticated member of the district.
+func MembersAudience() Audience { return Audience{members: true} }
+
+// Audiences lists the document audiences a caller may see, in a stable order.
+func (a Audience) Audiences() []string {
+	if a.members {
+		return []string{AudiencePublic, AudienceMembers}
+	}
+	return []string{AudiencePublic}
+}
+
+// Sees reports whether the caller may see a document of audience aud.
+func (a Audience) Sees(aud string) bool {
+	return aud == AudiencePublic || (a.members && aud == AudienceMembers)
+}
+
+// Members reports whether this is a member's audience (every document visible).
+func (a Audience) Members() bool { return a.members }
+
+// DocumentAudience is the audience of a published record with visibility v.
+func DocumentAudience(v practices.Visibility) string {
+	if v == practices.VisibilityPublic {
+		return AudiencePublic
+	}
+	return AudienceMembers
+}
+
+// Document is the flat projection of a record that backends index. Field names are the Meilisearch
+// attribute names.
+type Document struct {
+	ID       string         `json:"id"` // DocID(origin, kind, record id)
+	Kind     practices.Kind `json:"kind"`
+	RecordID string         `json:"record_id"`
+	URI      string         `json:"uri,omitempty"`
+	Origin   string         `json:"origin"`   // origin node URL
+	District string         `json:"district"` // origin node id: the district facet and filter
+
+	Title       string   `json:"title"`
+	Summary     string   `json:"summary,omitempty"`
+	Description string   `json:"description,omitempty"`
+	KeyMoves    []string `json:"key_moves,omitempty"`
+	Standards   []string `json:"standards,omitempty"` // upper-cased codes
+	// Tags is searchable text derived from the codes: subject and grade labels, so that "4th grade" or
+	// "mathematics" match a practice whose codes say so.
+	Tags string `json:"tags,omitempty"`
+
+	Subjects    []string `json:"subjects,omitempty"`
+	GradeLevels []string `json:"grade_levels,omitempty"`
+	GradeBands  []string `json:"grade_bands,omitempty"`
+
+	EvidenceLevel string   `json:"evidence_level"`
+	EvidenceRank  int      `json:"evidence_rank"`
+	PooledEffect  *float64 `json:"pooled_effect,omitempty"`
+	TestCount     int      `json:"test_count"`
+	DistrictCount int      `json:"district_count"`
+	HasResults    bool     `json:"has_results"`
+	Designs       []string `json:"designs,omitempty"`
+	Decisions     []string `json:"decisions,omitempty"`
+
+	UpdatedAt   time.Time `json:"updated_at"`
+	UpdatedUnix int64     `json:"updated_unix"` // for sorting
+	Audience    string    `json:"audience"`     // AudiencePublic or AudienceMembers
+}
+
+// Evidence is what a practice's document says about its tests. The indexer fills it from the practice's
+// evidence summary (SummaryEvidence) or from a function the caller supplies.
+type Evidence struct {
+	Level         string   // evidence level (practices.EvidenceLevels); "" means described
+	PooledEffect  *float64 // pooled random-effects estimate, when there is one
+	TestCount     int      // published tests of the practice
+	DistrictCount int      // districts those tests come from
+	Designs       []string // designs of those tests
+	Decisions     []string // decisions of those tests
+}
+
+// SummaryEvidence reads what the practice's own evidence summary holds.
+func SummaryEvidence(p *practices.Practice) Evidence {
+	var ev Evidence
+	if p.Evidence != nil {
+		ev.Level = p.Evidence.Level
+	}
+	return ev
+}
+
+// DocID is the document id of a record: its kind, a digest of its origin (two districts may use the
+// same record id) and the record id, in the characters Meilisearch allows (a–z A–Z 0–9 - _, at most
+// 511 bytes). A record id with other characters is replaced by its digest.
+func DocID(origin string, kind practices.Kind, id string) string {
+	o := sha256.Sum256([]byte(origin))
+	if !safeID(id) || len(id) > 400 {
+		h := sha256.Sum256([]byte(id))
+		id = "h" + hex.EncodeToString(h[:16])
+	}
+	return string(kind) + "_" + hex.EncodeToString(o[:6]) + "_" + id
+}
+
+func safeID(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_') {
+			return false
+		}
+	}
+	return true
+}
+
+// FromPractice projects a published practice and its evidence into a document.
+func FromPractice(p *practices.Practice, ev Evidence) Document {
+	level := ev.Level
+	if practices.EvidenceRank(level) < 0 {
+		level = practices.LevelDescribed
+	}
+	d := Document{
+		ID:            DocID(p.Origin, practices.KindPractice, p.ID),
+		Kind:          practices.KindPractice,
+		RecordID:      p.ID,
+		URI:           p.URI,
+		Origin:        p.Origin,
+		District:      p.OriginID,
+		Title:         clean(p.Title),
+		Summary:       clean(p.Summary),
+		Description:   clean(p.Description),
+		Subjects:      sortedUnique(p.Subjects),
+		GradeLevels:   sortedUnique(p.GradeLevels),
+		EvidenceLevel: level,
+		EvidenceRank:  practices.EvidenceRank(level),
+		PooledEffect:  ev.PooledEffect,
+		TestCount:     ev.TestCount,
+		DistrictCount: ev.DistrictCount,
+		HasResults:    ev.TestCount > 0,
+		Designs:       sortedUnique(ev.Designs),
+		Decisions:     sortedUnique(ev.Decisions),
+		UpdatedAt:     p.UpdatedAt.UTC(),
+		UpdatedUnix:   p.UpdatedAt.Unix(),
+		Audience:      DocumentAudience(p.Visibility),
+	}
+	for _, m := range p.KeyMoves {
+		d.KeyMoves = append(d.KeyMoves, clean(m))
+	}
+	var std []string
+	for _, s := range p.Standards {
+		if c := strings.ToUpper(strings.TrimSpace(s.Code)); c != "" {
+			std = append(std, c)
+		}
+	}
+	d.Standards = sortedUnique(std)
+	bands := make([]string, 0, len(d.GradeLevels))
+	for _, g := range d.GradeLevels {
+		if b := practices.GradeBand(g); b != "" {
+			bands = append(bands, b)
+		}
+	}
+	d.GradeBands = sortedUnique(bands)
+	d.Tags = tags(d.Subjects, d.GradeLevels)
+	return d
+}
+
+// FromCollection projects a published collection into a document. A collection has no subjects or
+// evidence of its own: it is found by its title, description and aim.
+func FromCollection(c *practices.Collection) Document {
+	return Document{
+		ID:            DocID(c.Origin, practices.KindCollection, c.ID),
+		Kind:          practices.KindCollection,
+		RecordID:      c.ID,
+		URI:           c.URI,
+		Origin:        c.Origin,
+		District:      c.OriginID,
+		Title:         clean(c.Title),
+		Summary:       clean(c.Aim),
+		Description:   clean(c.Description),
+		EvidenceLevel: practices.LevelDescribed,
+		EvidenceRank:  0,
+		UpdatedAt:     c.UpdatedAt.UTC(),
+		UpdatedUnix:   c.UpdatedAt.Unix(),
+		Audience:      DocumentAudience(c.Visibility),
+	}
+}
+
+// tags is the searchable text of subject and grade codes.
+func tags(subjects, grades []string) string {
+	var b strings.Builder
+	for _, s := range subjects {
+		b.WriteString(practices.Subjects[s])
+		b.WriteByte(' ')
+		b.WriteString(strings.ReplaceAll(s, "_", " "))
+		b.WriteByte(' ')
+	}
+	for _, g := range grades {
+		switch l := practices.GradeLabel(g); l {
+		case "PK":
+			b.WriteString("prek pre-k preschool ")
+		case "K":
+			b.WriteString("kindergarten ")
+		default:
+			b.WriteString("grade " + l + " " + ordinal(l) + " ")
+		}
+	}
+	return strings.TrimSpace(b.String())
+}
+
+func ordinal(n string) string {
+	switch n {
+	case "1":
+		return "1st"
+	case "2":
+		return "2nd"
+	case "3":
+		return "3rd"
+	}
+	return n + "th"
+}
+
+// Highlight markers: private-use characters that never survive into a document (clean removes them),
+// so a backend can mark matches with them and MarkHighlights can turn them into markup after escaping.
+const (
+	HighlightPre  = "\uE000"
+	HighlightPost = "\uE001"
+)
+
+// clean removes the highlight markers and control characters from indexed text.
+func clean(s string) string {
+	if !strings.ContainsAny(s, HighlightPre+HighlightPost) && !hasControl(s) {
+		return s
+	}
+	return strings.Map(func(r rune) rune {
+		switch {
+		case r == '\uE000' || r == '\uE001':
+			return -1
+		case r == '\n' || r == '\t' || r == '\r':
+			return r
+		case r < 0x20 || r == 0x7f:
+			return -1
+		}
+		return r
+	}, s)
+}
+
+func hasControl(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; (c < 0x20 && c != '\n' && c != '\t' && c != '\r') || c == 0x7f {
+			return true
+		}
+	}
+	return false
+}
+
+func sortedUnique(in []string) []string {
+	if len(in) == 0 {
+		return nil
+	}
+	out := slices.Clone(in)
+	slices.Sort(out)
+	return slices.Compact(out)
+}
