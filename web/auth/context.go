@@ -1,5 +1,3 @@
-// Package auth resolves who is calling: browser sessions from OIDC sign-in, CSRF protection for
-// cookie-authenticated forms, and the request principal every handler authorizes against.
 package auth
 
 import (

@@ -1,0 +1,193 @@
+package idp
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"html/template"
+	"math"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/brightspots-nic/brightspots/storage"
+)
+
+// The sign-in page: plain HTML, every field labelled, errors next to the field they are about and
+// tied to it with aria-describedby, no script and no inline style, so it works without JavaScript
+// and under a CSP of default-src 'none'.
+var loginTemplate = template.Must(template.New("login").Parse(`<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Sign in – Bright Spots</title>
+</head>
+<body>
+<main>
+<h1>Sign in to Bright Spots</h1>
+{{if .Expired}}
+<p role="alert">This sign-in link has expired or has already been used. Go back to the site and choose “Sign in” again.</p>
+{{else}}
+{{if .FormError}}<p id="form-error" role="alert">{{.FormError}}</p>{{end}}
+<form method="post" action="{{.Action}}">
+<input type="hidden" name="authRequestID" value="{{.ID}}">
+<p>
+<label for="email">Email</label><br>
+<input id="email" name="email" type="email" autocomplete="username" required value="{{.Email}}"{{if .EmailError}} aria-invalid="true" aria-describedby="email-error"{{end}}>
+{{if .EmailError}}<br><span id="email-error">{{.EmailError}}</span>{{end}}
+</p>
+<p>
+<label for="password">Password</label><br>
+<input id="password" name="password" type="password" autocomplete="current-password" required{{if .PasswordError}} aria-invalid="true" aria-describedby="password-error"{{end}}>
+{{if .PasswordError}}<br><span id="password-error">{{.PasswordError}}</span>{{end}}
+</p>
+<p><button type="submit">Sign in</button></p>
+</form>
+{{end}}
+</main>
+</body>
+</html>
+`))
+
+type loginView struct {
+	Action, ID, Email                    string
+	Expired                              bool
+	FormError, EmailError, PasswordError string
+}
+
+const maxLoginForm = 16 << 10
+
+func (p *Provider) writeLogin(w http.ResponseWriter, status int, v loginView) {
+	h := w.Header()
+	h.Set("Content-Type", "text/html; charset=utf-8")
+	h.Set("Content-Security-Policy", p.csp)
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("X-Frame-Options", "DENY")
+	h.Set("Referrer-Policy", "no-referrer")
+	h.Set("Cache-Control", "no-store")
+	v.Action = p.issuerPath + "/login"
+	w.WriteHeader(status)
+	if err := loginTemplate.Execute(w, v); err != nil {
+		p.logger.Error("render sign-in page", "err", err)
+	}
+}
+
+func (p *Provider) loginPage(w http.ResponseWriter, r *http.Request) {
+	id := r.URL.Query().Get("authRequestID")
+	if !p.store.pendingRequest(id) {
+		p.writeLogin(w, http.StatusBadRequest, loginView{Expired: true})
+		return
+	}
+	p.writeLogin(w, http.StatusOK, loginView{ID: id})
+}
+
+func (p *Provider) loginSubmit(w http.ResponseWriter, r *http.Request) {
+	if err := p.crossOrig.Check(r); err != nil {
+		http.Error(w, "cross-origin sign-in refused", http.StatusForbidden)
+		return
+	}
+	r.Body = http.MaxBytesReader(w, r.Body, maxLoginForm)
+	if err := r.ParseForm(); err != nil {
+		http.Error(w, "bad form", http.StatusBadRequest)
+		return
+	}
+	id := r.PostForm.Get("authRequestID")
+	email := strings.TrimSpace(r.PostForm.Get("email"))
+	password := r.PostForm.Get("password")
+	if !p.store.pendingRequest(id) {
+		p.writeLogin(w, http.StatusBadRequest, loginView{Expired: true})
+		return
+	}
+	v := loginView{ID: id, Email: email}
+	if email == "" {
+		v.EmailError = "Enter your email address."
+	}
+	if password == "" {
+		v.PasswordError = "Enter your password."
+	}
+	if v.EmailError != "" || v.PasswordError != "" {
+		p.writeLogin(w, http.StatusUnprocessableEntity, v)
+		return
+	}
+
+	accountID, err := p.authenticate(r.Context(), p.clientIP(r), email, password)
+	var throttled *throttledError
+	switch {
+	case errors.As(err, &throttled):
+		w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(throttled.retry.Seconds()))))
+		v.FormError = fmt.Sprintf("Too many failed sign-in attempts. Wait %s and try again.", roundUp(throttled.retry))
+		p.writeLogin(w, http.StatusTooManyRequests, v)
+		return
+	case errors.Is(err, errBadCredentials):
+		v.PasswordError = "That email and password do not match an account."
+		p.writeLogin(w, http.StatusUnprocessableEntity, v)
+		return
+	case err != nil:
+		p.logger.Error("sign-in", "err", err)
+		http.Error(w, "sign-in is unavailable; try again later", http.StatusServiceUnavailable)
+		return
+	}
+	if err := p.store.completeLogin(id, accountID); err != nil {
+		p.writeLogin(w, http.StatusBadRequest, loginView{Expired: true})
+		return
+	}
+	http.Redirect(w, r, p.issuerPath+"/authorize/callback?id="+url.QueryEscape(id), http.StatusSeeOther)
+}
+
+var errBadCredentials = errors.New("idp: email and password do not match")
+
+type throttledError struct{ retry time.Duration }
+
+func (e *throttledError) Error() string { return "idp: sign-in throttled" }
+
+// authenticate checks email and password under the throttles and returns the account id. A failure
+// takes a token from the client address's bucket and the account's; an empty bucket refuses without
+// looking at the password. Success gives the address its token back and resets the account.
+func (p *Provider) authenticate(ctx context.Context, clientIP, email, password string) (string, error) {
+	now := p.now()
+	id := AccountID(email)
+	addrKey, acctKey := addressKey(clientIP), "acct:"+id
+	if ok, retry := p.addresses.take(addrKey, now); !ok {
+		p.logger.Warn("sign-in throttled", "reason", "client address", "client", clientIP)
+		return "", &throttledError{retry}
+	}
+	if ok, retry := p.accounts.take(acctKey, now); !ok {
+		p.addresses.give(addrKey, now) // the password was not tried: no cost to the address
+		p.logger.Warn("sign-in throttled", "reason", "account", "account", id, "client", clientIP)
+		return "", &throttledError{retry}
+	}
+	a, err := loadAccount(ctx, p.store.bucket, id)
+	switch {
+	case errors.Is(err, storage.ErrNotFound):
+		verifyPassword(dummyHash, password) // same work as for a real account
+		p.logger.Info("sign-in failed", "account", id, "client", clientIP)
+		return "", errBadCredentials
+	case err != nil:
+		p.accounts.give(acctKey, now)
+		p.addresses.give(addrKey, now)
+		return "", fmt.Errorf("sign-in: %w", err)
+	}
+	if !verifyPassword(a.PasswordHash, password) {
+		p.logger.Info("sign-in failed", "account", id, "client", clientIP)
+		return "", errBadCredentials
+	}
+	p.accounts.reset(acctKey)
+	p.addresses.give(addrKey, now)
+	p.logger.Info("signed in", "account", id, "client", clientIP)
+	return a.ID, nil
+}
+
+func roundUp(d time.Duration) string {
+	if d <= time.Minute {
+		s := int(math.Ceil(d.Seconds()))
+		if s <= 1 {
+			return "1 second"
+		}
+		return fmt.Sprintf("%d seconds", s)
+	}
+	m := int(math.Ceil(d.Minutes()))
+	return fmt.Sprintf("%d minutes", m)
+}
