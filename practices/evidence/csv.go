@@ -206,11 +206,37 @@ func looksLikeFormula(s string) bool {
 	return false
 }
 
+// plainCell reports a cell that none of the identifier patterns can match: only ASCII letters, or
+// a number with an optional sign, at most one point and at most eight digits. It spares the
+// regular expressions on almost every cell.
+func plainCell(s string) bool {
+	letters, digits, dots := 0, 0, 0
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z':
+			letters++
+		case c >= '0' && c <= '9':
+			digits++
+		case c == '.':
+			dots++
+		case (c == '-' || c == '+') && i == 0:
+		default:
+			return false
+		}
+	}
+	if letters > 0 {
+		return digits == 0 && dots == 0 && s[0] != '-' && s[0] != '+'
+	}
+	return digits <= 8 && dots <= 1
+}
+
 // scanCell applies the identifier checks that hold for every column.
 func scanCell(s string) (rule, msg string) {
 	switch {
 	case looksLikeFormula(s):
 		return RuleFormula, "the cell looks like a spreadsheet formula; export values only"
+	case plainCell(s):
+		return "", ""
 	case reEmail.MatchString(s):
 		return RuleEmail, "the cell looks like an email address; remove identifiers before uploading"
 	case reSSN.MatchString(s):
@@ -440,6 +466,9 @@ func parseScores(r io.Reader, opts Options) (*ScoreTable, error) {
 	}
 	if maxRowID > t.Read {
 		return nil, &InputError{Column: "row", Rule: RuleInvalidValue, Message: fmt.Sprintf("row numbers must run from 1 to the number of rows (%d)", t.Read)}
+	}
+	if len(t.rows) == 0 {
+		return nil, &InputError{Rule: RuleNoRows, Message: fmt.Sprintf("none of the %d data rows has both a pre and a post score", t.Read)}
 	}
 	t.Bytes, t.SHA256 = lr.n, hex.EncodeToString(h.Sum(nil))
 	if opts.Design != "" {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"math/rand"
 	"strings"
 	"testing"
 )
@@ -341,4 +342,35 @@ func FuzzParseScores(f *testing.F) {
 			_ = RenderResultsSVG(r)
 		}
 	})
+}
+
+// plainCell is a fast path: it must never let through a cell a pattern would refuse.
+func TestPlainCellNeverHidesAPattern(t *testing.T) {
+	patterns := func(s string) bool {
+		return reEmail.MatchString(s) || reSSN.MatchString(s) || rePhone.MatchString(s) || reDate.MatchString(s)
+	}
+	rng := rand.New(rand.NewSource(12))
+	alphabet := "0123456789.-+/@ ()aAyYnNmM"
+	checked := 0
+	for range 200000 {
+		b := make([]byte, 1+rng.Intn(16))
+		for i := range b {
+			b[i] = alphabet[rng.Intn(len(alphabet))]
+		}
+		s := string(b)
+		if plainCell(s) {
+			checked++
+			if patterns(s) {
+				t.Fatalf("plainCell(%q) = true but a pattern matches", s)
+			}
+		}
+	}
+	for _, s := range []string{"123456789", "5551234567", "1234.5678.9", "Mar9"} {
+		if plainCell(s) {
+			t.Errorf("plainCell(%q) = true", s)
+		}
+	}
+	if checked < 1000 {
+		t.Fatalf("only %d plain cells generated", checked)
+	}
 }
