@@ -63,6 +63,9 @@ func jsonProblem(err error) error {
 		return fieldProblem(http.StatusBadRequest, "wrong-type", field, "type", fmt.Sprintf("must be %s, not a JSON %s", jsonTypeName(typ.Type.String()), typ.Value))
 	case strings.HasPrefix(err.Error(), "json: unknown field "):
 		name := strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
+		if name == "" {
+			return fieldProblem(http.StatusBadRequest, "unknown-field", "body", "unknown_field", `has a field with an empty name ("")`)
+		}
 		return fieldProblem(http.StatusBadRequest, "unknown-field", name, "unknown_field", fmt.Sprintf("is not a field of this record (unknown field %q)", name))
 	}
 	return fieldProblem(http.StatusBadRequest, "malformed-json", "body", "syntax", "is not valid JSON")
