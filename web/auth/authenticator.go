@@ -268,75 +268,81 @@ func (a *Authenticator) handleCallback(c echo.Context) error {
 
 	ck, err := r.Cookie(a.loginCookie)
 	if err != nil {
-		return echo.NewHTTPError(http.StatusBadRequest, retry).WithInternal(errors.New("callback without login cookie"))
+		return a.refuse(http.StatusBadRequest, retry, errors.New("callback without login cookie"))
 	}
 	a.clearCookie(w, a.loginCookie) // whatever happens next, this sign-in attempt is over
 	raw, err := a.sealer.open(a.loginCookie, ck.Value)
 	if err != nil || !validID(string(raw)) {
-		return echo.NewHTTPError(http.StatusBadRequest, retry).WithInternal(errors.New("login cookie does not open"))
+		return a.refuse(http.StatusBadRequest, retry, errors.New("login cookie does not open"))
 	}
 	p, err := a.consumeLogin(ctx, string(raw))
 	if err != nil {
 		if errors.Is(err, errLoginUsed) || errors.Is(err, errLoginExpired) {
-			return echo.NewHTTPError(http.StatusBadRequest, retry).WithInternal(err)
+			return a.refuse(http.StatusBadRequest, retry, err)
 		}
 		return err
 	}
 	q := r.URL.Query()
 	if subtle.ConstantTimeCompare([]byte(q.Get("state")), []byte(p.State)) != 1 {
-		return echo.NewHTTPError(http.StatusBadRequest, retry).WithInternal(errors.New("callback state does not match"))
+		return a.refuse(http.StatusBadRequest, retry, errors.New("callback state does not match"))
 	}
 	if e := q.Get("error"); e != "" {
-		return echo.NewHTTPError(http.StatusUnauthorized, "The identity provider did not sign you in.").
-			WithInternal(fmt.Errorf("provider returned error %.64q", e))
+		return a.refuse(http.StatusUnauthorized, "The identity provider did not sign you in.", fmt.Errorf("provider returned error %.64q", e))
 	}
 	code := q.Get("code")
 	if code == "" {
-		return echo.NewHTTPError(http.StatusBadRequest, retry).WithInternal(errors.New("callback without code"))
+		return a.refuse(http.StatusBadRequest, retry, errors.New("callback without code"))
 	}
 	d, err := a.discover(ctx)
 	if err != nil {
-		return echo.NewHTTPError(http.StatusServiceUnavailable, "Sign-in is unavailable: the identity provider cannot be reached.").WithInternal(err)
+		return a.refuse(http.StatusServiceUnavailable, "Sign-in is unavailable: the identity provider cannot be reached.", err)
 	}
 	pctx, cancel := a.providerContext(ctx)
 	defer cancel()
 	tok, err := d.oauth.Exchange(pctx, code, oauth2.VerifierOption(p.Verifier))
 	if err != nil {
-		return echo.NewHTTPError(http.StatusUnauthorized, retry).WithInternal(fmt.Errorf("exchange code: %w", redactOAuthError(err)))
+		return a.refuse(http.StatusUnauthorized, retry, fmt.Errorf("exchange code: %w", redactOAuthError(err)))
 	}
 	rawID, _ := tok.Extra("id_token").(string)
 	if rawID == "" {
-		return echo.NewHTTPError(http.StatusUnauthorized, retry).WithInternal(errors.New("token response without id_token"))
+		return a.refuse(http.StatusUnauthorized, retry, errors.New("token response without id_token"))
 	}
 	idt, err := d.verifier.Verify(pctx, rawID)
 	if err != nil {
-		return echo.NewHTTPError(http.StatusUnauthorized, retry).WithInternal(fmt.Errorf("verify ID token: %w", err))
+		return a.refuse(http.StatusUnauthorized, retry, fmt.Errorf("verify ID token: %w", err))
 	}
 	if subtle.ConstantTimeCompare([]byte(idt.Nonce), []byte(p.Nonce)) != 1 {
-		return echo.NewHTTPError(http.StatusUnauthorized, retry).WithInternal(errors.New("ID token nonce does not match"))
+		return a.refuse(http.StatusUnauthorized, retry, errors.New("ID token nonce does not match"))
 	}
 	var claims map[string]any
 	if err := idt.Claims(&claims); err != nil {
-		return echo.NewHTTPError(http.StatusUnauthorized, retry).WithInternal(fmt.Errorf("ID token claims: %w", err))
+		return a.refuse(http.StatusUnauthorized, retry, fmt.Errorf("ID token claims: %w", err))
 	}
 	if len(idt.Audience) > 1 {
 		if azp, _ := claims["azp"].(string); azp != a.cfg.OIDC.ClientID {
-			return echo.NewHTTPError(http.StatusUnauthorized, retry).WithInternal(errors.New("ID token for several audiences without our azp"))
+			return a.refuse(http.StatusUnauthorized, retry, errors.New("ID token for several audiences without our azp"))
 		}
 	}
 	principal, err := a.cfg.principal(claims)
 	if errors.Is(err, ErrNotAllowed) {
 		a.logger.Info("sign-in refused", "reason", "domain not allowed", "subject", idt.Subject)
-		return echo.NewHTTPError(http.StatusForbidden, "Your account is not one this district's site admits.").WithInternal(err)
+		return a.refuse(http.StatusForbidden, "Your account is not one this district's site admits.", err)
 	}
 	if err != nil {
-		return echo.NewHTTPError(http.StatusUnauthorized, retry).WithInternal(err)
+		return a.refuse(http.StatusUnauthorized, retry, err)
 	}
 	if err := a.startSession(ctx, w, r, principal, rawID); err != nil {
 		return err
 	}
 	a.logger.Info("signed in", "subject", principal.Subject, "roles", principal.Roles)
 	return c.Redirect(http.StatusSeeOther, p.Next)
+}
+
+// refuse logs why a sign-in failed (never with a code, token or cookie in it) and returns the
+// error the client sees.
+func (a *Authenticator) refuse(status int, message string, err error) error {
+	a.logger.Warn("sign-in refused", "status", status, "err", err)
+	return echo.NewHTTPError(status, message).WithInternal(err)
 }
 
 // redactOAuthError keeps the provider's error code and drops everything else (the response body may

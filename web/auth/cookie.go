@@ -109,7 +109,7 @@ func (s *sealer) open(name, value string) ([]byte, error) {
 	if len(value) > maxCookieLen {
 		return nil, errBadCookie
 	}
-	raw, err := base64.RawURLEncoding.DecodeString(value)
+	raw, err := base64.RawURLEncoding.Strict().DecodeString(value) // Strict: one encoding per value
 	if err != nil || len(raw) < 1+s.aead.NonceSize()+s.aead.Overhead() || raw[0] != sealVersion {
 		return nil, errBadCookie
 	}

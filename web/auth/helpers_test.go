@@ -54,6 +54,24 @@ func newBucket(t *testing.T) storage.Bucket {
 	return b
 }
 
+// logBuffer collects log output for assertions.
+type logBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (l *logBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *logBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
 func testLogger(t *testing.T) *slog.Logger {
 	return slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelDebug}))
 }
@@ -70,6 +88,7 @@ func (w testWriter) Write(p []byte) (int, error) {
 // same listener, the Authenticator's routes and middleware, and a few handlers that show what the
 // request's principal is.
 type node struct {
+	Logs   *logBuffer // everything the node's Authenticator logged
 	URL    string
 	Srv    *httptest.Server
 	Echo   *echo.Echo
@@ -83,6 +102,7 @@ type nodeOptions struct {
 	bucket   storage.Bucket // shared bucket (replicas); a new one when nil
 	external *idp.Provider  // sign in here instead of an embedded provider
 	cfg      auth.Config    // role mapping etc. for an external provider
+	oidc     *auth.OIDC     // sign in with this provider configuration, as it is
 }
 
 func startNode(t *testing.T, o nodeOptions) *node {
@@ -96,7 +116,7 @@ func startNode(t *testing.T, o nodeOptions) *node {
 func reserveNode(t *testing.T) *node {
 	srv := httptest.NewUnstartedServer(nil)
 	t.Cleanup(srv.Close)
-	return &node{URL: "http://" + srv.Listener.Addr().String(), Srv: srv, Clock: newClock()}
+	return &node{URL: "http://" + srv.Listener.Addr().String(), Srv: srv, Clock: newClock(), Logs: new(logBuffer)}
 }
 
 func (n *node) start(t *testing.T, o nodeOptions) {
@@ -115,10 +135,14 @@ func (n *node) start(t *testing.T, o nodeOptions) {
 	e.IPExtractor = ext
 
 	var cfg auth.Config
-	if o.external != nil {
+	switch {
+	case o.oidc != nil:
+		cfg = o.cfg
+		cfg.OIDC = *o.oidc
+	case o.external != nil:
 		cfg = o.cfg
 		cfg.OIDC.Issuer, cfg.OIDC.ClientID, cfg.OIDC.ClientSecret = o.external.Issuer(), o.external.ClientID(), o.external.ClientSecret()
-	} else {
+	default:
 		n.IdP, err = idp.New(ctx, idp.Config{
 			Issuer:                 n.URL + "/idp",
 			RedirectURIs:           []string{n.URL + "/auth/callback"},
@@ -131,7 +155,8 @@ func (n *node) start(t *testing.T, o nodeOptions) {
 		cfg = auth.Config{}.WithEmbeddedProvider(n.IdP.Issuer(), n.IdP.ClientID(), n.IdP.ClientSecret())
 	}
 	cfg.PublicURL = n.URL
-	n.Auth, err = auth.New(ctx, cfg, n.Bucket, &http.Client{Timeout: 10 * time.Second}, testLogger(t))
+	logger := slog.New(slog.NewTextHandler(io.MultiWriter(testWriter{t}, n.Logs), nil))
+	n.Auth, err = auth.New(ctx, cfg, n.Bucket, &http.Client{Timeout: 10 * time.Second}, logger)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -239,4 +239,3 @@ func TestExternalProvider(t *testing.T) {
 		t.Errorf("user outside allowed_domains got a session: /me = %d", p.Status)
 	}
 }
-
