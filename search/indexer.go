@@ -179,9 +179,29 @@ func (x *Indexer) Run(ctx context.Context) error {
 	}
 }
 
+// Instancer is implemented by indexes that know when their contents were created anew (a deleted
+// index folder, a recreated Meilisearch index). The cursor records the instance it belongs to; when
+// the index's instance differs, the indexer replays the log from the start.
+type Instancer interface {
+	InstanceID(ctx context.Context) (string, error)
+}
+
 type cursorState struct {
 	Seq       uint64    `json:"seq"`
+	Index     string    `json:"index,omitempty"` // the index instance the cursor belongs to
 	UpdatedAt time.Time `json:"updated_at"`
+}
+
+func (x *Indexer) instance(ctx context.Context) (string, error) {
+	in, ok := x.cfg.Index.(Instancer)
+	if !ok {
+		return "", nil
+	}
+	id, err := in.InstanceID(ctx)
+	if err != nil {
+		return "", fmt.Errorf("search indexer: index instance: %w", err)
+	}
+	return id, nil
 }
 
 func (x *Indexer) loadCursor(ctx context.Context) error {
@@ -200,6 +220,14 @@ func (x *Indexer) loadCursor(ctx context.Context) error {
 	if err := json.NewDecoder(io.LimitReader(rc, 1<<16)).Decode(&st); err != nil {
 		return fmt.Errorf("search indexer: decode cursor %s: %w", CursorKey, err)
 	}
+	inst, err := x.instance(ctx)
+	if err != nil {
+		return err
+	}
+	if inst != st.Index {
+		x.log.Info("search indexer: the index was created anew; replaying the change log", "cursor", st.Seq)
+		st.Seq = 0
+	}
 	x.mu.Lock()
 	x.cursor = st.Seq
 	x.mu.Unlock()
@@ -208,9 +236,13 @@ func (x *Indexer) loadCursor(ctx context.Context) error {
 }
 
 func (x *Indexer) saveCursor(ctx context.Context, seq uint64) error {
-	b, err := json.Marshal(cursorState{Seq: seq, UpdatedAt: time.Now().UTC()})
+	inst, err := x.instance(ctx)
 	if err != nil {
 		return err
+	}
+	b, err := json.Marshal(cursorState{Seq: seq, Index: inst, UpdatedAt: time.Now().UTC()})
+	if err != nil {
+		return fmt.Errorf("search indexer: encode cursor: %w", err)
 	}
 	if _, err := x.cfg.Bucket.Put(ctx, CursorKey, bytes.NewReader(b), int64(len(b)),
 		storage.PutOptions{ContentType: "application/json"}); err != nil {

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"html/template"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/brightspots-nic/brightspots/practices"
@@ -133,4 +135,14 @@ type Hit struct {
 	DistrictCount int            `json:"district_count"`
 	UpdatedAt     time.Time      `json:"updated_at"`
 	Score         float64        `json:"score,omitempty"`
+}
+
+// SortFacetValues orders facet values most frequent first, ties by value.
+func SortFacetValues(v []FacetValue) {
+	slices.SortFunc(v, func(a, b FacetValue) int {
+		if a.Count != b.Count {
+			return b.Count - a.Count
+		}
+		return strings.Compare(a.Value, b.Value)
+	})
 }

@@ -294,7 +294,7 @@ func (t *table) facets(c *counts) search.Facets {
 				out = append(out, search.FacetValue{Value: v, Count: n[i]})
 			}
 		}
-		sortFacet(out)
+		search.SortFacetValues(out)
 		return out
 	}
 	f[search.FacetSubject] = fv(t.subjects.vals, c.subjects[:])
@@ -302,13 +302,4 @@ func (t *table) facets(c *counts) search.Facets {
 	f[search.FacetDistrict] = fv(t.districts.vals, c.districts)
 	f[search.FacetEvidence] = fv(practices.EvidenceLevels, c.levels[:])
 	return f
-}
-
-func sortFacet(v []search.FacetValue) {
-	// insertion sort: facets have a handful of values
-	for i := 1; i < len(v); i++ {
-		for j := i; j > 0 && (v[j].Count > v[j-1].Count || v[j].Count == v[j-1].Count && v[j].Value < v[j-1].Value); j-- {
-			v[j], v[j-1] = v[j-1], v[j]
-		}
-	}
 }
