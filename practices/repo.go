@@ -445,6 +445,11 @@ func (r *Repo) commit(ctx context.Context, rec Record, headETag string) error {
 	if err != nil {
 		return fmt.Errorf("encode %s %s: %w", m.Kind, m.ID, err)
 	}
+	// Reverse references first: a stale one is harmless (readers re-check the link), a missing one
+	// would hide a test from its practice's evidence.
+	if err := r.NoteReferences(ctx, r.node.ID, rec); err != nil {
+		return err
+	}
 	intent := intentKey(m.Kind, m.ID, m.Version)
 	if err := putJSON(ctx, r.bucket, intent, map[string]any{"at": r.now().UTC()}, storage.PutOptions{}); err != nil {
 		return err

@@ -15,6 +15,7 @@ import (
 	"net/textproto"
 	"os"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/brightspots-nic/brightspots/practices"
@@ -24,7 +25,9 @@ import (
 
 // testNode is one node on a real loopback listener with an fs store, and tokens for each role.
 type testNode struct {
-	t      *testing.T
+	logs    *lockedBuffer
+	dataDir string
+	t       *testing.T
 	srv    *web.Server
 	url    string
 	tokens map[string]string
@@ -44,10 +47,12 @@ func newTestNode(t *testing.T, mutate ...func(*web.Config)) *testNode {
 	if err := cfg.Check(); err != nil {
 		t.Fatal(err)
 	}
-	logger := slog.New(slog.NewJSONHandler(io.Discard, nil))
+	logs := &lockedBuffer{}
+	var logw io.Writer = logs
 	if testing.Verbose() {
-		logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+		logw = io.MultiWriter(logs, os.Stderr)
 	}
+	logger := slog.New(slog.NewJSONHandler(logw, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	srv, err := web.New(context.Background(), cfg, logger)
 	if err != nil {
 		t.Fatal(err)
@@ -55,7 +60,7 @@ func newTestNode(t *testing.T, mutate ...func(*web.Config)) *testNode {
 	hs.Config.Handler = srv.Handler()
 	hs.Start()
 	t.Cleanup(hs.Close)
-	n := &testNode{t: t, srv: srv, url: hs.URL, tokens: map[string]string{}}
+	n := &testNode{t: t, srv: srv, url: hs.URL, tokens: map[string]string{}, logs: logs, dataDir: cfg.DataDir}
 	for name, spec := range map[string][2]string{
 		"teacher": {"teacher", ""}, "math": {"publisher", "math-4"}, "ela": {"publisher", "ela-3"},
 		"coordinator": {"coordinator", ""}, "admin": {"admin", ""},
@@ -67,6 +72,24 @@ func newTestNode(t *testing.T, mutate ...func(*web.Config)) *testNode {
 		n.tokens[name] = secret
 	}
 	return n
+}
+
+// lockedBuffer collects the node's log for tests that search it.
+type lockedBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *lockedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *lockedBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }
 
 type response struct {

@@ -177,6 +177,11 @@ func (s *Server) routes() *echo.Echo {
 		g.POST("/:id/withdraw", h.withdraw)
 	}
 	api.POST("/practices/:id/artifacts", s.uploadArtifact)
+	api.GET("/practices/:id/evidence", s.practiceEvidence)
+	api.GET("/practices/:id/evidence.svg", s.evidenceSVG)
+	api.POST("/tests/:id/results", s.uploadResults)
+	api.GET("/tests/:id/results", s.getResults)
+	api.GET("/tests/:id/results.svg", s.resultsSVG)
 	api.GET("/artifacts/:sha256", s.downloadArtifact)
 	api.HEAD("/artifacts/:sha256", s.downloadArtifact)
 
