@@ -215,15 +215,18 @@ func TestValidationNamesFieldAndRule(t *testing.T) {
 }
 
 func TestOneOfTwoRacingWritersWins(t *testing.T) {
+	checkOneWriterWins(t, newBucket(t), 20)
+}
+
+func checkOneWriterWins(t *testing.T, b storage.Bucket, rounds int) {
 	ctx := context.Background()
-	b := newBucket(t)
 	r1, r2 := openRepo(t, b), openRepo(t, b) // two replicas on one bucket
 	rec, err := r1.Create(ctx, mathPLC, fullPractice("Racing"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	id := rec.RecordMeta().ID
-	for round := 0; round < 20; round++ {
+	for round := 0; round < rounds; round++ {
 		cur, _ := r1.Get(ctx, mathPLC, practices.KindPractice, id)
 		v := cur.RecordMeta().Version
 		var wg sync.WaitGroup
