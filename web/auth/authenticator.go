@@ -46,6 +46,9 @@ type Authenticator struct {
 	sessionCookie string
 	loginCookie   string
 	crossOrigin   *http.CrossOriginProtection
+	// providerPath is the path of an issuer served on the node's own origin (the embedded
+	// provider's "/idp"), whose requests are the provider's business, not the session's; or "".
+	providerPath string
 
 	mu   sync.Mutex
 	disc *discovery // nil until discovery first succeeds
@@ -85,6 +88,10 @@ func New(ctx context.Context, cfg Config, bucket storage.Bucket, httpClient *htt
 	if err != nil {
 		return nil, err
 	}
+	providerPath := ""
+	if iss, _ := url.Parse(cfg.OIDC.Issuer); iss.Scheme == public.Scheme && iss.Host == public.Host {
+		providerPath = trimSlash(iss.EscapedPath())
+	}
 	secure := secureCookies(public)
 	if !secure {
 		logger.Warn("public URL is plain http on a non-loopback host: session cookies cannot be Secure; serve the node over https",
@@ -103,6 +110,7 @@ func New(ctx context.Context, cfg Config, bucket storage.Bucket, httpClient *htt
 		sessionCookie: cookieName(sessionCookieName, secure),
 		loginCookie:   cookieName(loginCookieName, secure),
 		crossOrigin:   http.NewCrossOriginProtection(),
+		providerPath:  providerPath,
 	}, nil
 }
 
@@ -112,6 +120,13 @@ func (a *Authenticator) Register(e *echo.Echo) {
 	e.GET(LoginPath, a.handleLogin)
 	e.GET(CallbackPath, a.handleCallback)
 	e.POST(LogoutPath, a.handleLogout)
+}
+
+// forProvider reports whether r is addressed to a provider served on the node's own origin (the
+// embedded one under /idp): it authenticates users itself, checks origins itself, and the node's
+// session and CSRF token mean nothing to it.
+func (a *Authenticator) forProvider(r *http.Request) bool {
+	return a.providerPath != "" && strings.HasPrefix(r.URL.Path, a.providerPath+"/")
 }
 
 // IssuerOrigin is the provider's origin (scheme://host), for the form-action of the pages' CSP:
@@ -159,7 +174,7 @@ func (a *Authenticator) discover(ctx context.Context) (*discovery, error) {
 			ClientID: a.cfg.OIDC.ClientID,
 			// Only asymmetric algorithms: never "none", never an HMAC keyed with the client secret.
 			SupportedSigningAlgs: asymmetric(extra.Algs),
-			Now:                  a.now,
+			Now:                  func() time.Time { return a.now() },
 		}),
 		oauth: oauth2.Config{
 			ClientID:     a.cfg.OIDC.ClientID,

@@ -18,7 +18,9 @@ import (
 // form's action. Requests with an Authorization header are bearer-token calls: the session cookie
 // is not used for them (see Middleware), so they need no token. On top of the token, as defence in
 // depth, cross-origin browser requests are refused by their Sec-Fetch-Site and Origin headers
-// (net/http.CrossOriginProtection), with or without a session.
+// (net/http.CrossOriginProtection), with or without a session. The embedded provider's paths
+// (/idp/ on the node's origin) are exempt: its sign-in form is not a node form, and it makes the
+// same origin checks itself.
 const (
 	CSRFHeader = "X-CSRF-Token"
 	CSRFField  = "csrf_token"
@@ -29,7 +31,7 @@ func (a *Authenticator) CSRF() echo.MiddlewareFunc {
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
 			r := c.Request()
-			if safeMethod(r.Method) || r.Header.Get("Authorization") != "" {
+			if safeMethod(r.Method) || r.Header.Get("Authorization") != "" || a.forProvider(r) {
 				return next(c)
 			}
 			if err := a.checkCSRF(r, sessionFrom(r.Context())); err != nil {

@@ -14,6 +14,7 @@ import (
 	"regexp"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -191,6 +192,15 @@ func (n *node) start(t *testing.T, o nodeOptions) {
 // "external" IdP as far as a node is concerned. rp is the node URL it serves.
 func startProvider(t *testing.T, rp string) (*idp.Provider, storage.Bucket) {
 	t.Helper()
+	var up atomic.Bool
+	up.Store(true)
+	return startProviderGated(t, rp, &up)
+}
+
+// startProviderGated is startProvider for a provider that answers 503 to everything while up is
+// false.
+func startProviderGated(t *testing.T, rp string, up *atomic.Bool) (*idp.Provider, storage.Bucket) {
+	t.Helper()
 	srv := httptest.NewUnstartedServer(nil)
 	url := "http://" + srv.Listener.Addr().String()
 	b := newBucket(t)
@@ -202,7 +212,13 @@ func startProvider(t *testing.T, rp string) (*idp.Provider, storage.Bucket) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv.Config.Handler = p.Handler()
+	srv.Config.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !up.Load() {
+			http.Error(w, "down for maintenance", http.StatusServiceUnavailable)
+			return
+		}
+		p.Handler().ServeHTTP(w, r)
+	})
 	srv.Start()
 	t.Cleanup(srv.Close)
 	return p, b

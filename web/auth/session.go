@@ -71,12 +71,13 @@ func validID(s string) bool {
 // timer; otherwise it leaves the context alone. It never refuses a request: authorization is the
 // handlers' business. A request with an Authorization header is never cookie-authenticated (the
 // bearer-token middleware owns it), and neither is one that already carries an authenticated
-// principal, so the token middleware may run before this one.
+// principal, so the token middleware may run before this one. Requests to the embedded provider
+// (under /idp/ on the node's origin) are left alone.
 func (a *Authenticator) Middleware() echo.MiddlewareFunc {
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
 			r := c.Request()
-			if r.Header.Get("Authorization") != "" || PrincipalFrom(r.Context()).Authenticated() {
+			if r.Header.Get("Authorization") != "" || PrincipalFrom(r.Context()).Authenticated() || a.forProvider(r) {
 				return next(c)
 			}
 			s, ok := a.resolve(c.Response(), r)

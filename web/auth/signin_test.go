@@ -2,6 +2,7 @@ package auth_test
 
 import (
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"strings"
 	"testing"
@@ -237,5 +238,27 @@ func TestExternalProvider(t *testing.T) {
 	}
 	if p := b.get(node.URL + "/me"); p.Status != http.StatusUnauthorized {
 		t.Errorf("user outside allowed_domains got a session: /me = %d", p.Status)
+	}
+}
+
+// TestSignInAgainRotatesSession: signing in while signed in (the sign-in form posted with a live
+// session cookie) works, and replaces the session: the old session id is dead.
+func TestSignInAgainRotatesSession(t *testing.T) {
+	n := startNode(t, nodeOptions{})
+	pw := addUser(t, n.Bucket, "tess@district.example", "teacher", "")
+	b := newBrowser(t)
+	b.signIn(n.URL, "tess@district.example", pw, "/")
+	old := b.cookie(n.URL, "__Host-bs_session").Value
+	if final := b.signIn(n.URL, "tess@district.example", pw, "/"); final.Status != http.StatusOK {
+		t.Fatalf("second sign-in: %d %s", final.Status, final.Body)
+	}
+	b.me(n.URL)
+	if b.cookie(n.URL, "__Host-bs_session").Value == old {
+		t.Fatal("session cookie unchanged by a new sign-in")
+	}
+	r := httptest.NewRequest(http.MethodGet, "/me", nil)
+	r.AddCookie(&http.Cookie{Name: "__Host-bs_session", Value: old})
+	if _, ok := n.Auth.SessionPrincipal(r); ok {
+		t.Error("the session from before the new sign-in still works")
 	}
 }
