@@ -178,8 +178,14 @@ func (r *Repo) StoreArtifact(ctx context.Context, name string, body io.Reader, m
 	}
 	defer func() { _ = r.bucket.Delete(context.WithoutCancel(ctx), tmp) }()
 	sum := hex.EncodeToString(src.h.Sum(nil))
-	_, err = r.bucket.Copy(ctx, tmp, ArtifactKey(sum), storage.PutOptions{IfNoneMatch: true, ContentType: media})
-	if err != nil && !errors.Is(err, storage.ErrConflict) { // conflict: these bytes are already stored
+	// The key is the content's hash, so two uploads racing here write identical bytes and neither
+	// needs a create-only condition. That matters: S3 stores (MinIO among them) ignore conditions on
+	// server-side copies, so a conditional copy would have to stream the whole file through us again.
+	if _, err := r.bucket.Stat(ctx, ArtifactKey(sum)); errors.Is(err, storage.ErrNotFound) {
+		if _, err := r.bucket.Copy(ctx, tmp, ArtifactKey(sum), storage.PutOptions{ContentType: media}); err != nil {
+			return ArtifactRef{}, fmt.Errorf("store artifact %s: %w", sum, err)
+		}
+	} else if err != nil {
 		return ArtifactRef{}, fmt.Errorf("store artifact %s: %w", sum, err)
 	}
 	return ArtifactRef{SHA256: sum, Name: name, MediaType: media, Size: src.n}, nil
