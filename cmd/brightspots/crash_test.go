@@ -303,3 +303,71 @@ func get(t *testing.T, url, token string) map[string]any {
 	json.NewDecoder(res.Body).Decode(&m)
 	return m
 }
+
+// slowReader sends n bytes in small pieces with pauses, so a request is still in flight when the
+// server is told to stop.
+type slowReader struct {
+	n, sent int
+	started chan struct{}
+}
+
+func (s *slowReader) Read(p []byte) (int, error) {
+	if s.sent >= s.n {
+		return 0, io.EOF
+	}
+	if s.sent == 0 {
+		close(s.started)
+		copy(p, "%PDF-1.4\n")
+		s.sent = 9
+		return 9, nil
+	}
+	time.Sleep(20 * time.Millisecond)
+	k := min(len(p), 4096, s.n-s.sent)
+	for i := range p[:k] {
+		p[i] = 'x'
+	}
+	s.sent += k
+	return k, nil
+}
+
+// TestGracefulShutdownFinishesInFlightRequests sends SIGTERM while an upload is streaming: the upload
+// completes with 201, the process exits 0, and the server stops accepting new connections.
+func TestGracefulShutdownFinishesInFlightRequests(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs the binary")
+	}
+	bin := buildBinary(t)
+	data := t.TempDir()
+	token := runCLI(t, bin, "token", "create", "--data", data, "--name", "g", "--role", "publisher", "--team", "math-4")
+	p := startServe(t, bin, data, freeAddr(t))
+	id, _, ok := createAndPublish(context.Background(), p.addr, token, "graceful")
+	if !ok {
+		t.Fatal("create")
+	}
+	body := &slowReader{n: 200 << 10, started: make(chan struct{})}
+	done := make(chan int, 1)
+	go func() {
+		req, _ := http.NewRequest("POST", "http://"+p.addr+"/api/v1/practices/"+id+"/artifacts?name=slow.pdf", body)
+		req.Header.Set("Authorization", "Bearer "+token)
+		req.Header.Set("Content-Type", "application/pdf")
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			done <- -1
+			return
+		}
+		res.Body.Close()
+		done <- res.StatusCode
+	}()
+	<-body.started
+	time.Sleep(100 * time.Millisecond)
+	p.cmd.Process.Signal(syscall.SIGTERM)
+	if code := <-done; code != http.StatusCreated {
+		t.Fatalf("in-flight upload finished with %d, want 201", code)
+	}
+	if err := p.cmd.Wait(); err != nil {
+		t.Fatalf("server exit after SIGTERM: %v", err)
+	}
+	if _, err := http.Get("http://" + p.addr + "/healthz"); err == nil {
+		t.Fatal("server still accepting connections after shutdown")
+	}
+}
