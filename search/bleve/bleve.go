@@ -1,18 +1,22 @@
 // Package bleve is the embedded search backend: a bleve v2 (scorch) index under the data folder, the
 // default when no Meilisearch is configured.
 //
-// bleve does one thing here: match the query text and score the matches. Everything after the match —
-// the visibility and other filters, the four facet counts, sorting by date or effect, paging, snippets —
-// runs over a table of small integers kept in memory beside bleve (table.go), because bleve's own facet
-// and sort code reads doc values for every hit, which is what made a broad query with three facets take
-// a third of a second on 100,000 documents. bleve's document numbers are mapped to table ordinals once
-// per index segment (segments are immutable), so the hot loop is array lookups.
+// bleve keeps the text: analysis, the term dictionaries (with their Levenshtein automata for typo
+// tolerance), the postings, persistence. Query evaluation runs on roaring bitmaps of those postings
+// (match.go): each term's postings become a bitmap once per immutable index segment and are cached,
+// so a query is a few bitmap ANDs and ORs plus one pass that adds each matched term's weight to the
+// documents holding it. Everything after the match — the visibility and other filters, the four facet
+// counts, sorting by relevance, date or effect, paging, snippets — runs over a table of small integers
+// kept in memory beside bleve (table.go). bleve's own searchers, facets and sorts read postings and
+// doc values hit by hit, which is what made a broad query with three facets take a third of a second
+// on 100,000 documents; see BENCHMARKS.md for the figures before and after.
 //
-// The bleve mapping indexes two text fields with the English analyzer (title, and body: every text
-// field), without stemming, term vectors or doc values, and stores one field: the document's JSON, from which the
-// table is rebuilt when the index is opened. Typo tolerance expands each query word of 5 characters or
-// more to the dictionary terms within 1 edit (2 from 9 characters; a swap of two letters is one edit),
-// with the first character fixed, as Meilisearch does.
+// The bleve mapping indexes two text fields (title, and body: every text field) with a Unicode
+// tokenizer, lower-casing and search.StopWords — no stemming, no term vectors, no doc values — and
+// stores one field: the document's JSON, from which the table is rebuilt when the index is opened.
+// Typo tolerance expands each query word of 5 characters or more to the dictionary terms within 1 edit
+// (2 from 9 characters; a swap of two letters is one edit), with the first character fixed, as
+// Meilisearch does.
 package bleve
 
 import (
@@ -84,6 +88,7 @@ type Index struct {
 	mapMu sync.Mutex
 	cur   *snapMap
 	segs  map[segment.Segment][]int32
+	terms *termCache
 }
 
 var _ search.Index = (*Index)(nil)
@@ -213,6 +218,7 @@ func (x *Index) open() error {
 	x.tbl = newTable()
 	x.cur = nil
 	x.segs = map[segment.Segment][]int32{}
+	x.terms = newTermCache()
 	if err := x.load(); err != nil {
 		idx.Close()
 		return err

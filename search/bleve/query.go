@@ -3,7 +3,6 @@ package bleve
 import (
 	"cmp"
 	"context"
-	"errors"
 	"fmt"
 	"math"
 	"slices"
@@ -11,22 +10,14 @@ import (
 	"unicode/utf8"
 
 	"github.com/blevesearch/bleve/v2/index/scorch"
-	bsearch "github.com/blevesearch/bleve/v2/search"
-	"github.com/blevesearch/bleve/v2/search/query"
 	index "github.com/blevesearch/bleve_index_api"
 	segment "github.com/blevesearch/scorch_segment_api/v2"
 
 	"github.com/brightspots-nic/brightspots/search"
 )
 
-// Scoring weights.
-const (
-	boostTitle   = 3.0
-	boostBody    = 1.0
-	boostFuzzy   = 0.4 // a typo match counts less than an exact one
-	boostSynonym = 0.8
-	maxFuzzy     = 8 // fuzzy candidates kept per word, nearest and most frequent first
-)
+// maxFuzzy is the most typo candidates kept per word, nearest and most frequent first.
+const maxFuzzy = 8
 
 // snapMap maps the global document numbers of one bleve snapshot to table ordinals (-1: none).
 type snapMap struct {
@@ -71,130 +62,6 @@ func (x *Index) ordinals(snap *scorch.IndexSnapshot) []int32 {
 	x.segs = next
 	x.cur = &snapMap{snap: snap, ords: ords}
 	return ords
-}
-
-// plan is the analyzed query text.
-type plan struct {
-	q       query.Query     // nil: no text to match (empty, or only stop words)
-	matched map[string]bool // analyzed terms that count as a match, for snippets
-}
-
-func (x *Index) analyze(word string) []string {
-	var out []string
-	for _, t := range x.analyzer.Analyze([]byte(word)) {
-		out = append(out, string(t.Term))
-	}
-	return out
-}
-
-// fuzziness is the edit distance allowed for a typed word of n characters (Meilisearch's defaults).
-func fuzziness(n int) int {
-	switch {
-	case n >= 9:
-		return 2
-	case n >= 5:
-		return 1
-	}
-	return 0
-}
-
-func (x *Index) plan(snap *scorch.IndexSnapshot, text string) (plan, error) {
-	p := plan{matched: map[string]bool{}}
-	words := search.Words(text)
-	if len(words) == 0 {
-		return p, nil
-	}
-	var conj []query.Query
-	for _, c := range x.syn.Expand(words) {
-		var alts []query.Query
-		typed, err := x.typedQuery(snap, c.Words, len(c.Alternatives) > 0, p.matched)
-		if err != nil {
-			return p, err
-		}
-		if typed != nil {
-			alts = append(alts, typed)
-		}
-		for _, alt := range c.Alternatives {
-			if aq := x.exactQuery(alt, boostSynonym, p.matched); aq != nil {
-				alts = append(alts, aq)
-			}
-		}
-		switch len(alts) {
-		case 0: // only stop words
-		case 1:
-			conj = append(conj, alts[0])
-		default:
-			conj = append(conj, query.NewDisjunctionQuery(alts))
-		}
-	}
-	switch len(conj) {
-	case 0:
-	case 1:
-		p.q = conj[0]
-	default:
-		p.q = query.NewConjunctionQuery(conj)
-	}
-	return p, nil
-}
-
-func termQuery(field, term string, boost float64) query.Query {
-	q := query.NewTermQuery(term)
-	q.SetField(field)
-	q.SetBoost(boost)
-	return q
-}
-
-// exactQuery matches all of words (analyzed), each in title or body, without typo tolerance.
-func (x *Index) exactQuery(words []string, boost float64, matched map[string]bool) query.Query {
-	var conj []query.Query
-	for _, w := range words {
-		for _, t := range x.analyze(w) {
-			matched[t] = true
-			conj = append(conj, query.NewDisjunctionQuery([]query.Query{
-				termQuery(fieldTitle, t, boost*boostTitle), termQuery(fieldBody, t, boost*boostBody)}))
-		}
-	}
-	switch len(conj) {
-	case 0:
-		return nil
-	case 1:
-		return conj[0]
-	}
-	return query.NewConjunctionQuery(conj)
-}
-
-// typedQuery matches the words as typed: each word exactly in title or body, or within its typo
-// budget in body. A multi-word synonym term is matched exactly.
-func (x *Index) typedQuery(snap *scorch.IndexSnapshot, words []string, isSynonym bool, matched map[string]bool) (query.Query, error) {
-	if len(words) > 1 && isSynonym {
-		return x.exactQuery(words, 1, matched), nil
-	}
-	var conj []query.Query
-	for _, w := range words {
-		n := utf8.RuneCountInString(w)
-		for _, t := range x.analyze(w) {
-			matched[t] = true
-			alts := []query.Query{termQuery(fieldTitle, t, boostTitle), termQuery(fieldBody, t, boostBody)}
-			if f := fuzziness(n); f > 0 && !isSynonym {
-				cands, err := fuzzyTerms(snap, t, f)
-				if err != nil {
-					return nil, err
-				}
-				for _, c := range cands {
-					matched[c] = true
-					alts = append(alts, termQuery(fieldBody, c, boostFuzzy))
-				}
-			}
-			conj = append(conj, query.NewDisjunctionQuery(alts))
-		}
-	}
-	switch len(conj) {
-	case 0:
-		return nil, nil
-	case 1:
-		return conj[0], nil
-	}
-	return query.NewConjunctionQuery(conj), nil
 }
 
 // fuzzyTerms returns the body terms within f edits of term (other than term), sharing its first
@@ -272,7 +139,7 @@ func (x *Index) Search(ctx context.Context, q search.Query) (search.Result, erro
 
 	switch {
 	case f.empty:
-	case p.q == nil:
+	case len(p.clauses) == 0:
 		for o := range rows {
 			r := &rows[o]
 			if !f.match(r) {
@@ -284,7 +151,7 @@ func (x *Index) Search(ctx context.Context, q search.Query) (search.Result, erro
 		}
 	default:
 		ords := x.ordinals(snap)
-		total, err = x.collect(ctx, snap, p.q, ords, func(o int32, score float64) bool {
+		total, err = x.match(ctx, snap, &p, ords, func(o int32, score float64) bool {
 			r := &rows[o]
 			if !f.match(r) {
 				return false
@@ -311,48 +178,6 @@ func (x *Index) Search(ctx context.Context, q search.Query) (search.Result, erro
 	}
 	res.TookMS = time.Since(start).Milliseconds()
 	return res, nil
-}
-
-// collect runs the bleve query over snap and calls fn for every live match; it returns how many
-// matches fn accepted.
-func (x *Index) collect(ctx context.Context, snap *scorch.IndexSnapshot, q query.Query, ords []int32,
-	fn func(ord int32, score float64) bool) (int, error) {
-	sctx := context.WithValue(ctx, bsearch.GetScoringModelCallbackKey,
-		bsearch.GetScoringModelCallbackFn(func() string { return index.DefaultScoringModel }))
-	s, err := q.Searcher(sctx, snap, x.idx.Mapping(), bsearch.SearcherOptions{})
-	if err != nil {
-		return 0, fmt.Errorf("search/bleve: build searcher: %w", err)
-	}
-	defer s.Close()
-	mctx := &bsearch.SearchContext{
-		DocumentMatchPool: bsearch.NewDocumentMatchPool(s.DocumentMatchPoolSize()+1, 0),
-		IndexReader:       snap,
-	}
-	n := 0
-	for i := 0; ; i++ {
-		if i&1023 == 0 {
-			if err := ctx.Err(); err != nil {
-				return 0, err
-			}
-		}
-		dm, err := s.Next(mctx)
-		if err != nil {
-			return 0, fmt.Errorf("search/bleve: match: %w", err)
-		}
-		if dm == nil {
-			break
-		}
-		num := dm.IndexInternalID.Value()
-		score := dm.Score
-		mctx.DocumentMatchPool.Put(dm)
-		if num >= uint64(len(ords)) {
-			return 0, errors.New("search/bleve: document number outside the snapshot")
-		}
-		if o := ords[num]; o >= 0 && fn(o, score) {
-			n++
-		}
-	}
-	return n, nil
 }
 
 // less orders candidates best first for a sort order. Ties fall back to newest, then document id.
