@@ -164,6 +164,9 @@ func (f *flakyIndex) Delete(ctx context.Context, ids []string) error {
 
 const local = "https://maplewood.example.org"
 
+// The repository is the indexer's source in production.
+var _ search.Source = (*practices.Repo)(nil)
+
 func openIndex(t *testing.T, dir string) *bleve.Index {
 	t.Helper()
 	idx, err := bleve.Open(bleve.Config{Dir: dir})

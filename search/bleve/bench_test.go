@@ -85,9 +85,21 @@ func BenchmarkIndex(b *testing.B) {
 }
 
 var (
-	built   = map[int]*bleve.Index{}
-	builtMu sync.Mutex
+	built     = map[int]*bleve.Index{}
+	builtDirs []string
+	builtMu   sync.Mutex
 )
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	for _, idx := range built {
+		idx.Close()
+	}
+	for _, d := range builtDirs {
+		os.RemoveAll(d)
+	}
+	os.Exit(code)
+}
 
 func indexOf(b *testing.B, n int) *bleve.Index {
 	builtMu.Lock()
@@ -99,6 +111,7 @@ func indexOf(b *testing.B, n int) *bleve.Index {
 	if err != nil {
 		b.Fatal(err)
 	}
+	builtDirs = append(builtDirs, dir)
 	idx, el := build(b, dir, n)
 	b.Logf("indexed %d practices in %v", n, el)
 	built[n] = idx

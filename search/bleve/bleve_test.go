@@ -1,9 +1,13 @@
 package bleve_test
 
 import (
+	"context"
 	"path/filepath"
+	"reflect"
+	"strings"
 	"testing"
 
+	"github.com/brightspots-nic/brightspots/practices/corpus"
 	"github.com/brightspots-nic/brightspots/search"
 	"github.com/brightspots-nic/brightspots/search/bleve"
 	"github.com/brightspots-nic/brightspots/search/searchtest"
@@ -17,4 +21,90 @@ func TestContract(t *testing.T) {
 		}
 		return idx
 	})
+}
+
+// The index lives in its folder: closing and opening it again gives the same documents, filters
+// and text matches, and the same instance id.
+func TestReopen(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "search")
+	idx, err := bleve.Open(bleve.Config{Dir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	items := corpus.New(corpus.Config{Seed: 11}).Generate(100)
+	docs := searchtest.Documents(items)
+	if err := idx.Upsert(context.Background(), docs); err != nil {
+		t.Fatal(err)
+	}
+	if err := idx.Delete(context.Background(), []string{docs[0].ID}); err != nil {
+		t.Fatal(err)
+	}
+	q := search.Query{Text: strings.Fields(docs[1].Title)[0], Subjects: docs[1].Subjects, Audience: search.MembersAudience(), PerPage: 100}
+	before, err := idx.Search(context.Background(), q)
+	if err != nil {
+		t.Fatal(err)
+	}
+	inst, _ := idx.InstanceID(context.Background())
+	if err := idx.Close(); err != nil {
+		t.Fatal(err)
+	}
+	idx, err = bleve.Open(bleve.Config{Dir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer idx.Close()
+	if idx.Len() != 99 {
+		t.Fatalf("%d documents after reopening, want 99", idx.Len())
+	}
+	after, err := idx.Search(context.Background(), q)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if before.Total == 0 || after.Total != before.Total || !reflect.DeepEqual(after.Facets, before.Facets) {
+		t.Fatalf("before reopening: %d hits %v; after: %d hits %v", before.Total, before.Facets, after.Total, after.Facets)
+	}
+	if inst2, _ := idx.InstanceID(context.Background()); inst2 != inst || inst == "" {
+		t.Fatalf("instance id %q, then %q", inst, inst2)
+	}
+}
+
+// Searches run while documents are written and deleted (run with -race).
+func TestConcurrentSearchAndWrite(t *testing.T) {
+	idx, err := bleve.Open(bleve.Config{Dir: filepath.Join(t.TempDir(), "search")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer idx.Close()
+	docs := searchtest.Documents(corpus.New(corpus.Config{Seed: 12}).Generate(600))
+	ctx, cancel := context.WithCancel(context.Background())
+	errs := make(chan error, 4)
+	for w := 0; w < 4; w++ {
+		go func() {
+			for ctx.Err() == nil {
+				if _, err := idx.Search(ctx, search.Query{Text: "students fractions", Audience: search.MembersAudience()}); err != nil && ctx.Err() == nil {
+					errs <- err
+					return
+				}
+			}
+			errs <- nil
+		}()
+	}
+	for i := 0; i < len(docs); i += 50 {
+		if err := idx.Upsert(context.Background(), docs[i:i+50]); err != nil {
+			t.Fatal(err)
+		}
+		if err := idx.Delete(context.Background(), []string{docs[i].ID}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cancel()
+	for w := 0; w < 4; w++ {
+		if err := <-errs; err != nil {
+			t.Fatalf("search during writes: %v", err)
+		}
+	}
+	r, err := idx.Search(context.Background(), search.Query{Audience: search.MembersAudience()})
+	if err != nil || r.Total != len(docs)-12 {
+		t.Fatalf("after writes: total %d err %v, want %d", r.Total, err, len(docs)-12)
+	}
 }
