@@ -28,9 +28,9 @@ type testNode struct {
 	logs    *lockedBuffer
 	dataDir string
 	t       *testing.T
-	srv    *web.Server
-	url    string
-	tokens map[string]string
+	srv     *web.Server
+	url     string
+	tokens  map[string]string
 }
 
 func newTestNode(t *testing.T, mutate ...func(*web.Config)) *testNode {
@@ -38,6 +38,7 @@ func newTestNode(t *testing.T, mutate ...func(*web.Config)) *testNode {
 	cfg := web.Defaults()
 	cfg.DataDir = t.TempDir()
 	cfg.Node.ID = "riverside"
+	cfg.RateLimit.PerSecond, cfg.RateLimit.Burst = 1e6, 1e6 // tests send bursts; the limiter has its own tests
 	for _, m := range mutate {
 		m(&cfg)
 	}

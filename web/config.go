@@ -13,6 +13,8 @@ import (
 	"strings"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/brightspots-nic/brightspots/web/auth"
 )
 
 // Config is the whole configuration of a node: one YAML file, environment overrides for secrets, a
@@ -25,6 +27,18 @@ type Config struct {
 	Limits  LimitsConfig  `yaml:"limits"`
 	Privacy PrivacyConfig `yaml:"privacy"`
 	Log     LogConfig     `yaml:"log"`
+	// Auth is sign-in: the district's OpenID provider, or the embedded one when auth.oidc.issuer is empty.
+	Auth auth.Config `yaml:"auth"`
+	// TrustedProxies lists the CIDRs of reverse proxies whose X-Forwarded-For is believed. Empty: none.
+	TrustedProxies []string `yaml:"trusted_proxies"`
+	// RateLimit bounds requests per client (principal, or address when anonymous).
+	RateLimit RateLimitConfig `yaml:"rate_limit"`
+}
+
+// RateLimitConfig bounds how fast one caller may send requests.
+type RateLimitConfig struct {
+	PerSecond float64 `yaml:"per_second"` // sustained; default 50
+	Burst     int     `yaml:"burst"`      // default 200
 }
 
 // NodeConfig identifies this district's node.
@@ -72,13 +86,14 @@ type LogConfig struct {
 // Defaults returns the configuration used when no file is given.
 func Defaults() Config {
 	return Config{
-		Node:    NodeConfig{ID: "district", Name: "My District"},
-		Listen:  "127.0.0.1:8080",
-		DataDir: "./brightspots-data",
-		Storage: StorageConfig{Kind: "fs", S3: S3Config{Region: "us-east-1"}},
-		Limits:  LimitsConfig{MaxArtifactBytes: 200 << 20, MaxJSONBytes: 1 << 20},
-		Privacy: PrivacyConfig{MinN: 10},
-		Log:     LogConfig{Level: "info", Format: "json"},
+		Node:      NodeConfig{ID: "district", Name: "My District"},
+		Listen:    "127.0.0.1:8080",
+		DataDir:   "./brightspots-data",
+		Storage:   StorageConfig{Kind: "fs", S3: S3Config{Region: "us-east-1"}},
+		Limits:    LimitsConfig{MaxArtifactBytes: 200 << 20, MaxJSONBytes: 1 << 20},
+		Privacy:   PrivacyConfig{MinN: 10},
+		Log:       LogConfig{Level: "info", Format: "json"},
+		RateLimit: RateLimitConfig{PerSecond: 50, Burst: 200},
 	}
 }
 
@@ -129,6 +144,7 @@ var envOverrides = []struct {
 	{"BRIGHTSPOTS_LISTEN", func(c *Config, v string) { c.Listen = v }},
 	{"BRIGHTSPOTS_DATA_DIR", func(c *Config, v string) { c.DataDir = v }},
 	{"BRIGHTSPOTS_NODE_URL", func(c *Config, v string) { c.Node.URL = v }},
+	{"BRIGHTSPOTS_OIDC_CLIENT_SECRET", func(c *Config, v string) { c.Auth.OIDC.ClientSecret = v }},
 }
 
 func applyEnv(c *Config, getenv func(string) string) {
@@ -201,6 +217,12 @@ func (c *Config) Check() error {
 	}
 	if c.Log.Format != "json" && c.Log.Format != "text" {
 		bad("log.format", "must be json or text (got %q)", c.Log.Format)
+	}
+	if c.RateLimit.PerSecond <= 0 || c.RateLimit.Burst < 1 {
+		bad("rate_limit", "per_second must be positive and burst at least 1")
+	}
+	if _, err := auth.IPExtractor(c.TrustedProxies); err != nil {
+		bad("trusted_proxies", "%v", err)
 	}
 	if len(errs) > 0 {
 		return errors.New("configuration: " + strings.Join(errs, "; "))

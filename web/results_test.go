@@ -37,7 +37,7 @@ func (n *testNode) plannedTest(practiceURI string) string {
 		"assessment": map[string]any{"name": "Unit 5 fractions", "score_min": 0, "score_max": 100, "proficiency_cut": 65, "form": "parallel"},
 		"cohort":     map[string]any{"grade_levels": []string{"04"}, "subjects": []string{"math"}, "classrooms": 2, "students_planned": 24},
 		"start_date": "2026-02-01", "end_date": "2026-03-15",
-		"dosage":     map[string]any{"sessions_planned": 12, "sessions_delivered": 11, "minutes_per_session": 15},
+		"dosage": map[string]any{"sessions_planned": 12, "sessions_delivered": 11, "minutes_per_session": 15},
 	})
 	if r.status != 201 {
 		n.t.Fatalf("create test: %d %s", r.status, r.body)

@@ -19,10 +19,12 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"golang.org/x/time/rate"
 
 	"github.com/brightspots-nic/brightspots/practices"
 	"github.com/brightspots-nic/brightspots/storage"
 	"github.com/brightspots-nic/brightspots/web/auth"
+	"github.com/brightspots-nic/brightspots/web/idp"
 	"github.com/brightspots-nic/brightspots/web/tokens"
 )
 
@@ -38,6 +40,9 @@ type Server struct {
 	tokens  *tokens.Store
 	metrics *prometheus.Registry
 	echo    *echo.Echo
+
+	auth *auth.Authenticator
+	idp  *idp.Provider // nil when the district's own provider is configured
 
 	requests *prometheus.CounterVec
 	latency  *prometheus.HistogramVec
@@ -67,7 +72,32 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger) (*Server, error) 
 		Buckets: []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 10},
 	}, []string{"method", "route"})
 	s.metrics.MustRegister(s.requests, s.latency)
-	s.echo = s.routes()
+
+	e := echo.New()
+	if e.IPExtractor, err = auth.IPExtractor(cfg.TrustedProxies); err != nil {
+		return nil, fmt.Errorf("trusted_proxies: %w", err)
+	}
+	authCfg := cfg.Auth
+	authCfg.PublicURL = cfg.Node.URL
+	if authCfg.OIDC.Issuer == "" {
+		// No district IdP configured: the embedded provider, on the same listener under /idp/, reached
+		// by the same OIDC client code as any external provider.
+		s.idp, err = idp.New(ctx, idp.Config{
+			Issuer:                 cfg.Node.URL + "/idp",
+			RedirectURIs:           []string{authCfg.RedirectURL()},
+			PostLogoutRedirectURIs: []string{authCfg.PostLogoutURL()},
+			ClientIP:               e.IPExtractor,
+		}, bucket, logger)
+		if err != nil {
+			return nil, fmt.Errorf("embedded identity provider: %w", err)
+		}
+		authCfg = authCfg.WithEmbeddedProvider(s.idp.Issuer(), s.idp.ClientID(), s.idp.ClientSecret())
+	}
+	s.auth, err = auth.New(ctx, authCfg, bucket, &http.Client{Timeout: 15 * time.Second}, logger)
+	if err != nil {
+		return nil, err
+	}
+	s.echo = s.routes(e)
 	return s, nil
 }
 
@@ -79,6 +109,9 @@ func (s *Server) Tokens() *tokens.Store { return s.tokens }
 
 // Handler is the node's whole HTTP surface.
 func (s *Server) Handler() http.Handler { return s.echo }
+
+// Auth is the node's sign-in.
+func (s *Server) Auth() *auth.Authenticator { return s.auth }
 
 // Metrics is the registry /metrics serves; parts of the node register their collectors on it.
 func (s *Server) Metrics() *prometheus.Registry { return s.metrics }
@@ -102,6 +135,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	}
 	s.logger.Info("listening", "addr", ln.Addr().String(), "url", s.cfg.Node.URL, "node", s.cfg.Node.ID, "version", Version)
 	go s.reconcileLoop(ctx)
+	go s.pruneLoop(ctx)
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	select {
@@ -141,12 +175,26 @@ func (s *Server) reconcileLoop(ctx context.Context) {
 	}
 }
 
+// pruneLoop removes abandoned sessions and sign-ins hourly.
+func (s *Server) pruneLoop(ctx context.Context) {
+	t := time.NewTicker(time.Hour)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if err := s.auth.Prune(ctx); err != nil {
+				s.logger.Warn("prune sessions", "err", err)
+			}
+		}
+	}
+}
+
 // routes registers the whole surface in one place, middleware in visible order.
-func (s *Server) routes() *echo.Echo {
-	e := echo.New()
+func (s *Server) routes(e *echo.Echo) *echo.Echo {
 	e.HideBanner, e.HidePort = true, true
 	e.HTTPErrorHandler = s.errorHandler
-	e.IPExtractor = echo.ExtractIPDirect() // trust no X-Forwarded-For unless configured
 
 	e.Use(middleware.RecoverWithConfig(middleware.RecoverConfig{
 		LogErrorFunc: func(c echo.Context, err error, stack []byte) error {
@@ -156,8 +204,16 @@ func (s *Server) routes() *echo.Echo {
 	}))
 	e.Use(middleware.RequestID())
 	e.Use(s.observe)
-	e.Use(securityHeaders)
-	e.Use(s.authenticate)
+	e.Use(auth.SecurityHeaders(strings.HasPrefix(s.cfg.Node.URL, "https://"), s.auth.IssuerOrigin()))
+	e.Use(s.authenticate)      // bearer tokens
+	e.Use(s.auth.Middleware()) // browser sessions
+	e.Use(s.auth.CSRF())       // cookie-authenticated state changes
+	e.Use(auth.RateLimit(auth.RateLimitConfig{Rate: rate.Limit(s.cfg.RateLimit.PerSecond), Burst: s.cfg.RateLimit.Burst}))
+
+	s.auth.Register(e) // GET /login, GET /auth/callback, POST /logout
+	if s.idp != nil {
+		e.Any("/idp/*", echo.WrapHandler(s.idp.Handler()))
+	}
 
 	e.GET("/healthz", s.healthz)
 	e.GET("/readyz", s.readyz)
@@ -212,18 +268,7 @@ func (s *Server) observe(next echo.HandlerFunc) echo.HandlerFunc {
 	}
 }
 
-func securityHeaders(next echo.HandlerFunc) echo.HandlerFunc {
-	return func(c echo.Context) error {
-		h := c.Response().Header()
-		h.Set("X-Content-Type-Options", "nosniff")
-		h.Set("Referrer-Policy", "same-origin")
-		h.Set("X-Frame-Options", "DENY")
-		h.Set("Content-Security-Policy", "default-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'")
-		return next(c)
-	}
-}
-
-// authenticate resolves the caller: an API token (Authorization: Bearer) or, later, a session.
+// authenticate resolves an API token (Authorization: Bearer); sessions are resolved after it.
 // A bearer token that does not resolve is an error, never a silent fall-back to anonymous.
 func (s *Server) authenticate(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
@@ -272,8 +317,14 @@ func (s *Server) me(c echo.Context) error {
 			roles = append(roles, r)
 		}
 	}
-	return c.JSON(http.StatusOK, map[string]any{
+	out := map[string]any{
 		"kind": p.Kind, "subject": p.Subject, "name": p.Name, "email": p.Email, "roles": roles, "teams": p.Teams,
 		"node": map[string]string{"id": s.cfg.Node.ID, "url": s.cfg.Node.URL, "name": s.cfg.Node.Name},
-	})
+	}
+	if p.Kind == "session" {
+		// Scripts running in the signed-in page send this as X-CSRF-Token. Another site cannot read
+		// it: this is a same-origin JSON response and no CORS is offered.
+		out["csrf_token"] = auth.CSRFToken(c)
+	}
+	return c.JSON(http.StatusOK, out)
 }

@@ -2,10 +2,12 @@
 //
 //	brightspots serve   [--config FILE] [--data DIR] [--addr HOST:PORT]
 //	brightspots token   create --name N --role R [--team T] | list | revoke ID
+//	brightspots user    add --email E --role R [--team T]
 //	brightspots version
 package main
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"flag"
@@ -14,10 +16,12 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 	"text/tabwriter"
 
 	"github.com/brightspots-nic/brightspots/web"
+	"github.com/brightspots-nic/brightspots/web/idp"
 	"github.com/brightspots-nic/brightspots/web/tokens"
 )
 
@@ -39,6 +43,8 @@ Usage:
   brightspots token   create --name NAME --role teacher|publisher|coordinator|admin [--team TEAM]
   brightspots token   list
   brightspots token   revoke ID-OR-NAME
+  brightspots user    add --email EMAIL --role teacher|publisher|coordinator|admin [--team TEAM]
+                      (password from standard input when it is not a terminal; else one is generated and printed once)
   brightspots version
 
 Every command takes --config FILE or --data DIR to find the node's store.
@@ -54,6 +60,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return serve(ctx, args[1:], stderr)
 	case "token":
 		return token(ctx, args[1:], stdout, stderr)
+	case "user":
+		return user(ctx, args[1:], os.Stdin, stdout, stderr)
 	case "version":
 		fmt.Fprintln(stdout, "brightspots", web.Version)
 		return nil
@@ -186,4 +194,52 @@ func dash(s string) string {
 		return "-"
 	}
 	return s
+}
+
+// user manages the embedded identity provider's local accounts.
+func user(ctx context.Context, args []string, stdin *os.File, stdout, stderr io.Writer) error {
+	if len(args) == 0 || args[0] != "add" {
+		return errors.New("user: add --email E --role R [--team T]")
+	}
+	fs := flag.NewFlagSet("user add", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var nf nodeFlags
+	nf.register(fs, false)
+	email := fs.String("email", "", "the person's email address (their sign-in name)")
+	role := fs.String("role", "teacher", "teacher, publisher, coordinator or admin")
+	team := fs.String("team", "", "the PLC team (required for publishers)")
+	if err := fs.Parse(args[1:]); err != nil {
+		return err
+	}
+	cfg, err := nf.load()
+	if err != nil {
+		return err
+	}
+	bucket, err := web.OpenBucket(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	password := ""
+	if st, err := stdin.Stat(); err == nil && st.Mode()&os.ModeCharDevice == 0 {
+		// Not a terminal: the password comes on standard input (first line), never as an argument
+		// where it would show in the process list and shell history.
+		line, err := bufio.NewReader(io.LimitReader(stdin, 1024)).ReadString('\n')
+		if err != nil && !errors.Is(err, io.EOF) {
+			return fmt.Errorf("read password: %w", err)
+		}
+		password = strings.TrimRight(line, "\r\n")
+		if password == "" {
+			return errors.New("user add: standard input was empty; send the password, or run from a terminal to generate one")
+		}
+	}
+	generated, err := idp.AddUser(ctx, bucket, *email, *role, *team, password)
+	if err != nil {
+		return err
+	}
+	if generated != "" {
+		fmt.Fprintf(stdout, "created %s (%s)\npassword (shown once): %s\n", *email, *role, generated)
+	} else {
+		fmt.Fprintf(stdout, "created %s (%s)\n", *email, *role)
+	}
+	return nil
 }
