@@ -19,16 +19,20 @@
 //  1. intent put   node/intents/…            (says "a version may be about to exist")
 //  2. version put  records/…/v{n}.json       create-only: THE COMMIT POINT. Of two racing writers one wins;
 //     the loser gets ErrStale (HTTP 412).
-//  3. log append   log/{seq}.json            create-only, at the next free sequence number
-//  4. head swap    records/…/head.json       compare-and-swap, only ever moves forward
+//  3. head swap    records/…/head.json       compare-and-swap, only ever moves forward
+//  4. log append   log/{seq}.json            create-only, at the next free sequence number
 //  5. intent delete
+//
+// The head moves before the log entry is written because the log's readers (the search indexer, the
+// federation feed) are state-based: woken by an entry, they read the record's head, which must
+// already show at least the version the entry names, or the change would be skipped.
 //
 // A client is told a write succeeded only after step 4. Invariant, after a crash between any two writes:
 // every acknowledged change is in the log (step 3 precedes the answer), and nothing the log names is
-// missing (step 2 precedes step 3). What a crash can leave behind is a committed version with no log
-// entry or a stale head; the reconciler (run at start-up and every few minutes) reads the intents,
-// and for every committed version appends a log entry and moves the head forward, then deletes the
-// intent. A duplicate log entry is harmless because log readers are state-based. A writer that finds
+// missing (step 2 precedes step 4). What a crash can leave behind is a committed version with no log
+// entry, possibly behind a stale head; the reconciler (run at start-up and every few minutes) reads
+// the intents, and for each moves the head forward to the latest committed version and appends a log
+// entry for it, then deletes the intent. A duplicate log entry is harmless because log readers are state-based. A writer that finds
 // its version number already taken also repairs that record before reporting the conflict, so a stale
 // head never blocks writers until the next reconciler run.
 //

@@ -460,7 +460,7 @@ func (r *Repo) commit(ctx context.Context, rec Record, headETag string) error {
 		// Someone else committed this version first. Make sure their change is fully visible, then
 		// tell the caller to re-read.
 		_ = r.bucket.Delete(ctx, intent)
-		if rerr := r.repair(ctx, m.Kind, m.ID); rerr != nil {
+		if rerr := r.repair(ctx, m.Kind, m.ID, false); rerr != nil {
 			r.logger.Warn("repair after conflict", "kind", m.Kind, "id", m.ID, "err", rerr)
 		}
 		return ErrStale
@@ -468,10 +468,12 @@ func (r *Repo) commit(ctx context.Context, rec Record, headETag string) error {
 	if err != nil {
 		return fmt.Errorf("commit %s %s v%d: %w", m.Kind, m.ID, m.Version, err)
 	}
-	if _, err := r.AppendLog(ctx, LogEntry{Kind: m.Kind, ID: m.ID, Origin: r.node.URL, Version: m.Version, Op: "put"}); err != nil {
+	// The head moves before the log entry is written, so a reader woken by the entry (the indexer,
+	// the federation feed: both read current state) never finds an older head than the entry names.
+	if err := r.advanceHead(ctx, rec, body, headETag); err != nil {
 		return err
 	}
-	if err := r.advanceHead(ctx, rec, body, headETag); err != nil {
+	if _, err := r.AppendLog(ctx, LogEntry{Kind: m.Kind, ID: m.ID, Origin: r.node.URL, Version: m.Version, Op: "put"}); err != nil {
 		return err
 	}
 	if err := r.bucket.Delete(ctx, intent); err != nil {
@@ -513,9 +515,11 @@ func (r *Repo) advanceHead(ctx context.Context, rec Record, body []byte, etag st
 	return fmt.Errorf("swap head of %s %s: too much contention", m.Kind, m.ID)
 }
 
-// repair rolls a record's head forward to its latest committed version, logging every version the
-// head skips over (duplicates are harmless).
-func (r *Repo) repair(ctx context.Context, kind Kind, id string) error {
+// repair rolls a record's head forward to its latest committed version and logs that version. With
+// logAnyway it logs even when the head is already there: a write interrupted after its head swap but
+// before its log append leaves exactly that state, and only its intent tells. A duplicate entry is
+// harmless.
+func (r *Repo) repair(ctx context.Context, kind Kind, id string, logAnyway bool) error {
 	prefix := fmt.Sprintf("records/%s/%s/v", kind, id)
 	objs, err := r.bucket.List(ctx, storage.ListOptions{Prefix: prefix})
 	if err != nil {
@@ -539,21 +543,23 @@ func (r *Repo) repair(ctx context.Context, kind Kind, id string) error {
 	default:
 		have = cur.RecordMeta().Version
 	}
-	if have >= latest {
+	if have < latest {
+		rec, err := r.readVersion(ctx, kind, id, latest)
+		if err != nil {
+			return err
+		}
+		body, err := json.Marshal(rec)
+		if err != nil {
+			return err
+		}
+		if err := r.advanceHead(ctx, rec, body, etag); err != nil {
+			return err
+		}
+	} else if !logAnyway {
 		return nil
 	}
-	rec, err := r.readVersion(ctx, kind, id, latest)
-	if err != nil {
-		return err
-	}
-	if _, err := r.AppendLog(ctx, LogEntry{Kind: kind, ID: id, Origin: r.node.URL, Version: latest, Op: "put"}); err != nil {
-		return err
-	}
-	body, err := json.Marshal(rec)
-	if err != nil {
-		return err
-	}
-	return r.advanceHead(ctx, rec, body, etag)
+	_, err = r.AppendLog(ctx, LogEntry{Kind: kind, ID: id, Origin: r.node.URL, Version: latest, Op: "put"})
+	return err
 }
 
 // Reconcile finishes every write a crash interrupted (see the package doc): for each write intent
@@ -581,7 +587,7 @@ func (r *Repo) Reconcile(ctx context.Context, minAge time.Duration) (int, error)
 			if !kind.Valid() || !validID(id) {
 				continue
 			}
-			if err := r.repair(ctx, kind, id); err != nil {
+			if err := r.repair(ctx, kind, id, true); err != nil {
 				return n, fmt.Errorf("reconcile %s %s: %w", kind, id, err)
 			}
 			if err := r.bucket.Delete(ctx, o.Key); err != nil {

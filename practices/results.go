@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/brightspots-nic/brightspots/practices/evidence"
 	"github.com/brightspots-nic/brightspots/storage"
@@ -212,6 +213,13 @@ func (r *Repo) referrers(ctx context.Context, relation, uri string) ([]refTarget
 // Evidence pools every published test of the practice at uri that p may see — local and mirrored,
 // with tests of the practice's adaptations marked as such — into the practice-level summary.
 func (r *Repo) Evidence(ctx context.Context, p Principal, uri string, minimumN int) (evidence.Summary, error) {
+	sum, _, err := r.EvidenceWithTests(ctx, p, uri, minimumN)
+	return sum, err
+}
+
+// EvidenceWithTests is Evidence, also returning the tests it pooled (for search facets: designs
+// and decisions).
+func (r *Repo) EvidenceWithTests(ctx context.Context, p Principal, uri string, minimumN int) (evidence.Summary, []*Test, error) {
 	type source struct {
 		ref     refTarget
 		target  string // the practice URI the test must name
@@ -220,14 +228,14 @@ func (r *Repo) Evidence(ctx context.Context, p Principal, uri string, minimumN i
 	var sources []source
 	direct, err := r.referrers(ctx, "tests-of", uri)
 	if err != nil {
-		return evidence.Summary{}, err
+		return evidence.Summary{}, nil, err
 	}
 	for _, t := range direct {
 		sources = append(sources, source{t, uri, false})
 	}
 	adaptations, err := r.referrers(ctx, "adaptations-of", uri)
 	if err != nil {
-		return evidence.Summary{}, err
+		return evidence.Summary{}, nil, err
 	}
 	for _, a := range adaptations {
 		prac, gone, err := r.Load(ctx, a.Origin, a.Kind, a.ID)
@@ -236,13 +244,16 @@ func (r *Repo) Evidence(ctx context.Context, p Principal, uri string, minimumN i
 		}
 		tests, err := r.referrers(ctx, "tests-of", prac.RecordMeta().URI)
 		if err != nil {
-			return evidence.Summary{}, err
+			return evidence.Summary{}, nil, err
 		}
 		for _, t := range tests {
 			sources = append(sources, source{t, prac.RecordMeta().URI, true})
 		}
 	}
-	var tests []evidence.TestEvidence
+	var (
+		pooled []evidence.TestEvidence
+		tests  []*Test
+	)
 	seen := map[string]bool{}
 	for _, s := range sources {
 		rec, gone, err := r.Load(ctx, s.ref.Origin, KindTest, s.ref.ID)
@@ -260,11 +271,26 @@ func (r *Repo) Evidence(ctx context.Context, p Principal, uri string, minimumN i
 		if te.Label == "" {
 			te.Label = t.OriginID + " · " + t.Team
 		}
-		tests = append(tests, te)
+		pooled = append(pooled, te)
+		tests = append(tests, t)
 	}
-	sum, err := evidence.Summarize(tests, minimumN)
+	sum, err := evidence.Summarize(pooled, minimumN)
 	if errors.Is(err, evidence.ErrNoTests) {
-		return evidence.Summary{Level: evidence.LevelDescribed, MinimumN: minimumN}, nil
+		return evidence.Summary{Level: evidence.LevelDescribed, MinimumN: minimumN}, nil, nil
 	}
-	return sum, err
+	return sum, tests, err
+}
+
+// ParseURI splits a record URI ({node URL}/{kind}s/{id}) into its origin, kind and id.
+func ParseURI(uri string) (origin string, kind Kind, id string, ok bool) {
+	for _, k := range Kinds {
+		seg := "/" + k.Plural() + "/"
+		if i := strings.LastIndex(uri, seg); i > 0 {
+			id := uri[i+len(seg):]
+			if validID(id) {
+				return uri[:i], k, id, true
+			}
+		}
+	}
+	return "", "", "", false
 }

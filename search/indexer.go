@@ -310,12 +310,14 @@ func (x *Indexer) apply(ctx context.Context, entries []practices.LogEntry) error
 }
 
 func (x *Indexer) project(ctx context.Context, keys []recordKey) error {
+	keys, err := x.withPracticesOfTests(ctx, keys)
+	if err != nil {
+		return err
+	}
 	var upserts []Document
 	var deletes []string
 	for _, k := range keys {
 		if k.kind != practices.KindPractice && k.kind != practices.KindCollection {
-			// Tests are not search documents: a test's publication changes its practice's evidence
-			// summary, which is a new practice version with its own log entry.
 			continue
 		}
 		rec, gone, err := x.cfg.Source.Load(ctx, k.origin, k.kind, k.id)
@@ -350,6 +352,54 @@ func (x *Indexer) project(ctx context.Context, keys []recordKey) error {
 		}
 	}
 	return nil
+}
+
+// withPracticesOfTests replaces each test in keys by the practice it tests (and the practices that
+// one adapts): tests are not search documents, but publishing, withdrawing or mirroring one changes
+// its practice's evidence level and pooled effect, which are. The practice may live on any node.
+func (x *Indexer) withPracticesOfTests(ctx context.Context, keys []recordKey) ([]recordKey, error) {
+	seen := make(map[recordKey]bool, len(keys))
+	out := make([]recordKey, 0, len(keys))
+	add := func(k recordKey) {
+		if !seen[k] {
+			seen[k] = true
+			out = append(out, k)
+		}
+	}
+	for _, k := range keys {
+		if k.kind != practices.KindTest {
+			add(k)
+			continue
+		}
+		rec, gone, err := x.cfg.Source.Load(ctx, k.origin, k.kind, k.id)
+		if errors.Is(err, practices.ErrNotFound) || gone || rec == nil {
+			continue // a purged test's practice is refreshed by its own entries or the next test
+		}
+		if err != nil {
+			return nil, fmt.Errorf("search indexer: load test %s from %s: %w", k.id, k.origin, err)
+		}
+		t, ok := rec.(*practices.Test)
+		if !ok {
+			continue
+		}
+		origin, kind, id, ok := practices.ParseURI(t.Practice.URI)
+		if !ok || kind != practices.KindPractice {
+			continue
+		}
+		add(recordKey{origin, kind, id})
+		// The practice tested may be an adaptation: its originals pool this test too.
+		if prac, gone, err := x.cfg.Source.Load(ctx, origin, kind, id); err == nil && !gone {
+			for _, b := range prac.(*practices.Practice).BasedOn {
+				if b.Relation != "adaptation_of" {
+					continue
+				}
+				if o, k2, id2, ok := practices.ParseURI(b.URI); ok && k2 == practices.KindPractice {
+					add(recordKey{o, k2, id2})
+				}
+			}
+		}
+	}
+	return out, nil
 }
 
 // Project returns the search document of a record, or ok false when the record must not be in the

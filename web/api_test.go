@@ -60,7 +60,9 @@ func newTestNode(t *testing.T, mutate ...func(*web.Config)) *testNode {
 	}
 	hs.Config.Handler = srv.Handler()
 	hs.Start()
-	t.Cleanup(hs.Close)
+	ctx, cancel := context.WithCancel(context.Background())
+	wait := srv.Start(ctx)
+	t.Cleanup(func() { hs.Close(); cancel(); wait() })
 	n := &testNode{t: t, srv: srv, url: hs.URL, tokens: map[string]string{}, logs: logs, dataDir: cfg.DataDir}
 	for name, spec := range map[string][2]string{
 		"teacher": {"teacher", ""}, "math": {"publisher", "math-4"}, "ela": {"publisher", "ela-3"},

@@ -14,6 +14,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/brightspots-nic/brightspots/search/meili"
 	"github.com/brightspots-nic/brightspots/web/auth"
 )
 
@@ -27,6 +28,7 @@ type Config struct {
 	Limits  LimitsConfig  `yaml:"limits"`
 	Privacy PrivacyConfig `yaml:"privacy"`
 	Log     LogConfig     `yaml:"log"`
+	Search  SearchConfig  `yaml:"search"`
 	// Auth is sign-in: the district's OpenID provider, or the embedded one when auth.oidc.issuer is empty.
 	Auth auth.Config `yaml:"auth"`
 	// TrustedProxies lists the CIDRs of reverse proxies whose X-Forwarded-For is believed. Empty: none.
@@ -66,6 +68,13 @@ type S3Config struct {
 	Prefix    string `yaml:"prefix"` // lets several nodes share one bucket
 }
 
+// SearchConfig chooses the search index.
+type SearchConfig struct {
+	Kind         string       `yaml:"kind"`          // bleve (embedded, default) | meilisearch
+	SynonymsFile string       `yaml:"synonyms_file"` // extra synonyms, one group per line, added to the built-in list
+	Meilisearch  meili.Config `yaml:"meilisearch"`
+}
+
 // LimitsConfig bounds what a request may send.
 type LimitsConfig struct {
 	MaxArtifactBytes int64 `yaml:"max_artifact_bytes"` // default 200 MiB
@@ -90,6 +99,7 @@ func Defaults() Config {
 		Listen:    "127.0.0.1:8080",
 		DataDir:   "./brightspots-data",
 		Storage:   StorageConfig{Kind: "fs", S3: S3Config{Region: "us-east-1"}},
+		Search:    SearchConfig{Kind: "bleve"},
 		Limits:    LimitsConfig{MaxArtifactBytes: 200 << 20, MaxJSONBytes: 1 << 20},
 		Privacy:   PrivacyConfig{MinN: 10},
 		Log:       LogConfig{Level: "info", Format: "json"},
@@ -144,6 +154,7 @@ var envOverrides = []struct {
 	{"BRIGHTSPOTS_LISTEN", func(c *Config, v string) { c.Listen = v }},
 	{"BRIGHTSPOTS_DATA_DIR", func(c *Config, v string) { c.DataDir = v }},
 	{"BRIGHTSPOTS_NODE_URL", func(c *Config, v string) { c.Node.URL = v }},
+	{"BRIGHTSPOTS_MEILI_API_KEY", func(c *Config, v string) { c.Search.Meilisearch.APIKey = v }},
 	{"BRIGHTSPOTS_OIDC_CLIENT_SECRET", func(c *Config, v string) { c.Auth.OIDC.ClientSecret = v }},
 }
 
@@ -200,6 +211,20 @@ func (c *Config) Check() error {
 		}
 	default:
 		bad("storage.kind", "must be fs or s3 (got %q)", c.Storage.Kind)
+	}
+	switch c.Search.Kind {
+	case "bleve":
+	case "meilisearch":
+		if u, err := url.Parse(c.Search.Meilisearch.URL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			bad("search.meilisearch.url", "must be the http(s) URL of the Meilisearch server when search.kind is meilisearch")
+		}
+	default:
+		bad("search.kind", "must be bleve or meilisearch (got %q)", c.Search.Kind)
+	}
+	if c.Search.SynonymsFile != "" {
+		if _, err := os.Stat(c.Search.SynonymsFile); err != nil {
+			bad("search.synonyms_file", "cannot be read: %v", err)
+		}
 	}
 	if c.Limits.MaxArtifactBytes <= 0 {
 		bad("limits.max_artifact_bytes", "must be positive")

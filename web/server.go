@@ -22,6 +22,7 @@ import (
 	"golang.org/x/time/rate"
 
 	"github.com/brightspots-nic/brightspots/practices"
+	"github.com/brightspots-nic/brightspots/search"
 	"github.com/brightspots-nic/brightspots/storage"
 	"github.com/brightspots-nic/brightspots/web/auth"
 	"github.com/brightspots-nic/brightspots/web/idp"
@@ -41,8 +42,10 @@ type Server struct {
 	metrics *prometheus.Registry
 	echo    *echo.Echo
 
-	auth *auth.Authenticator
-	idp  *idp.Provider // nil when the district's own provider is configured
+	auth    *auth.Authenticator
+	idp     *idp.Provider // nil when the district's own provider is configured
+	index   search.Index
+	indexer *search.Indexer
 
 	requests *prometheus.CounterVec
 	latency  *prometheus.HistogramVec
@@ -72,6 +75,19 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger) (*Server, error) 
 		Buckets: []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 10},
 	}, []string{"method", "route"})
 	s.metrics.MustRegister(s.requests, s.latency)
+
+	if s.index, err = OpenIndex(ctx, cfg); err != nil {
+		return nil, err
+	}
+	s.indexer, err = search.NewIndexer(search.IndexerConfig{
+		Source: repo, Index: s.index, Bucket: bucket, Evidence: s.indexEvidence,
+		Registry: s.metrics, Logger: logger,
+	})
+	if err != nil {
+		s.index.Close()
+		return nil, err
+	}
+	repo.OnChange(s.indexer.Notify)
 
 	e := echo.New()
 	if e.IPExtractor, err = auth.IPExtractor(cfg.TrustedProxies); err != nil {
@@ -110,6 +126,12 @@ func (s *Server) Tokens() *tokens.Store { return s.tokens }
 // Handler is the node's whole HTTP surface.
 func (s *Server) Handler() http.Handler { return s.echo }
 
+// Indexer is the node's search indexer (for tests and the reindex command).
+func (s *Server) Indexer() *search.Indexer { return s.indexer }
+
+// Index is the node's search index.
+func (s *Server) Index() search.Index { return s.index }
+
 // Auth is the node's sign-in.
 func (s *Server) Auth() *auth.Authenticator { return s.auth }
 
@@ -134,8 +156,8 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		ErrorLog:          slog.NewLogLogger(s.logger.Handler(), slog.LevelWarn),
 	}
 	s.logger.Info("listening", "addr", ln.Addr().String(), "url", s.cfg.Node.URL, "node", s.cfg.Node.ID, "version", Version)
-	go s.reconcileLoop(ctx)
-	go s.pruneLoop(ctx)
+	stop := s.Start(ctx)
+	defer stop()
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	select {
@@ -154,6 +176,24 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	}
 	s.logger.Info("stopped")
 	return nil
+}
+
+// Start runs the node's background work until ctx ends: the search indexer, the crash reconciler and
+// session pruning. The returned func waits for them to stop and closes the index.
+func (s *Server) Start(ctx context.Context) (wait func()) {
+	done := make(chan struct{})
+	go s.reconcileLoop(ctx)
+	go s.pruneLoop(ctx)
+	go func() {
+		defer close(done)
+		if err := s.indexer.Run(ctx); err != nil && ctx.Err() == nil {
+			s.logger.Error("search indexer stopped", "err", err)
+		}
+	}()
+	return func() {
+		<-done
+		s.index.Close()
+	}
 }
 
 // reconcileLoop re-runs the crash reconciler every few minutes, so a replica that died mid-write is
@@ -221,6 +261,7 @@ func (s *Server) routes(e *echo.Echo) *echo.Echo {
 
 	api := e.Group("/api/v1")
 	api.GET("/me", s.me)
+	api.GET("/search", s.search)
 	for _, k := range practices.Kinds {
 		h := recordHandlers{s: s, kind: k}
 		g := api.Group("/" + k.Plural())
