@@ -371,3 +371,32 @@ func TestGracefulShutdownFinishesInFlightRequests(t *testing.T) {
 		t.Fatal("server still accepting connections after shutdown")
 	}
 }
+
+// TestReindexRebuildsFromTheStore: with the index folder deleted, `brightspots reindex` rebuilds it
+// from the object store and search finds the published practice again.
+func TestReindexRebuildsFromTheStore(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs the binary")
+	}
+	bin := buildBinary(t)
+	data := t.TempDir()
+	token := runCLI(t, bin, "token", "create", "--data", data, "--name", "r", "--role", "publisher", "--team", "math-4")
+	p := startServe(t, bin, data, freeAddr(t))
+	if _, _, ok := createAndPublish(context.Background(), p.addr, token, "Reindexed practice"); !ok {
+		t.Fatal("publish")
+	}
+	p.cmd.Process.Signal(syscall.SIGTERM)
+	p.cmd.Wait()
+	if err := os.RemoveAll(filepath.Join(data, "search")); err != nil {
+		t.Fatal(err)
+	}
+	if out := runCLI(t, bin, "reindex", "--data", data); !strings.Contains(out, "reindexed") {
+		t.Fatalf("reindex printed %q", out)
+	}
+	p = startServe(t, bin, data, freeAddr(t))
+	defer func() { p.cmd.Process.Signal(syscall.SIGTERM); p.cmd.Wait() }()
+	res := get(t, "http://"+p.addr+"/api/v1/search?q=reindexed", token)
+	if res["total"] != float64(1) {
+		t.Fatalf("search after reindex: %v", res)
+	}
+}

@@ -3,6 +3,7 @@
 //	brightspots serve   [--config FILE] [--data DIR] [--addr HOST:PORT]
 //	brightspots token   create --name N --role R [--team T] | list | revoke ID
 //	brightspots user    add --email E --role R [--team T]
+//	brightspots reindex [--config FILE] [--data DIR]
 //	brightspots version
 package main
 
@@ -45,6 +46,7 @@ Usage:
   brightspots token   revoke ID-OR-NAME
   brightspots user    add --email EMAIL --role teacher|publisher|coordinator|admin [--team TEAM]
                       (password from standard input when it is not a terminal; else one is generated and printed once)
+  brightspots reindex [--config FILE] [--data DIR]   rebuild the search index from the store
   brightspots version
 
 Every command takes --config FILE or --data DIR to find the node's store.
@@ -60,6 +62,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return serve(ctx, args[1:], stderr)
 	case "token":
 		return token(ctx, args[1:], stdout, stderr)
+	case "reindex":
+		return reindex(ctx, args[1:], stdout, stderr)
 	case "user":
 		return user(ctx, args[1:], os.Stdin, stdout, stderr)
 	case "version":
@@ -241,5 +245,31 @@ func user(ctx context.Context, args []string, stdin *os.File, stdout, stderr io.
 	} else {
 		fmt.Fprintf(stdout, "created %s (%s)\n", *email, *role)
 	}
+	return nil
+}
+
+// reindex rebuilds the search index from the object store (the source of truth): after restoring a
+// backup, moving to Meilisearch, or if the index is lost. With the embedded index, stop the server first.
+func reindex(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("reindex", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var nf nodeFlags
+	nf.register(fs, false)
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	cfg, err := nf.load()
+	if err != nil {
+		return err
+	}
+	srv, err := web.New(ctx, cfg, newLogger(cfg, stderr))
+	if err != nil {
+		return err
+	}
+	defer srv.Index().Close()
+	if err := srv.Indexer().Reindex(ctx); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "reindexed: search index rebuilt up to change %d\n", srv.Indexer().Cursor())
 	return nil
 }
