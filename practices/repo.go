@@ -49,8 +49,8 @@ type LogEntry struct {
 
 // Node identifies the district node that owns local records.
 type Node struct {
-	URL string // public base URL, no trailing slash; also the federation issuer
-	ID  string // short slug, e.g. "riverside"
+	URL string `json:"url"` // public base URL, no trailing slash; also the federation issuer
+	ID  string `json:"id"`  // short slug, e.g. "riverside"
 }
 
 // Repo keeps records in the object store: immutable versions, head pointers, the change log.
@@ -82,6 +82,9 @@ func Open(ctx context.Context, bucket storage.Bucket, node Node, opts Options) (
 	if node.URL == "" || node.ID == "" {
 		return nil, errors.New("practices: node URL and id are required")
 	}
+	if err := checkIdentity(ctx, bucket, node); err != nil {
+		return nil, err
+	}
 	l, err := openChangeLog(ctx, bucket)
 	if err != nil {
 		return nil, err
@@ -97,6 +100,35 @@ func Open(ctx context.Context, bucket storage.Bucket, node Node, opts Options) (
 		return nil, err
 	}
 	return r, nil
+}
+
+const identityKey = "node/state/identity.json"
+
+// ErrIdentity: the store belongs to a node with another URL or id.
+var ErrIdentity = errors.New("node identity changed")
+
+// checkIdentity binds the store to the node URL and id it was first opened with. Every local record
+// carries that URL as its origin and peers know the node by it, so opening the store under another
+// identity would make the node's own records look foreign. Refuse, and say how to proceed.
+func checkIdentity(ctx context.Context, b storage.Bucket, node Node) error {
+	var held Node
+	err := getJSON(ctx, b, identityKey, &held)
+	if errors.Is(err, storage.ErrNotFound) {
+		err = putJSON(ctx, b, identityKey, node, storage.PutOptions{IfNoneMatch: true})
+		if errors.Is(err, storage.ErrConflict) { // another replica got there first
+			return checkIdentity(ctx, b, node)
+		}
+		return err
+	}
+	if err != nil {
+		return fmt.Errorf("read node identity: %w", err)
+	}
+	if held.URL != node.URL || held.ID != node.ID {
+		return fmt.Errorf("%w: this store belongs to node %q at %s, but node.id is %q and node.url is %s; "+
+			"set node.id and node.url back (with no configuration, node.url comes from --addr), or start with an empty data folder",
+			ErrIdentity, held.ID, held.URL, node.ID, node.URL)
+	}
+	return nil
 }
 
 // Node returns the node this repository belongs to.

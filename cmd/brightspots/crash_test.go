@@ -110,8 +110,9 @@ func TestCrashSafetyUnderSIGKILL(t *testing.T) {
 		mu    sync.Mutex
 		acked []ack
 	)
+	// The node's URL is its identity (records carry it), so every restart uses the same address.
+	addr := freeAddr(t)
 	for round := 0; round < 3; round++ {
-		addr := freeAddr(t)
 		p := startServe(t, bin, data, addr)
 		ctx, cancel := context.WithCancel(context.Background())
 		var wg sync.WaitGroup
@@ -153,7 +154,7 @@ func TestCrashSafetyUnderSIGKILL(t *testing.T) {
 	}
 
 	// Restart once more (runs the reconciler), then inspect the store directly.
-	p := startServe(t, bin, data, freeAddr(t))
+	p := startServe(t, bin, data, addr)
 	defer func() { p.cmd.Process.Signal(syscall.SIGTERM); p.cmd.Wait() }()
 	b, err := fs.Open(filepath.Join(data, "store"))
 	if err != nil {
@@ -381,7 +382,8 @@ func TestReindexRebuildsFromTheStore(t *testing.T) {
 	bin := buildBinary(t)
 	data := t.TempDir()
 	token := runCLI(t, bin, "token", "create", "--data", data, "--name", "r", "--role", "publisher", "--team", "math-4")
-	p := startServe(t, bin, data, freeAddr(t))
+	addr := freeAddr(t)
+	p := startServe(t, bin, data, addr)
 	if _, _, ok := createAndPublish(context.Background(), p.addr, token, "Reindexed practice"); !ok {
 		t.Fatal("publish")
 	}
@@ -390,13 +392,29 @@ func TestReindexRebuildsFromTheStore(t *testing.T) {
 	if err := os.RemoveAll(filepath.Join(data, "search")); err != nil {
 		t.Fatal(err)
 	}
-	if out := runCLI(t, bin, "reindex", "--data", data); !strings.Contains(out, "reindexed") {
+	if out := runCLI(t, bin, "reindex", "--data", data, "--addr", addr); !strings.Contains(out, "reindexed") {
 		t.Fatalf("reindex printed %q", out)
 	}
-	p = startServe(t, bin, data, freeAddr(t))
+	p = startServe(t, bin, data, addr)
 	defer func() { p.cmd.Process.Signal(syscall.SIGTERM); p.cmd.Wait() }()
 	res := get(t, "http://"+p.addr+"/api/v1/search?q=reindexed", token)
 	if res["total"] != float64(1) {
 		t.Fatalf("search after reindex: %v", res)
+	}
+}
+
+// TestIdentityChangeIsRefused: a store opened under another node URL refuses to start, naming the keys.
+func TestIdentityChangeIsRefused(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs the binary")
+	}
+	bin := buildBinary(t)
+	data := t.TempDir()
+	p := startServe(t, bin, data, freeAddr(t))
+	p.cmd.Process.Signal(syscall.SIGTERM)
+	p.cmd.Wait()
+	out, err := exec.Command(bin, "serve", "--data", data, "--addr", freeAddr(t)).CombinedOutput()
+	if err == nil || !strings.Contains(string(out), "node.url") || !strings.Contains(string(out), "belongs to node") {
+		t.Fatalf("serve under a new URL: err %v, output %s", err, out)
 	}
 }

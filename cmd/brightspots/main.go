@@ -254,7 +254,7 @@ func reindex(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	fs := flag.NewFlagSet("reindex", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	var nf nodeFlags
-	nf.register(fs, false)
+	nf.register(fs, true) // --addr: without a configuration file the node URL derives from it
 	if err := fs.Parse(args); err != nil {
 		return err
 	}

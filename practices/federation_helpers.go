@@ -1,0 +1,171 @@
+package practices
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"path"
+	"strings"
+
+	"github.com/brightspots-nic/brightspots/storage"
+)
+
+// Artifacts of mirrored records. A mirrored record's reference marker is
+// artifacts/refs/{hex}/{kind}.{id}.{origin-node-id}: the extra segment keeps it apart from a local
+// record's marker (a peer cannot overwrite or remove a local marker by reusing an id), and
+// ArtifactVisibleTo, which checks local records only, skips it. The federation package writes these
+// markers when it applies a peer's document, checks reads with MirroredArtifactVisibleTo, and purges
+// cached bytes no record references any more with ArtifactReferenced.
+
+type mirrorArtifactMarker struct {
+	Origin string      `json:"origin"`
+	Kind   Kind        `json:"kind"`
+	ID     string      `json:"id"`
+	Ref    ArtifactRef `json:"ref"`
+}
+
+func (r *Repo) mirrorArtifactRefKey(origin string, kind Kind, id, sum string) (string, error) {
+	if !ValidSHA256(sum) {
+		return "", fmt.Errorf("artifact reference: %q is not a SHA-256", sum)
+	}
+	r.mu.RLock()
+	originID, ok := r.mirrors[origin]
+	r.mu.RUnlock()
+	if !ok {
+		return "", fmt.Errorf("artifact reference: unknown origin %q", origin)
+	}
+	if !kind.Valid() || !validID(id) {
+		return "", fmt.Errorf("artifact reference: bad record %s %q", kind, id)
+	}
+	return artifactRefKey(sum, kind, id) + "." + originID, nil
+}
+
+// NoteMirrorArtifact records that the record (kind, id) mirrored from origin references ref.
+func (r *Repo) NoteMirrorArtifact(ctx context.Context, origin string, kind Kind, id string, ref ArtifactRef) error {
+	key, err := r.mirrorArtifactRefKey(origin, kind, id, ref.SHA256)
+	if err != nil {
+		return err
+	}
+	return putJSON(ctx, r.bucket, key, mirrorArtifactMarker{Origin: origin, Kind: kind, ID: id, Ref: ref}, storage.PutOptions{})
+}
+
+// DropMirrorArtifact removes the marker NoteMirrorArtifact wrote.
+func (r *Repo) DropMirrorArtifact(ctx context.Context, origin string, kind Kind, id, sum string) error {
+	key, err := r.mirrorArtifactRefKey(origin, kind, id, sum)
+	if err != nil {
+		return err
+	}
+	if err := r.bucket.Delete(ctx, key); err != nil {
+		return fmt.Errorf("drop artifact reference %s: %w", key, err)
+	}
+	return nil
+}
+
+// eachArtifactMarker calls f with the name of every reference marker of sum.
+func (r *Repo) eachArtifactMarker(ctx context.Context, sum string, f func(key, name string) (bool, error)) error {
+	start := ""
+	for {
+		objs, err := r.bucket.List(ctx, storage.ListOptions{Prefix: "artifacts/refs/" + sum + "/", StartAfter: start, Limit: 1000})
+		if err != nil {
+			return fmt.Errorf("list references of artifact %s: %w", sum, err)
+		}
+		for _, o := range objs {
+			start = o.Key
+			more, err := f(o.Key, path.Base(o.Key))
+			if err != nil || !more {
+				return err
+			}
+		}
+		if len(objs) < 1000 {
+			return nil
+		}
+	}
+}
+
+// mirrorMarker reads a mirrored record's marker and the record it names, if this node still holds it
+// and it still references the artifact.
+func (r *Repo) mirrorMarker(ctx context.Context, key, sum string) (mirrorArtifactMarker, Record, bool, error) {
+	var m mirrorArtifactMarker
+	if err := getJSON(ctx, r.bucket, key, &m); err != nil {
+		if errors.Is(err, storage.ErrNotFound) {
+			return m, nil, false, nil
+		}
+		return m, nil, false, err
+	}
+	if m.Origin == "" || m.Origin == r.node.URL || m.Ref.SHA256 != sum {
+		return m, nil, false, nil
+	}
+	rec, gone, err := r.Load(ctx, m.Origin, m.Kind, m.ID)
+	if err != nil || gone {
+		return m, nil, false, err
+	}
+	pr, ok := rec.(*Practice)
+	if !ok {
+		return m, nil, false, nil
+	}
+	for _, mat := range pr.Materials {
+		if mat.SHA256 == sum {
+			return m, rec, true, nil
+		}
+	}
+	return m, nil, false, nil
+}
+
+// MirroredArtifactVisibleTo finds a mirrored record visible to p that references the artifact and
+// returns its origin and the reference it gives (name, media type, size). ErrNotFound otherwise.
+func (r *Repo) MirroredArtifactVisibleTo(ctx context.Context, p Principal, sum string) (string, ArtifactRef, error) {
+	if !ValidSHA256(sum) {
+		return "", ArtifactRef{}, ErrNotFound
+	}
+	var origin string
+	var ref ArtifactRef
+	err := r.eachArtifactMarker(ctx, sum, func(key, name string) (bool, error) {
+		if strings.Count(name, ".") != 2 {
+			return true, nil // a local record's marker
+		}
+		m, rec, ok, err := r.mirrorMarker(ctx, key, sum)
+		if err != nil || !ok || !CanRead(p, rec.RecordMeta(), r.node) {
+			return true, err
+		}
+		for _, mat := range rec.(*Practice).Materials {
+			if mat.SHA256 == sum {
+				origin, ref = m.Origin, mat
+				return false, nil
+			}
+		}
+		return true, nil
+	})
+	if err != nil {
+		return "", ArtifactRef{}, err
+	}
+	if origin == "" {
+		return "", ArtifactRef{}, ErrNotFound
+	}
+	return origin, ref, nil
+}
+
+// ArtifactReferenced reports whether anything here still needs the bytes of the artifact: a local
+// record's marker (whatever the record's state: the bytes are the district's own and older versions
+// may name them), or a mirrored record this node still holds that names it.
+func (r *Repo) ArtifactReferenced(ctx context.Context, sum string) (bool, error) {
+	if !ValidSHA256(sum) {
+		return false, fmt.Errorf("artifact %q is not a SHA-256", sum)
+	}
+	found := false
+	err := r.eachArtifactMarker(ctx, sum, func(key, name string) (bool, error) {
+		if strings.Count(name, ".") != 2 {
+			found = true
+			return false, nil
+		}
+		_, _, ok, err := r.mirrorMarker(ctx, key, sum)
+		if err != nil {
+			return false, err
+		}
+		if ok {
+			found = true
+			return false, nil
+		}
+		return true, nil
+	})
+	return found, err
+}
