@@ -1,0 +1,203 @@
+package federation
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/coreos/go-oidc/v3/oidc"
+	jose "github.com/go-jose/go-jose/v4"
+	"github.com/google/uuid"
+
+	"github.com/brightspots-nic/brightspots/practices"
+)
+
+// Signed documents (PROTOCOL.md, "Signed documents").
+const (
+	recordType  = "brightspots-record+jws"
+	maxJWSBytes = 1 << 20
+)
+
+// Tombstone reasons.
+const (
+	ReasonWithdrawn  = "withdrawn"
+	ReasonDeleted    = "deleted"
+	ReasonVisibility = "visibility"
+)
+
+// Document is the payload of a signed document: a record, or a tombstone (Deleted, Reason, no Record).
+type Document struct {
+	Origin      string          `json:"origin"`
+	Kind        practices.Kind  `json:"kind"`
+	ID          string          `json:"id"`
+	Version     int             `json:"version"`
+	Deleted     bool            `json:"deleted"`
+	PublishedAt time.Time       `json:"published_at"`
+	Reason      string          `json:"reason,omitempty"`
+	Record      json.RawMessage `json:"record,omitempty"`
+}
+
+// shareable returns the JSON of rec as peers receive it: a deep copy without the fields that never
+// leave the district (who created and last changed it).
+func shareable(rec practices.Record) (json.RawMessage, error) {
+	body, err := json.Marshal(rec)
+	if err != nil {
+		return nil, err
+	}
+	m := rec.RecordMeta()
+	cp := practices.NewRecord(m.Kind)
+	if cp == nil {
+		return nil, fmt.Errorf("unknown kind %q", m.Kind)
+	}
+	if err := json.Unmarshal(body, cp); err != nil {
+		return nil, err
+	}
+	cm := cp.RecordMeta()
+	cm.CreatedBy, cm.UpdatedBy = "", ""
+	return json.Marshal(cp)
+}
+
+// signRecord signs the current state of one of this node's records.
+func (f *Federation) signRecord(rec practices.Record) (string, error) {
+	m := rec.RecordMeta()
+	if m.Origin != f.node.URL {
+		return "", fmt.Errorf("sign %s %s: origin %q is not this node", m.Kind, m.ID, m.Origin)
+	}
+	if m.Status != practices.StatusPublished || m.PublishedAt == nil {
+		return "", fmt.Errorf("sign %s %s: not published", m.Kind, m.ID)
+	}
+	body, err := shareable(rec)
+	if err != nil {
+		return "", fmt.Errorf("sign %s %s: %w", m.Kind, m.ID, err)
+	}
+	return f.signDocument(Document{
+		Origin: f.node.URL, Kind: m.Kind, ID: m.ID, Version: m.Version,
+		PublishedAt: m.PublishedAt.UTC(), Record: body,
+	})
+}
+
+// signTombstone signs the statement that a record is no longer visible to the reader. at is when it
+// left view.
+func (f *Federation) signTombstone(kind practices.Kind, id string, version int, reason string, at time.Time) (string, error) {
+	return f.signDocument(Document{
+		Origin: f.node.URL, Kind: kind, ID: id, Version: version, Deleted: true,
+		PublishedAt: at.UTC(), Reason: reason,
+	})
+}
+
+func (f *Federation) signDocument(d Document) (string, error) {
+	payload, err := json.Marshal(d)
+	if err != nil {
+		return "", fmt.Errorf("encode document: %w", err)
+	}
+	jws, err := f.keys.sign(recordType, payload)
+	if err != nil {
+		return "", fmt.Errorf("sign %s %s: %w", d.Kind, d.ID, err)
+	}
+	return jws, nil
+}
+
+// verified is a document whose signature, origin and contents have all been checked.
+type verified struct {
+	jws    []byte
+	doc    Document
+	header practices.SignedHeader
+	rec    practices.Record // nil for a tombstone
+}
+
+// ParseDocument checks the form of a compact JWS document without verifying its signature: size,
+// compact serialization, one signature with an allowed algorithm, typ, kid. It returns the parsed
+// JWS. Every document received goes through it before its signature is checked.
+func ParseDocument(raw string) (*jose.JSONWebSignature, error) {
+	if len(raw) > maxJWSBytes {
+		return nil, fmt.Errorf("document of %d bytes is over the %d-byte limit", len(raw), maxJWSBytes)
+	}
+	jws, err := jose.ParseSignedCompact(raw, nodeAlgs)
+	if err != nil {
+		return nil, fmt.Errorf("document: %w", err)
+	}
+	if len(jws.Signatures) != 1 {
+		return nil, errors.New("document: not exactly one signature")
+	}
+	h := jws.Signatures[0].Protected
+	if typ, _ := h.ExtraHeaders[jose.HeaderType].(string); typ != recordType {
+		return nil, fmt.Errorf("document: typ %q", truncate(typ, 60))
+	}
+	if h.KeyID == "" {
+		return nil, errors.New("document: no kid")
+	}
+	return jws, nil
+}
+
+// checkPayload decodes a verified payload and checks it is a well-formed document from origin.
+func checkPayload(payload []byte, origin string) (Document, practices.Record, error) {
+	var d Document
+	dec := json.NewDecoder(bytes.NewReader(payload))
+	if err := dec.Decode(&d); err != nil {
+		return Document{}, nil, fmt.Errorf("payload: %w", err)
+	}
+	if d.Origin != origin {
+		// v1 is not transitive: a peer serves only its own records, signed with its own key.
+		return Document{}, nil, fmt.Errorf("payload: origin %q is not the peer %q", truncate(d.Origin, 200), origin)
+	}
+	if !d.Kind.Valid() {
+		return Document{}, nil, fmt.Errorf("payload: kind %q", truncate(string(d.Kind), 40))
+	}
+	if u, err := uuid.Parse(d.ID); err != nil || u.String() != d.ID {
+		return Document{}, nil, fmt.Errorf("payload: id %q is not a UUID", truncate(d.ID, 60))
+	}
+	if d.Version < 1 {
+		return Document{}, nil, fmt.Errorf("payload: version %d", d.Version)
+	}
+	if d.Deleted {
+		switch d.Reason {
+		case ReasonWithdrawn, ReasonDeleted, ReasonVisibility:
+		default:
+			return Document{}, nil, fmt.Errorf("payload: tombstone reason %q", truncate(d.Reason, 40))
+		}
+		if len(d.Record) != 0 && !bytes.Equal(d.Record, []byte("null")) {
+			return Document{}, nil, errors.New("payload: tombstone with a record")
+		}
+		return d, nil, nil
+	}
+	if len(d.Record) == 0 {
+		return Document{}, nil, errors.New("payload: no record")
+	}
+	rec := practices.NewRecord(d.Kind)
+	if err := json.Unmarshal(d.Record, rec); err != nil {
+		return Document{}, nil, fmt.Errorf("payload: record: %w", err)
+	}
+	m := rec.RecordMeta()
+	switch {
+	case m.Kind != d.Kind || m.ID != d.ID || m.Version != d.Version:
+		return Document{}, nil, fmt.Errorf("payload: record says %s %s v%d, document %s %s v%d", m.Kind, m.ID, m.Version, d.Kind, d.ID, d.Version)
+	case m.Origin != origin:
+		return Document{}, nil, fmt.Errorf("payload: record origin %q is not %q", truncate(m.Origin, 200), origin)
+	case m.Status != practices.StatusPublished:
+		return Document{}, nil, fmt.Errorf("payload: record status %q", m.Status)
+	}
+	return d, rec, nil
+}
+
+// verifyDocument checks one document served by peer p: form, signature against p's JWKS, and
+// contents (origin is p, kind and id consistent, record origin is p).
+func (p *peer) verifyDocument(ctx context.Context, ks *oidc.RemoteKeySet, raw string) (*verified, error) {
+	if _, err := ParseDocument(raw); err != nil {
+		return nil, err
+	}
+	payload, err := ks.VerifySignature(ctx, raw)
+	if err != nil {
+		return nil, fmt.Errorf("document signature: %w", err)
+	}
+	d, rec, err := checkPayload(payload, p.cfg.URL)
+	if err != nil {
+		return nil, err
+	}
+	return &verified{
+		jws: []byte(raw), doc: d, rec: rec,
+		header: practices.SignedHeader{Origin: d.Origin, Kind: d.Kind, ID: d.ID, Version: d.Version, Deleted: d.Deleted},
+	}, nil
+}

@@ -1,0 +1,519 @@
+package federation
+
+import (
+	"bytes"
+	"encoding/base64"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/brightspots-nic/brightspots/practices"
+	"github.com/brightspots-nic/brightspots/storage"
+)
+
+// PeerHealth is the sync state of one peer, for `brightspots peer list`, the network page and metrics.
+type PeerHealth struct {
+	ID   string `json:"id"`
+	URL  string `json:"url"`
+	Name string `json:"name"`
+	// LastSuccess is when a pull from the peer last succeeded (a page applied, or nothing new).
+	LastSuccess time.Time `json:"last_success,omitzero"`
+	// LastError and LastErrorAt describe the most recent failure; cleared by a success.
+	LastError   string    `json:"last_error,omitempty"`
+	LastErrorAt time.Time `json:"last_error_at,omitzero"`
+	// CaughtUpAt is when this node last read the peer's feed to its end.
+	CaughtUpAt time.Time `json:"caught_up_at,omitzero"`
+	// LagSeconds is how long ago this node was last caught up with the peer (0 when it is now).
+	LagSeconds float64 `json:"lag_seconds"`
+	// LagRecords is how many records received from the peer are not yet applied: the items of a page
+	// that failed to verify or apply, which is retried from the same cursor.
+	LagRecords int `json:"lag_records"`
+	// TombstonesPending is how many of those are tombstones (withdrawals this node has not yet purged).
+	TombstonesPending int `json:"tombstones_pending"`
+	// Applied counts documents applied since start.
+	Applied uint64 `json:"applied"`
+	// Backoff is the wait before the next attempt after an error.
+	Backoff time.Duration `json:"backoff,omitempty"`
+}
+
+// Health returns the sync state of every peer, in configuration order.
+func (f *Federation) Health() []PeerHealth {
+	out := make([]PeerHealth, len(f.peers))
+	for i, p := range f.peers {
+		out[i] = p.snapshot()
+	}
+	return out
+}
+
+func (p *peer) snapshot() PeerHealth {
+	p.hmu.Lock()
+	defer p.hmu.Unlock()
+	h := p.health
+	h.ID, h.URL, h.Name = p.cfg.ID, p.cfg.URL, p.cfg.Name
+	if !h.CaughtUpAt.IsZero() && (h.LagRecords > 0 || h.LastErrorAt.After(h.CaughtUpAt) || h.behind) {
+		h.LagSeconds = p.f.now().Sub(h.CaughtUpAt).Seconds()
+	}
+	return h.PeerHealth
+}
+
+// syncState is what the loop keeps about a peer in the bucket, at node/state/peers/{id}.json.
+type syncState struct {
+	URL       string    `json:"url"`
+	Cursor    string    `json:"cursor"`
+	UpdatedAt time.Time `json:"updated_at"`
+}
+
+func (p *peer) stateKey() string { return "node/state/peers/" + p.cfg.ID + ".json" }
+
+func (p *peer) loadCursor(ctx context.Context) (string, error) {
+	rc, _, err := p.f.repo.Bucket().Get(ctx, p.stateKey())
+	if errors.Is(err, storage.ErrNotFound) {
+		return "", nil
+	}
+	if err != nil {
+		return "", fmt.Errorf("read sync state of %s: %w", p.cfg.ID, err)
+	}
+	defer rc.Close()
+	var st syncState
+	if err := json.NewDecoder(io.LimitReader(rc, 64<<10)).Decode(&st); err != nil {
+		return "", fmt.Errorf("decode sync state of %s: %w", p.cfg.ID, err)
+	}
+	if st.URL != p.cfg.URL {
+		return "", nil // the id now names another node: start over
+	}
+	return st.Cursor, nil
+}
+
+func (p *peer) saveCursor(ctx context.Context, cursor string) error {
+	body, err := json.Marshal(syncState{URL: p.cfg.URL, Cursor: cursor, UpdatedAt: p.f.now().UTC()})
+	if err != nil {
+		return err
+	}
+	if _, err := p.f.repo.Bucket().Put(ctx, p.stateKey(), bytes.NewReader(body), int64(len(body)),
+		storage.PutOptions{ContentType: "application/json"}); err != nil {
+		return fmt.Errorf("save sync cursor of %s: %w", p.cfg.ID, err)
+	}
+	return nil
+}
+
+// retryAfterError is a 429 or 503 with a Retry-After the loop honours.
+type retryAfterError struct {
+	status int
+	wait   time.Duration
+}
+
+func (e *retryAfterError) Error() string {
+	return fmt.Sprintf("peer answered %d, retry after %v", e.status, e.wait)
+}
+
+// syncLoop pulls pages until the feed says there is no more, then waits for the poll interval or a
+// notify from the peer. Errors back off exponentially with jitter and keep the cursor.
+func (p *peer) syncLoop(ctx context.Context) {
+	log := p.f.log.With("peer", p.cfg.ID)
+	backoff := time.Duration(0)
+	for ctx.Err() == nil {
+		err := p.syncOnce(ctx)
+		var wait time.Duration
+		if err != nil {
+			if ctx.Err() != nil {
+				return
+			}
+			if backoff == 0 {
+				backoff = p.f.backoffMin
+			} else {
+				backoff = min(backoff*2, p.f.backoffMax)
+			}
+			// full jitter in [backoff/2, backoff]
+			wait = backoff/2 + rand.N(backoff/2+1)
+			var ra *retryAfterError
+			if errors.As(err, &ra) && ra.wait > wait {
+				wait = ra.wait
+			}
+			log.Warn("sync failed", "err", err, "retry_in", wait)
+			p.f.metrics.syncErrors.WithLabelValues(p.cfg.ID).Inc()
+			p.setHealth(func(h *peerHealth) { h.LastError, h.LastErrorAt, h.Backoff = err.Error(), p.f.now(), wait })
+		} else {
+			backoff = 0
+			wait = p.f.cfg.PollInterval
+		}
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return
+		case <-t.C:
+		case <-p.wake:
+			t.Stop()
+			if err != nil {
+				// A notify does not cut a backoff short by more than half: a peer that just failed
+				// should not be hammered because it says it has news.
+				select {
+				case <-ctx.Done():
+					return
+				case <-time.After(wait / 2):
+				}
+			}
+		}
+	}
+}
+
+type peerHealth struct {
+	PeerHealth
+	behind bool
+}
+
+func (p *peer) setHealth(f func(h *peerHealth)) {
+	p.hmu.Lock()
+	defer p.hmu.Unlock()
+	f(&p.health)
+}
+
+// syncOnce pulls and applies pages until the feed says there is no more.
+func (p *peer) syncOnce(ctx context.Context) error {
+	cursor, err := p.loadCursor(ctx)
+	if err != nil {
+		return err
+	}
+	for {
+		page, err := p.fetchPage(ctx, cursor)
+		if err != nil {
+			return err
+		}
+		applied, err := p.applyPage(ctx, page)
+		if err != nil {
+			return err
+		}
+		if page.Next != "" && page.Next != cursor {
+			// Only after the whole page is applied.
+			if err := p.saveCursor(ctx, page.Next); err != nil {
+				return err
+			}
+			cursor = page.Next
+		}
+		now := p.f.now()
+		p.setHealth(func(h *peerHealth) {
+			h.LastSuccess, h.LastError, h.Backoff, h.LagRecords, h.TombstonesPending = now, "", 0, 0, 0
+			h.Applied += uint64(applied)
+			h.behind = page.More
+			if !page.More {
+				h.CaughtUpAt = now
+			}
+		})
+		p.f.metrics.lastSuccess.WithLabelValues(p.cfg.ID).Set(float64(now.Unix()))
+		if !page.More {
+			return nil
+		}
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+	}
+}
+
+// request sends an authenticated request to the peer.
+func (p *peer) request(ctx context.Context, client *http.Client, method, path string, query url.Values, body []byte) (*http.Response, error) {
+	u := p.cfg.URL + path
+	full := u
+	if len(query) > 0 {
+		full += "?" + query.Encode()
+	}
+	var rd io.Reader
+	if body != nil {
+		rd = bytes.NewReader(body)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, full, rd)
+	if err != nil {
+		return nil, err
+	}
+	tok, err := p.f.mintToken(p.cfg.URL, method, u)
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Authorization", "Bearer "+tok)
+	req.Header.Set("User-Agent", p.f.software+" (+"+p.f.node.URL+")")
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	resp, err := client.Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("%s %s: %w", method, path, err)
+	}
+	return resp, nil
+}
+
+// statusError turns a non-success response into an error, honouring Retry-After on 429 and 503.
+func statusError(resp *http.Response, what string) error {
+	if resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode == http.StatusServiceUnavailable {
+		if d, ok := parseRetryAfter(resp.Header.Get("Retry-After"), time.Now()); ok {
+			return &retryAfterError{status: resp.StatusCode, wait: d}
+		}
+	}
+	return fmt.Errorf("%s: peer answered %s", what, resp.Status)
+}
+
+// parseRetryAfter reads delay-seconds or an HTTP date, capped at an hour.
+func parseRetryAfter(s string, now time.Time) (time.Duration, bool) {
+	s = strings.TrimSpace(s)
+	if s == "" {
+		return 0, false
+	}
+	var d time.Duration
+	if n, err := strconv.Atoi(s); err == nil && n >= 0 {
+		d = time.Duration(n) * time.Second
+	} else if t, err := http.ParseTime(s); err == nil {
+		d = t.Sub(now)
+	} else {
+		return 0, false
+	}
+	return max(0, min(d, time.Hour)), true
+}
+
+// fetchPage gets one page of the peer's feed after cursor and checks its form and limits.
+func (p *peer) fetchPage(ctx context.Context, cursor string) (*Page, error) {
+	q := url.Values{"limit": {strconv.Itoa(p.f.pageLimit)}}
+	if cursor != "" {
+		q.Set("after", cursor)
+	}
+	resp, err := p.request(ctx, p.client, http.MethodGet, "/federation/v1/changes", q, nil)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return nil, statusError(resp, "changes")
+	}
+	body, err := io.ReadAll(io.LimitReader(resp.Body, maxPageBytes+1))
+	if err != nil {
+		return nil, fmt.Errorf("changes: read page: %w", err)
+	}
+	return ParsePage(body)
+}
+
+// ParsePage decodes a change-feed page received from a peer and checks its limits: at most 16 MiB,
+// 1000 items, each JWS at most 1 MiB, cursors present. Signatures are checked later, item by item.
+func ParsePage(body []byte) (*Page, error) {
+	if len(body) > maxPageBytes {
+		return nil, fmt.Errorf("page over the %d-byte limit", maxPageBytes)
+	}
+	var raw struct {
+		Items *[]PageItem `json:"items"`
+		Next  *string     `json:"next"`
+		More  *bool       `json:"more"`
+	}
+	if err := json.Unmarshal(body, &raw); err != nil {
+		return nil, fmt.Errorf("page: %w", err)
+	}
+	if raw.Items == nil || raw.Next == nil || raw.More == nil {
+		return nil, errors.New("page: items, next and more are required")
+	}
+	page := &Page{Items: *raw.Items, Next: *raw.Next, More: *raw.More}
+	if len(page.Items) > maxPageItems {
+		return nil, fmt.Errorf("page of %d items is over the %d-item limit", len(page.Items), maxPageItems)
+	}
+	if len(page.Next) > 1024 {
+		return nil, errors.New("page: cursor too long")
+	}
+	if page.More && page.Next == "" {
+		return nil, errors.New("page: more without a next cursor")
+	}
+	for i, it := range page.Items {
+		if it.JWS == "" {
+			return nil, fmt.Errorf("page: items[%d] has no jws", i)
+		}
+		if len(it.JWS) > maxJWSBytes {
+			return nil, fmt.Errorf("page: items[%d] is over the %d-byte limit", i, maxJWSBytes)
+		}
+	}
+	return page, nil
+}
+
+// applyPage verifies every document of the page, and only if all pass, applies them in order.
+func (p *peer) applyPage(ctx context.Context, page *Page) (int, error) {
+	if len(page.Items) == 0 {
+		return 0, nil
+	}
+	ks, err := p.keys(ctx)
+	if err != nil {
+		return 0, p.pending(page, fmt.Errorf("keys of %s: %w", p.cfg.ID, err))
+	}
+	docs := make([]*verified, len(page.Items))
+	for i, it := range page.Items {
+		v, err := p.verifyDocument(ctx, ks, it.JWS)
+		if err != nil {
+			p.f.metrics.rejectedDocs.WithLabelValues(p.cfg.ID).Inc()
+			return 0, p.pending(page, fmt.Errorf("page item %d refused, page not applied: %w", i, err))
+		}
+		docs[i] = v
+	}
+	applied := 0
+	for i, v := range docs {
+		ok, err := p.f.applyDocument(ctx, v)
+		if err != nil {
+			return applied, p.pending(&Page{Items: page.Items[i:]}, fmt.Errorf("apply %s %s: %w", v.doc.Kind, v.doc.ID, err))
+		}
+		if ok {
+			applied++
+			p.f.metrics.applied.WithLabelValues(p.cfg.ID, opOf(v.doc.Deleted)).Inc()
+		}
+	}
+	return applied, nil
+}
+
+func opOf(deleted bool) string {
+	if deleted {
+		return "delete"
+	}
+	return "put"
+}
+
+// pending records the items of a page that were not applied, for health, and returns err.
+func (p *peer) pending(page *Page, err error) error {
+	tomb := 0
+	for _, it := range page.Items {
+		if d, perr := peekDeleted(it.JWS); perr == nil && d {
+			tomb++
+		}
+	}
+	p.setHealth(func(h *peerHealth) { h.LagRecords, h.TombstonesPending = len(page.Items), tomb })
+	return err
+}
+
+// peekDeleted reads the deleted flag of a document without verifying it (for health figures only).
+func peekDeleted(raw string) (bool, error) {
+	parts := strings.Split(raw, ".")
+	if len(parts) != 3 {
+		return false, errors.New("not compact")
+	}
+	b, err := base64.RawURLEncoding.DecodeString(parts[1])
+	if err != nil {
+		return false, err
+	}
+	var d struct {
+		Deleted bool `json:"deleted"`
+	}
+	return d.Deleted, json.Unmarshal(b, &d)
+}
+
+// applyDocument stores one verified document and keeps the artifact references and caches in step.
+func (f *Federation) applyDocument(ctx context.Context, v *verified) (bool, error) {
+	origin, kind, id := v.doc.Origin, v.doc.Kind, v.doc.ID
+	// What the held copy referenced, so artifacts only it referenced can be purged after.
+	var before []practices.ArtifactRef
+	if held, gone, err := f.repo.Load(ctx, origin, kind, id); err == nil && !gone {
+		before = materials(held)
+	} else if err != nil && !errors.Is(err, practices.ErrNotFound) {
+		return false, err
+	}
+	after := materials(v.rec)
+	// Reference markers first, so a record never names an artifact the read check cannot find.
+	for _, ref := range after {
+		if err := f.repo.NoteMirrorArtifact(ctx, origin, kind, id, ref); err != nil {
+			return false, err
+		}
+	}
+	ok, err := f.repo.ApplyMirror(ctx, v.jws, v.header, v.rec)
+	if err != nil {
+		return false, err
+	}
+	if ok {
+		f.mirrorApplied.Add(1)
+	}
+	if !ok {
+		return false, nil // an older version, or the same document again: nothing changed
+	}
+	// Whatever the held copy named that the new state does not (everything, for a tombstone): drop
+	// this record's marker, and the cached bytes if nothing else here references them.
+	var dropped []practices.ArtifactRef
+	for _, b := range before {
+		if !containsSum(after, b.SHA256) {
+			dropped = append(dropped, b)
+		}
+	}
+	for _, ref := range dropped {
+		if err := f.purgeArtifact(ctx, origin, kind, id, ref.SHA256); err != nil {
+			return ok, err
+		}
+	}
+	return ok, nil
+}
+
+func materials(rec practices.Record) []practices.ArtifactRef {
+	if pr, ok := rec.(*practices.Practice); ok && pr != nil {
+		return pr.Materials
+	}
+	return nil
+}
+
+func containsSum(refs []practices.ArtifactRef, sum string) bool {
+	for _, r := range refs {
+		if r.SHA256 == sum {
+			return true
+		}
+	}
+	return false
+}
+
+// notifier sends POST /federation/v1/notify to every peer after local changes, at most once per
+// debounce interval.
+func (f *Federation) notifier(ctx context.Context) {
+	lastEnd, lastMirrored := f.repo.LogEnd(), f.mirrorApplied.Load()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-f.changed:
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(f.notifyDebounce):
+		}
+		// Drain a signal that arrived during the debounce: this round covers it.
+		select {
+		case <-f.changed:
+		default:
+		}
+		end, mirrored := f.repo.LogEnd(), f.mirrorApplied.Load()
+		local := (end - lastEnd) > (mirrored - lastMirrored)
+		lastEnd, lastMirrored = end, mirrored
+		if !local {
+			continue // only documents mirrored from peers: nothing of ours for peers to pull
+		}
+		var wg sync.WaitGroup
+		for _, p := range f.peers {
+			wg.Go(func() { p.notify(ctx, encodeCursor(end)) })
+		}
+		wg.Wait()
+	}
+}
+
+// LocalChange tells the federation the change log grew; wire it to practices.Repo.OnChange. It never
+// blocks: peers are notified shortly after, once for a burst of changes.
+func (f *Federation) LocalChange() {
+	select {
+	case f.changed <- struct{}{}:
+	default:
+	}
+}
+
+func (p *peer) notify(ctx context.Context, cursor string) {
+	body, _ := json.Marshal(map[string]string{"cursor": cursor})
+	resp, err := p.request(ctx, p.client, http.MethodPost, "/federation/v1/notify", nil, body)
+	if err != nil {
+		p.f.log.Info("notify peer", "peer", p.cfg.ID, "err", err)
+		return
+	}
+	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 4096))
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusAccepted {
+		p.f.log.Info("notify peer", "peer", p.cfg.ID, "status", resp.StatusCode)
+	}
+}
