@@ -2,7 +2,6 @@ package federation
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net"
 	"net/http"
@@ -57,11 +56,24 @@ type cluster struct {
 	t     testing.TB
 	nodes map[string]*testNode
 	cfg   func(*Config)
+	opts  func(id string, o *Options)
+	// tune, when set, adjusts a node's federation before it starts (tunables, not yet running).
+	tune func(id string, f *Federation)
 }
 
-func newCluster(t testing.TB, buckets map[string]storage.Bucket, tweak func(*Config)) *cluster {
+func newCluster(t testing.TB, buckets map[string]storage.Bucket, tweak func(*Config), opts ...func(id string, o *Options)) *cluster {
 	t.Helper()
-	c := &cluster{t: t, nodes: map[string]*testNode{}, cfg: tweak}
+	c := &cluster{cfg: tweak}
+	if len(opts) > 0 {
+		c.opts = opts[0]
+	}
+	return c.with(t, buckets)
+}
+
+// with starts the cluster c describes (cfg, opts, tune) with one node per bucket.
+func (c *cluster) with(t testing.TB, buckets map[string]storage.Bucket) *cluster {
+	t.Helper()
+	c.t, c.nodes = t, map[string]*testNode{}
 	for id, b := range buckets {
 		ln, err := net.Listen("tcp", "127.0.0.1:0")
 		if err != nil {
@@ -106,11 +118,18 @@ func (c *cluster) start(n *testNode) {
 		t.Fatal(err)
 	}
 	reg := prometheus.NewRegistry()
-	fed, err := New(ctx, c.config(n), repo, Options{Registry: reg})
+	o := Options{Registry: reg}
+	if c.opts != nil {
+		c.opts(n.id, &o)
+	}
+	fed, err := New(ctx, c.config(n), repo, o)
 	if err != nil {
 		t.Fatal(err)
 	}
 	fed.backoffMin, fed.backoffMax, fed.notifyDebounce = 20*time.Millisecond, 300*time.Millisecond, 50*time.Millisecond
+	if c.tune != nil {
+		c.tune(n.id, fed)
+	}
 	repo.OnChange(fed.LocalChange)
 	var ln net.Listener
 	for i := 0; ; i++ {
@@ -260,4 +279,14 @@ func isTombstoned(n, origin *testNode, id string) func() error {
 	}
 }
 
-var errStop = errors.New("stop")
+// health returns n's health entry for peer id.
+func (n *testNode) health(id string) PeerHealth {
+	n.t.Helper()
+	for _, h := range n.fed.Health() {
+		if h.ID == id {
+			return h
+		}
+	}
+	n.t.Fatalf("%s has no peer %s", n.id, id)
+	return PeerHealth{}
+}

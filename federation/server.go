@@ -364,4 +364,3 @@ func (f *Federation) serveNotify(w http.ResponseWriter, r *http.Request, p pract
 	w.WriteHeader(http.StatusAccepted)
 	return nil
 }
-
