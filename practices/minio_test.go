@@ -1,7 +1,16 @@
 package practices_test
 
 import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"io"
 	"testing"
+
+	"github.com/brightspots-nic/brightspots/practices"
+	"github.com/brightspots-nic/brightspots/storage"
 
 	"github.com/brightspots-nic/brightspots/storage/s3/miniotest"
 )
@@ -23,4 +32,49 @@ func TestRacingWritersOnMinIO(t *testing.T) {
 	}
 	srv := miniotest.Start(t)
 	checkOneWriterWins(t, srv.NewBucket(t), 20)
+}
+
+// TestDeclaredDigestOnMinIO: a 12 MiB upload (three multipart parts on the test bucket) streams
+// straight to its content-addressed key when its bytes match the declared digest, and leaves nothing
+// — no object, no unfinished upload — when they do not.
+func TestDeclaredDigestOnMinIO(t *testing.T) {
+	if testing.Short() {
+		t.Skip("needs MinIO")
+	}
+	ctx := context.Background()
+	b := miniotest.Start(t).NewBucket(t)
+	r := openRepo(t, b)
+	body := make([]byte, 12<<20)
+	copy(body, "%PDF-1.7\n")
+	for i := 9; i < len(body); i++ {
+		body[i] = byte(i * 7)
+	}
+	sum := sha256.Sum256(body)
+	hexSum := hex.EncodeToString(sum[:])
+
+	bad := append([]byte{}, body...)
+	bad[len(bad)-1] ^= 1
+	if _, err := r.StoreArtifactDigest(ctx, "big.pdf", bytes.NewReader(bad), int64(len(bad)), hexSum, 64<<20); err == nil {
+		t.Fatal("mismatched body accepted")
+	}
+	if _, err := b.Stat(ctx, practices.ArtifactKey(hexSum)); !errors.Is(err, storage.ErrNotFound) {
+		t.Fatalf("mismatched body left an object: %v", err)
+	}
+	uploads := b.Client().ListIncompleteUploads(ctx, b.Name(), "", true)
+	for u := range uploads {
+		t.Fatalf("unfinished multipart upload left behind: %+v", u)
+	}
+	ref, err := r.StoreArtifactDigest(ctx, "big.pdf", bytes.NewReader(body), int64(len(body)), hexSum, 64<<20)
+	if err != nil || ref.Size != int64(len(body)) {
+		t.Fatalf("matching body: %v %+v", err, ref)
+	}
+	rc, _, err := b.Get(ctx, practices.ArtifactKey(hexSum))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, _ := io.ReadAll(rc)
+	rc.Close()
+	if !bytes.Equal(got, body) {
+		t.Fatal("stored bytes differ")
+	}
 }

@@ -2,6 +2,8 @@ package web
 
 import (
 	"context"
+	"encoding/base64"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -231,7 +233,20 @@ func (s *Server) uploadArtifact(c echo.Context) error {
 		}
 		body = r.Body
 	}
-	ref, err := s.repo.StoreArtifact(ctx, name, body, limit)
+	var ref practices.ArtifactRef
+	if digest := r.Header.Get("Content-Digest"); digest != "" && mt != "multipart/form-data" {
+		// The client declared the hash: stream straight to the content-addressed key, verified on the way.
+		sum, ok := parseContentDigest(digest)
+		if !ok {
+			return fieldProblem(http.StatusBadRequest, "artifact", "Content-Digest", "format", "must hold sha-256=:<base64 of the 32-byte digest>: (RFC 9530)")
+		}
+		if r.ContentLength <= 0 {
+			return fieldProblem(http.StatusLengthRequired, "artifact", "Content-Length", "required", "is required with Content-Digest")
+		}
+		ref, err = s.repo.StoreArtifactDigest(ctx, name, body, r.ContentLength, sum, limit)
+	} else {
+		ref, err = s.repo.StoreArtifact(ctx, name, body, limit)
+	}
 	if err != nil {
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {
@@ -244,4 +259,25 @@ func (s *Server) uploadArtifact(c echo.Context) error {
 	}
 	s.logger.Info("artifact stored", append(logAttrs(c), "sha256", ref.SHA256, "size", ref.Size, "media_type", ref.MediaType, "practice", id)...)
 	return c.JSON(http.StatusCreated, ref)
+}
+
+// parseContentDigest finds the sha-256 member of an RFC 9530 Content-Digest dictionary
+// ("sha-256=:<base64>:, sha-512=:…:") and returns it as lower-case hex.
+func parseContentDigest(h string) (string, bool) {
+	for _, member := range strings.Split(h, ",") {
+		k, v, ok := strings.Cut(strings.TrimSpace(member), "=")
+		if !ok || strings.TrimSpace(k) != "sha-256" {
+			continue
+		}
+		v = strings.TrimSpace(v)
+		if len(v) < 2 || v[0] != ':' || v[len(v)-1] != ':' {
+			return "", false
+		}
+		raw, err := base64.StdEncoding.DecodeString(v[1 : len(v)-1])
+		if err != nil || len(raw) != 32 {
+			return "", false
+		}
+		return hex.EncodeToString(raw), true
+	}
+	return "", false
 }

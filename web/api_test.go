@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
+	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
@@ -442,3 +443,28 @@ func TestRevokedTokenStopsWorking(t *testing.T) {
 }
 
 var _ = practices.KindPractice
+
+func TestArtifactWithDeclaredDigest(t *testing.T) {
+	n := newTestNode(t)
+	id := n.doJSON("math", "POST", "/api/v1/practices", practiceJSON("Digest")).json(t)["id"].(string)
+	path := "/api/v1/practices/" + id + "/artifacts?name=plan.pdf"
+	sum := sha256.Sum256(pdfBytes)
+	good := "sha-256=:" + base64.StdEncoding.EncodeToString(sum[:]) + ":"
+	if r := n.do("math", "POST", path, bytes.NewReader(pdfBytes), "Content-Type", "application/pdf", "Content-Digest", good); r.status != 201 || r.json(t)["sha256"] != hex.EncodeToString(sum[:]) {
+		t.Fatalf("declared digest upload: %d %s", r.status, r.body)
+	}
+	// A body that does not match its declared digest stores nothing, whether or not the digest's
+	// artifact exists — knowing a hash is not enough to attach a file.
+	other := append(append([]byte{}, pdfBytes...), []byte("tampered")...)
+	otherSum := sha256.Sum256(other)
+	for _, declared := range [][32]byte{sum, otherSum} {
+		body := append(append([]byte{}, pdfBytes[:len(pdfBytes)-3]...), 'X', 'Y', 'Z')
+		hdr := "sha-256=:" + base64.StdEncoding.EncodeToString(declared[:]) + ":"
+		wantProblem(t, n.do("math", "POST", path, bytes.NewReader(body), "Content-Type", "application/pdf", "Content-Digest", hdr), 422, "Content-Digest")
+	}
+	objs, _ := n.srv.Repo().Bucket().List(context.Background(), storage.ListOptions{Prefix: "artifacts/sha256/"})
+	if len(objs) != 1 {
+		t.Fatalf("%d artifacts stored, want only the verified one", len(objs))
+	}
+	wantProblem(t, n.do("math", "POST", path, bytes.NewReader(pdfBytes), "Content-Type", "application/pdf", "Content-Digest", "sha-256=:bm90IGEgZGlnZXN0:"), 400, "Content-Digest")
+}
