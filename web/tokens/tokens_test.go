@@ -1,0 +1,75 @@
+package tokens_test
+
+import (
+	"context"
+	"io"
+	"strings"
+	"testing"
+
+	"github.com/brightspots-nic/brightspots/practices"
+	"github.com/brightspots-nic/brightspots/storage"
+	"github.com/brightspots-nic/brightspots/storage/fs"
+	"github.com/brightspots-nic/brightspots/web/tokens"
+)
+
+func TestTokens(t *testing.T) {
+	ctx := context.Background()
+	b, err := fs.Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := tokens.New(b)
+	secret, tok, err := s.Create(ctx, "nightly import", "publisher", "math-4")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(secret, tokens.Prefix) || len(secret) < 40 {
+		t.Fatalf("secret %q", secret)
+	}
+	// Only the hash is stored: the secret appears in no object.
+	objs, _ := b.List(ctx, storage.ListOptions{Prefix: ""})
+	for _, o := range objs {
+		rc, _, _ := b.Get(ctx, o.Key)
+		data, _ := io.ReadAll(rc)
+		rc.Close()
+		if strings.Contains(string(data), secret) || strings.Contains(string(data), secret[len(tokens.Prefix):]) {
+			t.Fatalf("secret stored in %s", o.Key)
+		}
+	}
+	p, ok := s.Resolve(ctx, secret)
+	if !ok || p.Kind != "token" || !p.Has(practices.RolePublisher) || !p.InTeam("math-4") || p.Has(practices.RoleAdmin) {
+		t.Fatalf("resolve: %v %+v", ok, p)
+	}
+	for _, bad := range []string{"", "bsk_", secret + "x", strings.ToUpper(secret), "Bearer " + secret} {
+		if _, ok := s.Resolve(ctx, bad); ok {
+			t.Errorf("resolved %q", bad)
+		}
+	}
+	if _, err := s.Revoke(ctx, tok.ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := s.Resolve(ctx, secret); ok {
+		t.Fatal("revoked token still resolves")
+	}
+	list, _ := s.List(ctx)
+	if len(list) != 1 || list[0].RevokedAt == nil || list[0].Name != "nightly import" {
+		t.Fatalf("list: %+v", list)
+	}
+}
+
+func TestTokenCreateRefusesBadInput(t *testing.T) {
+	b, _ := fs.Open(t.TempDir())
+	s := tokens.New(b)
+	cases := []struct{ name, role, team, flag string }{
+		{"", "teacher", "", "--name"},
+		{"x", "superuser", "", "--role"},
+		{"x", "publisher", "", "--team"},
+		{"x", "teacher", "../etc", "--team"},
+		{"bad\nname", "teacher", "", "--name"},
+	}
+	for _, c := range cases {
+		if _, _, err := s.Create(context.Background(), c.name, c.role, c.team); err == nil || !strings.Contains(err.Error(), c.flag) {
+			t.Errorf("Create(%q,%q,%q): %v, want an error naming %s", c.name, c.role, c.team, err, c.flag)
+		}
+	}
+}
