@@ -14,6 +14,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/brightspots-nic/brightspots/federation"
 	"github.com/brightspots-nic/brightspots/search/meili"
 	"github.com/brightspots-nic/brightspots/web/auth"
 )
@@ -29,6 +30,8 @@ type Config struct {
 	Privacy PrivacyConfig `yaml:"privacy"`
 	Log     LogConfig     `yaml:"log"`
 	Search  SearchConfig  `yaml:"search"`
+	// Federation is this node's peers and signing keys (PROTOCOL.md).
+	Federation federation.Config `yaml:"federation"`
 	// Auth is sign-in: the district's OpenID provider, or the embedded one when auth.oidc.issuer is empty.
 	Auth auth.Config `yaml:"auth"`
 	// TrustedProxies lists the CIDRs of reverse proxies whose X-Forwarded-For is believed. Empty: none.
@@ -248,6 +251,17 @@ func (c *Config) Check() error {
 	}
 	if _, err := auth.IPExtractor(c.TrustedProxies); err != nil {
 		bad("trusted_proxies", "%v", err)
+	}
+	if c.Federation.Name == "" {
+		c.Federation.Name = c.Node.Name
+	}
+	if c.Federation.Contact == "" {
+		c.Federation.Contact = c.Node.Contact
+	}
+	if nodeIDPattern.MatchString(c.Node.ID) && !strings.Contains(strings.Join(errs, ""), "node.url") {
+		if err := c.Federation.Validate(c.Node.URL, c.Node.ID); err != nil {
+			errs = append(errs, err.Error())
+		}
 	}
 	if len(errs) > 0 {
 		return errors.New("configuration: " + strings.Join(errs, "; "))

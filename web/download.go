@@ -9,8 +9,6 @@ import (
 	"strings"
 
 	"github.com/labstack/echo/v4"
-
-	"github.com/brightspots-nic/brightspots/practices"
 )
 
 // downloadArtifact serves an artifact's bytes to a caller who may see a record referencing it, as an
@@ -18,10 +16,13 @@ import (
 func (s *Server) downloadArtifact(c echo.Context) error {
 	sum := c.Param("sha256")
 	ctx := c.Request().Context()
-	ref, err := s.repo.ArtifactVisibleTo(ctx, principal(c), sum)
+	// Local first; an artifact of a mirrored record is fetched from its origin on first use (verified
+	// against its hash and size while it is written) and then served from the local copy.
+	rc, ref, err := s.fed.OpenArtifact(ctx, principal(c), sum, 0, -1)
 	if err != nil {
 		return err
 	}
+	rc.Close()
 	h := c.Response().Header()
 	tag := `"` + sum + `"`
 	h.Set("ETag", tag)
@@ -51,7 +52,7 @@ func (s *Server) downloadArtifact(c echo.Context) error {
 	if c.Request().Method == http.MethodHead {
 		return c.NoContent(status)
 	}
-	rc, _, err := s.repo.OpenArtifact(ctx, principal(c), sum, offset, length)
+	rc, _, err = s.fed.OpenArtifact(ctx, principal(c), sum, offset, length)
 	if err != nil {
 		return err
 	}
@@ -99,5 +100,3 @@ func parseRange(h string, size int64) (offset, length int64, ok bool) {
 	}
 	return start, end - start + 1, true
 }
-
-var _ = practices.ErrNotFound

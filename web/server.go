@@ -21,6 +21,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"golang.org/x/time/rate"
 
+	"github.com/brightspots-nic/brightspots/federation"
 	"github.com/brightspots-nic/brightspots/practices"
 	"github.com/brightspots-nic/brightspots/search"
 	"github.com/brightspots-nic/brightspots/storage"
@@ -46,6 +47,7 @@ type Server struct {
 	idp     *idp.Provider // nil when the district's own provider is configured
 	index   search.Index
 	indexer *search.Indexer
+	fed     *federation.Federation
 
 	requests *prometheus.CounterVec
 	latency  *prometheus.HistogramVec
@@ -87,7 +89,18 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger) (*Server, error) 
 		s.index.Close()
 		return nil, err
 	}
-	repo.OnChange(s.indexer.Notify)
+	s.fed, err = federation.New(ctx, cfg.Federation, repo, federation.Options{
+		Logger: logger, Registry: s.metrics, Software: "brightspots/" + Version,
+	})
+	if err != nil {
+		s.index.Close()
+		return nil, fmt.Errorf("federation: %w", err)
+	}
+	// Every change-log append wakes the indexer and tells peers there is something to pull.
+	repo.OnChange(func() {
+		s.indexer.Notify()
+		s.fed.LocalChange()
+	})
 
 	e := echo.New()
 	if e.IPExtractor, err = auth.IPExtractor(cfg.TrustedProxies); err != nil {
@@ -131,6 +144,9 @@ func (s *Server) Indexer() *search.Indexer { return s.indexer }
 
 // Index is the node's search index.
 func (s *Server) Index() search.Index { return s.index }
+
+// Federation is the node's federation (peers, keys, sync).
+func (s *Server) Federation() *federation.Federation { return s.fed }
 
 // Auth is the node's sign-in.
 func (s *Server) Auth() *auth.Authenticator { return s.auth }
@@ -184,14 +200,22 @@ func (s *Server) Start(ctx context.Context) (wait func()) {
 	done := make(chan struct{})
 	go s.reconcileLoop(ctx)
 	go s.pruneLoop(ctx)
+	fedDone := make(chan struct{})
 	go func() {
 		defer close(done)
 		if err := s.indexer.Run(ctx); err != nil && ctx.Err() == nil {
 			s.logger.Error("search indexer stopped", "err", err)
 		}
 	}()
+	go func() {
+		defer close(fedDone)
+		if err := s.fed.Run(ctx); err != nil && ctx.Err() == nil {
+			s.logger.Error("federation sync stopped", "err", err)
+		}
+	}()
 	return func() {
 		<-done
+		<-fedDone
 		s.index.Close()
 	}
 }
@@ -249,6 +273,13 @@ func (s *Server) routes(e *echo.Echo) *echo.Echo {
 	e.Use(s.auth.Middleware()) // browser sessions
 	e.Use(s.auth.CSRF())       // cookie-authenticated state changes
 	e.Use(auth.RateLimit(auth.RateLimitConfig{Rate: rate.Limit(s.cfg.RateLimit.PerSecond), Burst: s.cfg.RateLimit.Burst}))
+
+	// Federation: discovery documents and the peer endpoints, authenticated by node tokens inside.
+	fed := echo.WrapHandler(s.fed.Handler())
+	for _, p := range []string{"/.well-known/brightspots-node", "/.well-known/openid-configuration", "/.well-known/jwks.json"} {
+		e.GET(p, fed)
+	}
+	e.Any("/federation/*", fed)
 
 	s.auth.Register(e) // GET /login, GET /auth/callback, POST /logout
 	if s.idp != nil {
@@ -314,8 +345,8 @@ func (s *Server) observe(next echo.HandlerFunc) echo.HandlerFunc {
 func (s *Server) authenticate(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		h := c.Request().Header.Get(echo.HeaderAuthorization)
-		if h == "" {
-			return next(c)
+		if h == "" || strings.HasPrefix(c.Request().URL.Path, "/federation/") {
+			return next(c) // peers' node tokens are verified by the federation handler
 		}
 		scheme, secret, ok := strings.Cut(h, " ")
 		if !ok || !strings.EqualFold(scheme, "Bearer") || secret == "" {
