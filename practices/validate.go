@@ -234,7 +234,7 @@ func codes(c *checker, field string, vs []string, valid func(string) bool, allow
 // Standards frameworks with a known code shape. Codes of other frameworks are kept as free codes.
 var standardPatterns = map[string]*regexp.Regexp{
 	"CCSS.MATH":         regexp.MustCompile(`^CCSS\.MATH\.(CONTENT\.(K|[1-8]|HS[A-Z]{1,2})\.[A-Z]{1,4}(-[A-Z]{1,4})?\.[A-Z]\.\d{1,2}[A-Z]?(\.[A-Z])?|PRACTICE\.MP[1-8])$`),
-	"CCSS.ELA-LITERACY": regexp.MustCompile(`^CCSS\.ELA-LITERACY\.[A-Z]{1,4}(-[A-Z]{1,4})?\.(K|[1-9]|1[0-2]|9-10|11-12)\.\d{1,2}[A-Z]?(\.[A-Z])?$`),
+	"CCSS.ELA-LITERACY": regexp.MustCompile(`^CCSS\.ELA-LITERACY\.[A-Z]{1,4}(-[A-Z]{1,4})?\.(K|[1-9]|1[0-2]|6-8|9-10|11-12)\.\d{1,2}[A-Z]?(\.[A-Z])?$`),
 	"NGSS":              regexp.MustCompile(`^(K|[1-5]|MS|HS)-(PS|LS|ESS|ETS)\d-\d{1,2}$`),
 }
 

@@ -41,6 +41,7 @@ const usage = `brightspots — a Bright Spots district node
 
 Usage:
   brightspots serve   [--config FILE] [--data DIR] [--addr HOST:PORT]
+  brightspots demo    [--data DIR] [--port 8081] [--practices 24]   three districts federating on loopback
   brightspots token   create --name NAME --role teacher|publisher|coordinator|admin [--team TEAM]
   brightspots token   list
   brightspots token   revoke ID-OR-NAME
@@ -60,6 +61,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	switch args[0] {
 	case "serve":
 		return serve(ctx, args[1:], stderr)
+	case "demo":
+		return demo(ctx, args[1:], stdout, stderr)
 	case "token":
 		return token(ctx, args[1:], stdout, stderr)
 	case "reindex":

@@ -113,6 +113,20 @@ func (g *Generator) id(kind string, i, j int) string {
 	return uuid.NewSHA1(g.ns, fmt.Appendf(nil, "%s/%d/%d", kind, i, j)).String()
 }
 
+// origin is the district of item j: the same first draws Item makes, without building the item.
+func (g *Generator) origin(j int) District {
+	rng := rand.New(rand.NewPCG(g.cfg.Seed, uint64(j)*0x9E3779B97F4A7C15+1))
+	_ = rng.IntN(len(topics))
+	return g.cfg.Districts[rng.IntN(len(g.cfg.Districts))]
+}
+
+var adaptations = []string{
+	"Shortened to fit a 15-minute intervention block.",
+	"Added sentence frames and visuals for English learners.",
+	"Moved from whole class to small groups.",
+	"Replaced the worksheet with manipulatives.",
+}
+
 // Item returns item i.
 func (g *Generator) Item(i int) Item {
 	rng := rand.New(rand.NewPCG(g.cfg.Seed, uint64(i)*0x9E3779B97F4A7C15+1))
@@ -171,6 +185,26 @@ func (g *Generator) Item(i int) Item {
 	}
 	if tp.subject != "sel" && rng.IntN(5) == 0 {
 		p.Subjects = append(p.Subjects, "sel")
+	}
+	// Publishing needs lineage for an adaptation and the finding for a bright spot.
+	switch p.OriginKind {
+	case "adapted":
+		if i == 0 {
+			p.OriginKind = "team_designed"
+			break
+		}
+		j := i - 1 - rng.IntN(min(i, 20))
+		p.BasedOn = []practices.BasedOn{{
+			URI: g.origin(j).URL + "/practices/" + g.id("practice", j, 0), Relation: "adaptation_of",
+			Changes: adaptations[rng.IntN(len(adaptations))],
+		}}
+	case "bright_spot":
+		p.BrightSpotEvidence = &practices.BrightSpotEvidence{
+			Method:             "Compared classroom growth on the common assessment",
+			MeasureName:        tp.assessment,
+			ClassroomsCompared: 4 + rng.IntN(9),
+			Narrative:          "One classroom's students grew well above the others' on the same measure; the team observed that teacher to find out what she does differently.",
+		}
 	}
 	for _, code := range pick(rng, tp.standards(grade), 1+rng.IntN(2)) {
 		p.Standards = append(p.Standards, practices.Standard{Code: code, Framework: framework(code), Alignment: "teaches"})

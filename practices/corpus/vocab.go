@@ -2,6 +2,7 @@ package corpus
 
 import (
 	"fmt"
+	"strings"
 
 	"github.com/brightspots-nic/brightspots/practices"
 )
@@ -30,6 +31,11 @@ func (t topic) standards(grade string) []string {
 			gg := g
 			if len(grade) == 2 && grade >= "09" {
 				switch {
+				case strings.HasPrefix(p, "CCSS.MATH.CONTENT."):
+					// High-school math codes are by conceptual category (HSA, HSF …), not grade: a
+					// grade-templated code has no high-school form, so use the quantities standard.
+					out = append(out, "CCSS.MATH.CONTENT.HSN.Q.A.1")
+					continue
 				case len(p) > 4 && p[:4] == "CCSS" && grade <= "10":
 					gg = "9-10"
 				case len(p) > 4 && p[:4] == "CCSS":
