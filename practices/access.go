@@ -16,6 +16,9 @@ import "slices"
 
 // CanRead reports whether p may see the record described by m on the node `local`.
 func CanRead(p Principal, m *Meta, local Node) bool {
+	if m.Status == StatusDeleted {
+		return false
+	}
 	if m.Origin != "" && m.Origin != local.URL {
 		// Mirrored: a peer only sent what this district may see; peers never read mirrors (not transitive).
 		if p.Kind == "node" {

@@ -33,6 +33,10 @@ const (
 	StatusDraft     Status = "draft"
 	StatusPublished Status = "published"
 	StatusWithdrawn Status = "withdrawn"
+	// StatusDeleted marks the final version of a deleted record. It is never shown: a deleted record
+	// reads as gone everywhere, and peers receive a "deleted" tombstone. Kept as a version (not by
+	// removing the head) so no repair can ever bring the record back.
+	StatusDeleted Status = "deleted"
 )
 
 // Visibility says who may see a published record.

@@ -248,7 +248,7 @@ func (r *Repo) GetVersion(ctx context.Context, p Principal, kind Kind, id string
 func (r *Repo) Load(ctx context.Context, origin string, kind Kind, id string) (rec Record, gone bool, err error) {
 	if origin == "" || origin == r.node.URL {
 		rec, _, err := r.head(ctx, kind, id)
-		if errors.Is(err, ErrNotFound) {
+		if errors.Is(err, ErrNotFound) || (err == nil && rec.RecordMeta().Status == StatusDeleted) {
 			return nil, true, nil
 		}
 		return rec, false, err
@@ -420,6 +420,18 @@ func (r *Repo) Withdraw(ctx context.Context, p Principal, kind Kind, id string, 
 	})
 }
 
+// Delete removes a record for good: it reads as gone everywhere and peers receive a "deleted"
+// tombstone. Its earlier versions stay in the store (they are the audit trail) but are never served.
+func (r *Repo) Delete(ctx context.Context, p Principal, kind Kind, id string, expected int) error {
+	_, err := r.change(ctx, p, kind, id, expected, func(cur Record) error {
+		m := cur.RecordMeta()
+		now := r.now().UTC().Truncate(time.Millisecond)
+		m.Status, m.WithdrawnAt = StatusDeleted, &now
+		return nil
+	})
+	return err
+}
+
 // Mutate applies a server-side change (results, attached artifacts, computed evidence) as a new
 // version, retrying when another writer gets there first. The caller must be allowed to write.
 func (r *Repo) Mutate(ctx context.Context, p Principal, kind Kind, id string, f func(cur Record) error) (Record, error) {
@@ -505,7 +517,11 @@ func (r *Repo) commit(ctx context.Context, rec Record, headETag string) error {
 	if err := r.advanceHead(ctx, rec, body, headETag); err != nil {
 		return err
 	}
-	if _, err := r.AppendLog(ctx, LogEntry{Kind: m.Kind, ID: m.ID, Origin: r.node.URL, Version: m.Version, Op: "put"}); err != nil {
+	op := "put"
+	if m.Status == StatusDeleted {
+		op = "delete"
+	}
+	if _, err := r.AppendLog(ctx, LogEntry{Kind: m.Kind, ID: m.ID, Origin: r.node.URL, Version: m.Version, Op: op}); err != nil {
 		return err
 	}
 	if err := r.bucket.Delete(ctx, intent); err != nil {
@@ -590,7 +606,11 @@ func (r *Repo) repair(ctx context.Context, kind Kind, id string, logAnyway bool)
 	} else if !logAnyway {
 		return nil
 	}
-	_, err = r.AppendLog(ctx, LogEntry{Kind: kind, ID: id, Origin: r.node.URL, Version: latest, Op: "put"})
+	op := "put"
+	if latestRec, err := r.readVersion(ctx, kind, id, latest); err == nil && latestRec.RecordMeta().Status == StatusDeleted {
+		op = "delete"
+	}
+	_, err = r.AppendLog(ctx, LogEntry{Kind: kind, ID: id, Origin: r.node.URL, Version: latest, Op: op})
 	return err
 }
 

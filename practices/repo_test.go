@@ -342,3 +342,35 @@ func checkConcurrentPublishes(t *testing.T, b storage.Bucket, writers, each int)
 		}
 	}
 }
+
+func TestDeleteIsFinal(t *testing.T) {
+	ctx := context.Background()
+	b := newBucket(t)
+	r := openRepo(t, b)
+	rec, _ := r.Create(ctx, mathPLC, fullPractice("To delete"))
+	id := rec.RecordMeta().ID
+	r.Publish(ctx, mathPLC, practices.KindPractice, id, 0)
+	if err := r.Delete(ctx, elaPLC, practices.KindPractice, id, 0); !errors.Is(err, practices.ErrForbidden) {
+		t.Fatalf("other team delete: %v", err)
+	}
+	if err := r.Delete(ctx, mathPLC, practices.KindPractice, id, 0); err != nil {
+		t.Fatal(err)
+	}
+	for _, who := range []practices.Principal{mathPLC, admin, teacher, lakeview} {
+		if _, err := r.Get(ctx, who, practices.KindPractice, id); !errors.Is(err, practices.ErrNotFound) {
+			t.Errorf("deleted record visible to %+v: %v", who, err)
+		}
+	}
+	if _, gone, err := r.Load(ctx, node.URL, practices.KindPractice, id); err != nil || !gone {
+		t.Fatalf("Load of a deleted record: gone=%v err=%v", gone, err)
+	}
+	log, _ := r.ReadLog(ctx, 0, 100)
+	if last := log[len(log)-1]; last.Op != "delete" || last.ID != id {
+		t.Fatalf("last log entry %+v, want a delete", last)
+	}
+	// A restart (reconciler) and a racing writer's repair cannot bring it back.
+	r2 := openRepo(t, b)
+	if _, err := r2.Update(ctx, admin, practices.KindPractice, id, 3, fullPractice("back?")); !errors.Is(err, practices.ErrNotFound) {
+		t.Fatalf("update of a deleted record: %v", err)
+	}
+}

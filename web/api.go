@@ -124,6 +124,21 @@ func (h recordHandlers) update(c echo.Context) error {
 	return h.respond(c, http.StatusOK, out)
 }
 
+// remove deletes a record for good (DELETE /api/v1/{kind}/{id}): 204, and peers receive a tombstone.
+func (h recordHandlers) remove(c echo.Context) error {
+	if !principal(c).Authenticated() {
+		return practices.ErrUnauthenticated
+	}
+	expected, err := ifMatch(c, false)
+	if err != nil {
+		return err
+	}
+	if err := h.s.repo.Delete(c.Request().Context(), principal(c), h.kind, c.Param("id"), expected); err != nil {
+		return err
+	}
+	return c.NoContent(http.StatusNoContent)
+}
+
 func (h recordHandlers) publish(c echo.Context) error {
 	return h.transition(c, h.s.repo.Publish)
 }

@@ -300,6 +300,7 @@ func (s *Server) routes(e *echo.Echo) *echo.Echo {
 		g.POST("", h.create)
 		g.GET("/:id", h.get)
 		g.PUT("/:id", h.update)
+		g.DELETE("/:id", h.remove)
 		g.GET("/:id/versions/:version", h.getVersion)
 		g.POST("/:id/publish", h.publish)
 		g.POST("/:id/withdraw", h.withdraw)
