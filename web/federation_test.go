@@ -182,3 +182,15 @@ func TestFederationEndToEnd(t *testing.T) {
 		})
 	})
 }
+
+func TestNetworkHealthAPI(t *testing.T) {
+	nodes := network(t, "riverside", "lakeview")
+	a := nodes[0]
+	a.publishPractice("Health check", "network")
+	waitFor(t, "lakeview synced", func() bool { return nodes[1].finds("Health check") })
+	wantProblem(t, a.do("teacher", "GET", "/api/v1/network", nil), 403, "")
+	r := nodes[1].do("admin", "GET", "/api/v1/network", nil)
+	if r.status != 200 || !strings.Contains(string(r.body), `"id":"riverside"`) || !strings.Contains(string(r.body), `"last_success"`) {
+		t.Fatalf("network: %d %s", r.status, r.body)
+	}
+}

@@ -293,6 +293,7 @@ func (s *Server) routes(e *echo.Echo) *echo.Echo {
 	api := e.Group("/api/v1")
 	api.GET("/me", s.me)
 	api.GET("/search", s.search)
+	api.GET("/network", s.network)
 	for _, k := range practices.Kinds {
 		h := recordHandlers{s: s, kind: k}
 		g := api.Group("/" + k.Plural())
@@ -400,4 +401,19 @@ func (s *Server) me(c echo.Context) error {
 		out["csrf_token"] = auth.CSRFToken(c)
 	}
 	return c.JSON(http.StatusOK, out)
+}
+
+// network describes this node's peers and their live sync health (coordinators and admins).
+func (s *Server) network(c echo.Context) error {
+	p := principal(c)
+	if !p.Authenticated() {
+		return practices.ErrUnauthenticated
+	}
+	if !p.Has(practices.RoleCoordinator) {
+		return practices.ErrForbidden
+	}
+	return c.JSON(http.StatusOK, map[string]any{
+		"node":  map[string]string{"id": s.cfg.Node.ID, "url": s.cfg.Node.URL, "name": s.cfg.Node.Name},
+		"peers": s.fed.Health(),
+	})
 }

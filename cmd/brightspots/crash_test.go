@@ -418,3 +418,40 @@ func TestIdentityChangeIsRefused(t *testing.T) {
 		t.Fatalf("serve under a new URL: err %v, output %s", err, out)
 	}
 }
+
+// TestPeerListAndKeyRotation: `peer list` reports a healthy peer as ok and a peer whose discovery
+// names another issuer in one line (exit status non-zero); `keys rotate` publishes a second key.
+func TestPeerListAndKeyRotation(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs the binary")
+	}
+	bin := buildBinary(t)
+	peerAddr := freeAddr(t)
+	p := startServe(t, bin, t.TempDir(), peerAddr)
+	defer func() { p.cmd.Process.Signal(syscall.SIGTERM); p.cmd.Wait() }()
+	_, port, _ := net.SplitHostPort(peerAddr)
+
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "c.yaml")
+	listen := freeAddr(t)
+	write := func(peerURL string) {
+		os.WriteFile(cfg, []byte(fmt.Sprintf("node: {id: riverside}\nlisten: %q\ndata_dir: %q\nfederation:\n  peers:\n    - {url: %q, id: lakeview, name: Lakeview}\n",
+			listen, filepath.Join(dir, "data"), peerURL)), 0o600)
+	}
+	write("http://" + peerAddr)
+	out, err := exec.Command(bin, "peer", "list", "--config", cfg).CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "lakeview") || !strings.Contains(string(out), " ok") {
+		t.Fatalf("peer list of a healthy peer: %v\n%s", err, out)
+	}
+	// The same node reached under another name: its discovery names 127.0.0.1, not localhost.
+	write("http://localhost:" + port)
+	out, err = exec.Command(bin, "peer", "list", "--config", cfg).CombinedOutput()
+	if err == nil || !strings.Contains(string(out), "names") || !strings.Contains(string(out), "not the configured") {
+		t.Fatalf("peer list of a mismatched issuer: %v\n%s", err, out)
+	}
+	// Rotation: the node's JWKS then holds the new key and the old one.
+	out, err = exec.Command(bin, "keys", "rotate", "--config", cfg).CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "new signing key") {
+		t.Fatalf("keys rotate: %v\n%s", err, out)
+	}
+}

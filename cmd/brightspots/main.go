@@ -21,6 +21,8 @@ import (
 	"syscall"
 	"text/tabwriter"
 
+	"github.com/brightspots-nic/brightspots/federation"
+	"github.com/brightspots-nic/brightspots/practices"
 	"github.com/brightspots-nic/brightspots/web"
 	"github.com/brightspots-nic/brightspots/web/idp"
 	"github.com/brightspots-nic/brightspots/web/tokens"
@@ -48,6 +50,8 @@ Usage:
   brightspots user    add --email EMAIL --role teacher|publisher|coordinator|admin [--team TEAM]
                       (password from standard input when it is not a terminal; else one is generated and printed once)
   brightspots reindex [--config FILE] [--data DIR]   rebuild the search index from the store
+  brightspots peer    list [--config FILE]             configured peers: last sync, reachability, issuer check
+  brightspots keys    rotate [--config FILE]           new federation signing key; the old one stays published
   brightspots version
 
 Every command takes --config FILE or --data DIR to find the node's store.
@@ -65,6 +69,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return demo(ctx, args[1:], stdout, stderr)
 	case "token":
 		return token(ctx, args[1:], stdout, stderr)
+	case "peer":
+		return peer(ctx, args[1:], stdout, stderr)
+	case "keys":
+		return keys(ctx, args[1:], stdout, stderr)
 	case "reindex":
 		return reindex(ctx, args[1:], stdout, stderr)
 	case "user":
@@ -274,5 +282,85 @@ func reindex(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		return err
 	}
 	fmt.Fprintf(stdout, "reindexed: search index rebuilt up to change %d\n", srv.Indexer().Cursor())
+	return nil
+}
+
+// openFederation builds the node's federation part without serving (for operator commands).
+func openFederation(ctx context.Context, args []string, name string, stderr io.Writer) (*federation.Federation, error) {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var nf nodeFlags
+	nf.register(fs, true)
+	if err := fs.Parse(args); err != nil {
+		return nil, err
+	}
+	cfg, err := nf.load()
+	if err != nil {
+		return nil, err
+	}
+	bucket, err := web.OpenBucket(ctx, cfg)
+	if err != nil {
+		return nil, err
+	}
+	repo, err := practices.Open(ctx, bucket, practices.Node{URL: cfg.Node.URL, ID: cfg.Node.ID}, practices.Options{})
+	if err != nil {
+		return nil, err
+	}
+	return federation.New(ctx, cfg.Federation, repo, federation.Options{Software: "brightspots/" + web.Version})
+}
+
+// peer lists the configured peers with what the store knows of their sync and what their discovery
+// documents say now.
+func peer(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 || args[0] != "list" {
+		return errors.New("peer: list [--config FILE]")
+	}
+	f, err := openFederation(ctx, args[1:], "peer list", stderr)
+	if err != nil {
+		return err
+	}
+	status := f.Status(ctx)
+	if len(status) == 0 {
+		fmt.Fprintln(stdout, "no peers configured (federation.peers in the configuration file)")
+		return nil
+	}
+	tw := tabwriter.NewWriter(stdout, 2, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "ID\tURL\tLAST PAGE APPLIED\tDISCOVERY")
+	failed := 0
+	for _, s := range status {
+		last := "never"
+		if !s.LastPageAt.IsZero() {
+			last = s.LastPageAt.Local().Format("2006-01-02 15:04:05")
+		}
+		disc := "ok"
+		if s.Problem != "" {
+			disc, failed = s.Problem, failed+1
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", s.ID, s.URL, last, disc)
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	if failed > 0 {
+		return fmt.Errorf("%d of %d peers have a problem", failed, len(status))
+	}
+	return nil
+}
+
+// keys rotates the node's federation signing key. A running server starts signing with the new key
+// within a minute; the old key stays in the JWKS for the overlap period so peers keep verifying.
+func keys(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 || args[0] != "rotate" {
+		return errors.New("keys: rotate [--config FILE]")
+	}
+	f, err := openFederation(ctx, args[1:], "keys rotate", stderr)
+	if err != nil {
+		return err
+	}
+	kid, err := f.Rotate(ctx)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "new signing key %s; the previous key stays published for the overlap period\n", kid)
 	return nil
 }
