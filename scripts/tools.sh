@@ -13,3 +13,24 @@ if [ ! -x "$TOOLS/minio" ] || [ "$(cat "$TOOLS/.minio-version" 2>/dev/null)" != 
   GOBIN="$TOOLS" GOFLAGS=-mod=mod go install "github.com/minio/minio@$MINIO_VERSION"
   echo "$MINIO_VERSION" > "$TOOLS/.minio-version"
 fi
+
+# Chromium for the browser tests: Debian's package, installed when running as root (CI and the
+# developer machines are root); otherwise the browser tests say how to install it.
+if ! command -v chromium >/dev/null 2>&1 && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+  echo "tools: installing chromium (Debian package; first run only)" >&2
+  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium) >/dev/null
+fi
+
+# axe-core for the accessibility checks, pinned, from the npm registry.
+AXE_VERSION=4.14.1
+if [ ! -f "$PWD/.tools/axe/axe.min.js" ] || [ "$(cat "$PWD/.tools/axe/.version" 2>/dev/null)" != "$AXE_VERSION" ]; then
+  if command -v npm >/dev/null 2>&1; then
+    echo "tools: fetching axe-core $AXE_VERSION" >&2
+    tmp=$(mktemp -d)
+    (cd "$tmp" && npm pack "axe-core@$AXE_VERSION" --silent >/dev/null && tar xzf axe-core-*.tgz)
+    mkdir -p "$PWD/.tools/axe"
+    cp "$tmp/package/axe.min.js" "$PWD/.tools/axe/axe.min.js"
+    echo "$AXE_VERSION" > "$PWD/.tools/axe/.version"
+    rm -rf "$tmp"
+  fi
+fi

@@ -104,6 +104,10 @@ func (s *Server) errorHandler(err error, c echo.Context) {
 	} else {
 		s.logger.Debug("request refused", "request_id", p.RequestID, "status", p.Status, "detail", p.Detail)
 	}
+	if wantsHTML(c) {
+		s.errorPage(c, p)
+		return
+	}
 	if p.Status == http.StatusUnauthorized {
 		c.Response().Header().Set("WWW-Authenticate", `Bearer realm="brightspots"`)
 	}

@@ -48,6 +48,7 @@ type Server struct {
 	index   search.Index
 	indexer *search.Indexer
 	fed     *federation.Federation
+	pages   *pages
 
 	requests *prometheus.CounterVec
 	latency  *prometheus.HistogramVec
@@ -78,6 +79,9 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger) (*Server, error) 
 	}, []string{"method", "route"})
 	s.metrics.MustRegister(s.requests, s.latency)
 
+	if s.pages, err = loadPages(); err != nil {
+		return nil, err
+	}
 	if s.index, err = OpenIndex(ctx, cfg); err != nil {
 		return nil, err
 	}
@@ -285,6 +289,9 @@ func (s *Server) routes(e *echo.Echo) *echo.Echo {
 	if s.idp != nil {
 		e.Any("/idp/*", echo.WrapHandler(s.idp.Handler()))
 	}
+
+	e.GET("/static/*", staticHandler())
+	s.pageRoutes(e)
 
 	e.GET("/healthz", s.healthz)
 	e.GET("/readyz", s.readyz)
