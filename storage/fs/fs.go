@@ -405,7 +405,9 @@ func (b *Bucket) Delete(ctx context.Context, key string) error {
 		return fmt.Errorf("delete %q: %w", key, err)
 	}
 	dir := filepath.Dir(path)
-	if err := syncDir(dir); err != nil {
+	// A concurrent delete may already have pruned the folder (it was empty once this file went);
+	// then the removal is recorded by that folder's own removal, and there is nothing left to sync.
+	if err := syncDir(dir); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return fmt.Errorf("delete %q: %w", key, err)
 	}
 	// Prune empty directories. os.Remove fails on a directory that is not empty, so this never removes
