@@ -1,0 +1,405 @@
+package web_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"html"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	cdpbrowser "github.com/chromedp/cdproto/browser"
+	"github.com/chromedp/cdproto/emulation"
+	"github.com/chromedp/cdproto/page"
+	"github.com/chromedp/chromedp"
+
+	"github.com/brightspots-nic/brightspots/web/idp"
+)
+
+// Tests of the teacher's pages (pages_search.go): over HTTP for what the server sends, and in
+// Chromium for what a teacher does with it.
+
+const tpXSSTitle = `<script>alert(1)</script> Number line estimates`
+
+// tpPublish creates and publishes a practice as the math-4 team; edit changes practiceJSON's fields.
+func tpPublish(n *testNode, title string, edit func(map[string]any)) (id, uri string) {
+	n.t.Helper()
+	p := practiceJSON(title)
+	if edit != nil {
+		edit(p)
+	}
+	r := n.doJSON("math", "POST", "/api/v1/practices", p)
+	if r.status != 201 {
+		n.t.Fatalf("create %q: %d %s", title, r.status, r.body)
+	}
+	rec := r.json(n.t)
+	id, uri = rec["id"].(string), rec["uri"].(string)
+	if r := n.doJSON("math", "POST", "/api/v1/practices/"+id+"/publish", nil); r.status != 200 {
+		n.t.Fatalf("publish %q: %d %s", title, r.status, r.body)
+	}
+	return id, uri
+}
+
+// tpAttach uploads a material to a draft practice.
+func tpAttach(n *testNode, id, name string, content []byte) {
+	n.t.Helper()
+	if r := n.do("math", "POST", "/api/v1/practices/"+id+"/artifacts?name="+url.QueryEscape(name), bytes.NewReader(content), "Content-Type", "application/pdf"); r.status != 201 {
+		n.t.Fatalf("upload: %d %s", r.status, r.body)
+	}
+}
+
+// tpTestedPractice publishes a practice with a material and two published tests with results
+// (District A's score table, and District B's summary statistics), like a PLC would.
+func tpTestedPractice(n *testNode, title string, edit func(map[string]any)) (id, uri string) {
+	n.t.Helper()
+	p := practiceJSON(title)
+	if edit != nil {
+		edit(p)
+	}
+	r := n.doJSON("math", "POST", "/api/v1/practices", p)
+	if r.status != 201 {
+		n.t.Fatalf("create: %d %s", r.status, r.body)
+	}
+	rec := r.json(n.t)
+	id, uri = rec["id"].(string), rec["uri"].(string)
+	tpAttach(n, id, "lesson plan.pdf", pdfBytes)
+	if r := n.doJSON("math", "POST", "/api/v1/practices/"+id+"/publish", nil); r.status != 200 {
+		n.t.Fatalf("publish: %d %s", r.status, r.body)
+	}
+	tpPublishTest(n, uri, "Spring cycle 1", "text/csv", scoreCSV(districtAPre, districtAPost), "adopt")
+	tpPublishTest(n, uri, "Spring cycle 2", "application/json", `{"groups":[{"n":25,"mean_pre":48.2,"sd_pre":10.5,"mean_post":53.9,"sd_post":10.5,"r":0.78}]}`, "adapt")
+	return id, uri
+}
+
+// tpPublishTest runs a single-group test of the practice at uri with results and a decision, and publishes it.
+func tpPublishTest(n *testNode, uri, title, ctype, results, decision string) {
+	n.t.Helper()
+	tid := n.plannedTest(uri)
+	r := n.do("math", "POST", "/api/v1/tests/"+tid+"/results", strings.NewReader(results), "Content-Type", ctype)
+	if r.status != 200 {
+		n.t.Fatalf("results: %d %s", r.status, r.body)
+	}
+	t := r.json(n.t)["test"].(map[string]any)
+	t["learnings"], t["decision"], t["title"] = "Students explained their placements.", decision, title
+	if r := n.doJSON("math", "PUT", "/api/v1/tests/"+tid, t, "If-Match", r.header.Get("ETag")); r.status != 200 {
+		n.t.Fatalf("decision: %d %s", r.status, r.body)
+	}
+	if r := n.doJSON("math", "POST", "/api/v1/tests/"+tid+"/publish", nil); r.status != 200 {
+		n.t.Fatalf("publish test: %d %s", r.status, r.body)
+	}
+}
+
+// tpPage fetches a page as a browser would (Accept: text/html), as a token holder or anonymously.
+func tpPage(n *testNode, who, path string) response {
+	n.t.Helper()
+	return n.do(who, "GET", path, nil, "Accept", "text/html")
+}
+
+// tpCheckPageSafety checks what every page must hold: no inline script or style (the CSP would
+// block them), every script from /static or a JSON-LD data block, and a CSRF token in every POST form.
+func tpCheckPageSafety(t *testing.T, name string, r response) {
+	t.Helper()
+	body := string(r.body)
+	csp := r.header.Get("Content-Security-Policy")
+	if !strings.Contains(csp, "script-src 'self'") || strings.Contains(csp, "unsafe-inline") {
+		t.Errorf("%s: CSP %q", name, csp)
+	}
+	for _, m := range regexp.MustCompile(`(?is)<script([^>]*)>(.*?)</script>`).FindAllStringSubmatch(body, -1) {
+		attrs, content := m[1], m[2]
+		switch {
+		case strings.Contains(attrs, `type="application/ld+json"`):
+		case strings.Contains(attrs, `src="/static/`) && strings.TrimSpace(content) == "":
+		default:
+			t.Errorf("%s: inline or foreign script: %.200s", name, m[0])
+		}
+	}
+	if regexp.MustCompile(`(?i)<[a-z][^>]*\sstyle=`).MatchString(body) || regexp.MustCompile(`(?i)<style`).MatchString(body) {
+		t.Errorf("%s: inline style", name)
+	}
+	if regexp.MustCompile(`(?i)\son[a-z]+=`).MatchString(body) {
+		t.Errorf("%s: inline event handler", name)
+	}
+	for _, f := range regexp.MustCompile(`(?is)<form[^>]*>.*?</form>`).FindAllString(body, -1) {
+		if strings.Contains(strings.ToLower(f[:strings.Index(f, ">")]), `method="post"`) && !strings.Contains(f, `name="csrf_token" value="`) {
+			t.Errorf("%s: POST form without a CSRF token: %.200s", name, f)
+		}
+	}
+}
+
+func TestTeacherPagesOverHTTP(t *testing.T) {
+	n := newTestNode(t)
+	ctx := context.Background()
+	// A public practice anyone may see, with a title that is an attack; a network practice only
+	// members see; a tested practice with evidence and a material; an adaptation of it.
+	xssID, _ := tpPublish(n, tpXSSTitle, func(p map[string]any) {
+		p["visibility"] = "public"
+		p["grade_levels"] = []string{"07"}
+		p["summary"] = `Estimate where <b>fractions</b> & "decimals" fall.`
+	})
+	netID, _ := tpPublish(n, "Members-only number line routine", func(p map[string]any) { p["grade_levels"] = []string{"10"} })
+	testedID, testedURI := tpTestedPractice(n, "Fraction number line talks", func(p map[string]any) {
+		p["visibility"] = "public"
+		p["license"] = "https://creativecommons.org/licenses/by/4.0/"
+		p["description"] = "Draw the line.\n\n- Place the cards\n- Justify aloud\n\nClose with an exit ticket."
+		p["context_notes"] = "Works best after unit fractions."
+		p["standards"] = []map[string]string{{"code": "CCSS.MATH.CONTENT.4.NF.A.2", "framework": "CCSS.MATH", "alignment": "teaches"}}
+	})
+	adaptedID, adaptedURI := tpPublish(n, "Fraction number line talks for grade 5", func(p map[string]any) {
+		p["origin_kind"] = "adapted"
+		p["grade_levels"] = []string{"05"}
+		p["based_on"] = []map[string]string{{"uri": testedURI, "relation": "adaptation_of", "changes": "Adds mixed numbers."}}
+	})
+	// A test of the adaptation counts in the original's evidence, marked as adapted.
+	tpPublishTest(n, adaptedURI, "Grade 5 cycle", "text/csv", scoreCSV(districtAPre, districtAPost), "adopt")
+	draft := n.doJSON("math", "POST", "/api/v1/practices", practiceJSON("Unpublished draft")).json(t)["id"].(string)
+	col := n.doJSON("coordinator", "POST", "/api/v1/collections", map[string]any{
+		"title": "Fractions across the network", "aim": "Raise grade 4 fraction proficiency", "visibility": "public",
+		"description": "Practices that moved fraction scores.", "curator": "Dana (NIC coordinator)",
+		"items": []map[string]any{{"practice_uri": testedURI, "note": "Start here."}, {"practice_uri": n.url + "/practices/" + netID}},
+	}).json(t)
+	colID := col["id"].(string)
+	if r := n.doJSON("coordinator", "POST", "/api/v1/collections/"+colID+"/publish", nil); r.status != 200 {
+		t.Fatalf("publish collection: %d %s", r.status, r.body)
+	}
+	waitFor(t, "the index holds the tested practice with its evidence", func() bool {
+		r := n.do("teacher", "GET", "/api/v1/search?q=fraction+number+line+talks&evidence=tested", nil)
+		return hasTitle(r.json(t), "Fraction number line talks")
+	})
+	waitFor(t, "the index holds the adaptation", func() bool { return n.finds("Fraction number line talks for grade 5") })
+
+	t.Run("search page", func(t *testing.T) {
+		r := tpPage(n, "teacher", "/search?q=fracton+numbr+line") // two typos
+		body := string(r.body)
+		if r.status != 200 || !strings.Contains(r.header.Get("Content-Type"), "text/html") {
+			t.Fatalf("search: %d %s", r.status, r.header.Get("Content-Type"))
+		}
+		tpCheckPageSafety(t, "search", r)
+		for _, want := range []string{
+			`href="/practices/` + testedID + `"`, `<mark>`, `value="fracton numbr line"`,
+			`name="grade" value="3-5"`, `Evidence: Tested`, `Pooled effect: a`, // facets, badge, effect in words
+		} {
+			if !strings.Contains(body, want) {
+				t.Errorf("search page lacks %q", want)
+			}
+		}
+		// Facet counts are the index's: the subject facet counts every matching practice.
+		if !regexp.MustCompile(`name="subject" value="math"> Mathematics <span class="count">[1-9]`).MatchString(body) {
+			t.Errorf("no subject facet with a count")
+		}
+		// Filtering by grade band narrows the hits; the checkbox stays checked; the URL is the state.
+		r = tpPage(n, "teacher", "/search?q=number+line&grade=3-5")
+		body = string(r.body)
+		if !strings.Contains(body, `href="/practices/`+testedID+`"`) || strings.Contains(body, `href="/practices/`+netID+`"`) {
+			t.Errorf("grade 3-5 filter: wrong hits")
+		}
+		if !regexp.MustCompile(`name="grade" value="3-5" checked`).MatchString(body) {
+			t.Errorf("grade filter not shown as checked")
+		}
+		// Paging keeps the query and the filters.
+		r = tpPage(n, "teacher", "/search?q=number+line&per_page=1")
+		if m := regexp.MustCompile(`href="([^"]+)" rel="next"`).FindStringSubmatch(string(r.body)); m == nil ||
+			!strings.Contains(html.UnescapeString(m[1]), "page=2") || !strings.Contains(html.UnescapeString(m[1]), "q=number+line") || !strings.Contains(html.UnescapeString(m[1]), "per_page=1") {
+			t.Errorf("next page link: %v", m)
+		}
+		// Anonymous visitors see public practices only.
+		r = tpPage(n, "", "/")
+		tpCheckPageSafety(t, "home", r)
+		if r.status != 200 || !bytes.Contains(r.body, []byte(`href="/practices/`+testedID+`"`)) || bytes.Contains(r.body, []byte(netID)) {
+			t.Errorf("anonymous home page: %d, public shown %v, members-only shown %v", r.status,
+				bytes.Contains(r.body, []byte(testedID)), bytes.Contains(r.body, []byte(netID)))
+		}
+		// A bad URL is a page that says what is wrong, with the form.
+		r = tpPage(n, "teacher", "/search?grade=13&colour=red")
+		if r.status != 400 || !bytes.Contains(r.body, []byte(`role="alert"`)) || !bytes.Contains(r.body, []byte(`id="q"`)) {
+			t.Errorf("bad query: %d %s", r.status, r.body)
+		}
+	})
+
+	t.Run("user text is escaped", func(t *testing.T) {
+		for _, path := range []string{"/search?q=number+line+estimates", "/practices/" + xssID} {
+			r := tpPage(n, "", path)
+			if r.status != 200 {
+				t.Fatalf("%s: %d", path, r.status)
+			}
+			tpCheckPageSafety(t, path, r)
+			if bytes.Contains(r.body, []byte("<script>alert(1)")) || bytes.Contains(r.body, []byte("<b>fractions")) {
+				t.Errorf("%s: user text reached the page unescaped", path)
+			}
+			if !bytes.Contains(r.body, []byte("&lt;script&gt;alert(1)&lt;/script&gt;")) {
+				t.Errorf("%s: the title is not shown as text", path)
+			}
+		}
+	})
+
+	t.Run("practice page", func(t *testing.T) {
+		// Public: no sign-in needed; the tests are network-visible, so an anonymous visitor sees
+		// the practice without them.
+		r := tpPage(n, "", "/practices/"+testedID)
+		if r.status != 200 || !bytes.Contains(r.body, []byte("No published test of this practice yet.")) || bytes.Contains(r.body, []byte("Spring cycle")) {
+			t.Fatalf("anonymous practice page: %d %s", r.status, r.body)
+		}
+		tpCheckPageSafety(t, "practice (anonymous)", r)
+		r = tpPage(n, "teacher", "/practices/"+testedID)
+		body := string(r.body)
+		if r.status != 200 {
+			t.Fatalf("practice: %d %s", r.status, body)
+		}
+		tpCheckPageSafety(t, "practice", r)
+		for _, want := range []string{
+			"<h1>Fraction number line talks</h1>", "What the teacher does", "<li>Justify aloud</li>", "15 minutes per session",
+			"Works best after unit fractions.", "CCSS.MATH.CONTENT.4.NF.A.2", "Creative Commons Attribution 4.0",
+			`href="/api/v1/artifacts/`, "lesson plan.pdf", "(PDF, ",
+			"Evidence level", "Spring cycle 1", "Spring cycle 2", "Adopt", "Adapt", "95% confidence interval runs from",
+			"not a pass mark", `alt="Forest plot of 3 tests`, "Grade 5 cycle <span class=\"tag\">adapted version</span>",
+			"Adapted by", `href="/practices/` + adaptedID + `"`,
+		} {
+			if !strings.Contains(body, want) {
+				t.Errorf("practice page lacks %q", want)
+			}
+		}
+		if strings.Contains(strings.ToLower(body), "essa") || strings.Contains(body, "/workspace/tests/new") {
+			t.Errorf("practice page for a teacher says ESSA or offers a test")
+		}
+		// The chart is an image whose own text is escaped SVG with a title and a description.
+		m := regexp.MustCompile(`src="data:image/svg(?:\+|&#43;)xml;base64,([^"]+)"`).FindStringSubmatch(body)
+		if m == nil {
+			t.Fatal("no chart")
+		}
+		svg, err := base64.StdEncoding.DecodeString(html.UnescapeString(m[1]))
+		if err != nil || !bytes.Contains(svg, []byte("<title")) || !bytes.Contains(svg, []byte("<desc")) {
+			t.Errorf("chart: %v %.100s", err, svg)
+		}
+		// LRMI JSON-LD.
+		ld := tpJSONLD(t, body)
+		for k, want := range map[string]any{
+			"@type": "LearningResource", "learningResourceType": "activity plan", "name": "Fraction number line talks",
+			"license": "https://creativecommons.org/licenses/by/4.0/", "@id": testedURI, "timeRequired": "PT15M",
+		} {
+			if ld[k] != want {
+				t.Errorf("JSON-LD %s = %v, want %v", k, ld[k], want)
+			}
+		}
+		teaches, _ := ld["teaches"].([]any)
+		levels, _ := ld["educationalLevel"].([]any)
+		if len(teaches) != 1 || teaches[0].(map[string]any)["termCode"] != "CCSS.MATH.CONTENT.4.NF.A.2" || len(levels) != 1 || levels[0].(map[string]any)["name"] != "Grade 4" {
+			t.Errorf("JSON-LD teaches %v, educationalLevel %v", ld["teaches"], ld["educationalLevel"])
+		}
+		// The adaptation names its source, in the page and as isBasedOn.
+		r = tpPage(n, "teacher", "/practices/"+adaptedID)
+		if !bytes.Contains(r.body, []byte(`Adapted from: <a href="/practices/`+testedID+`">Fraction number line talks</a>`)) || !bytes.Contains(r.body, []byte("Adds mixed numbers.")) {
+			t.Errorf("adaptation's lineage missing")
+		}
+		if based, _ := tpJSONLD(t, string(r.body))["isBasedOn"].([]any); len(based) != 1 || based[0] != testedURI {
+			t.Errorf("isBasedOn %v", based)
+		}
+		// Publishers get the way to start a test of it; teachers do not.
+		r = tpPage(n, "math", "/practices/"+testedID)
+		if !bytes.Contains(r.body, []byte(`href="/workspace/tests/new?practice=`+url.QueryEscape(testedURI))) {
+			t.Errorf("publisher has no 'Start a test' link")
+		}
+		if r := tpPage(n, "teacher", "/practices/"+testedID); bytes.Contains(r.body, []byte("/workspace/tests/new")) {
+			t.Errorf("a teacher is offered to start a test")
+		}
+		// Members-only practice: anonymous visitors are sent to sign in (as for any id), members see it.
+		res := tpNoRedirect(t, n.url+"/practices/"+netID)
+		if res.StatusCode != http.StatusSeeOther || !strings.HasPrefix(res.Header.Get("Location"), "/login?next=") {
+			t.Errorf("anonymous, members-only practice: %d %s", res.StatusCode, res.Header.Get("Location"))
+		}
+		if r := tpPage(n, "teacher", "/practices/"+netID); r.status != 200 {
+			t.Errorf("teacher, members-only practice: %d", r.status)
+		}
+		// Drafts and unknown ids are the same 404 page.
+		for _, id := range []string{draft, "0190a0a0-0000-7000-8000-000000000000", "not-an-id"} {
+			if r := tpPage(n, "teacher", "/practices/"+id); r.status != 404 || !bytes.Contains(r.body, []byte("Page not found")) {
+				t.Errorf("teacher, %s: %d", id, r.status)
+			}
+		}
+		if r := tpPage(n, "math", "/practices/"+draft); r.status != 200 {
+			t.Errorf("team, own draft: %d", r.status)
+		}
+	})
+
+	t.Run("collection page", func(t *testing.T) {
+		r := tpPage(n, "", "/collections/"+colID)
+		body := string(r.body)
+		if r.status != 200 {
+			t.Fatalf("collection: %d", r.status)
+		}
+		tpCheckPageSafety(t, "collection", r)
+		for _, want := range []string{"<h1>Fractions across the network</h1>", "Raise grade 4 fraction proficiency", "Dana (NIC coordinator)",
+			`href="/practices/` + testedID + `"`, "Start here.", "1 more practice is in this collection that you cannot see"} {
+			if !strings.Contains(body, want) {
+				t.Errorf("collection page lacks %q", want)
+			}
+		}
+		if strings.Contains(body, "Members-only number line routine") {
+			t.Errorf("anonymous visitor sees a members-only item")
+		}
+		if r := tpPage(n, "teacher", "/collections/"+colID); !bytes.Contains(r.body, []byte("Members-only number line routine")) {
+			t.Errorf("teacher does not see the members-only item")
+		}
+	})
+
+	t.Run("a signed-in session's POST forms carry the CSRF token", func(t *testing.T) {
+		if _, err := idp.AddUser(ctx, n.srv.Repo().Bucket(), "tess@riverside.example", "teacher", "", "correct horse battery"); err != nil {
+			t.Fatal(err)
+		}
+		c := n.signIn("tess@riverside.example", "correct horse battery")
+		for _, path := range []string{"/", "/search?q=fraction", "/practices/" + testedID, "/collections/" + colID} {
+			res, err := c.Get(n.url + path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			body := readAll(res)
+			if !strings.Contains(body, `action="/logout"`) {
+				t.Fatalf("%s: not signed in: %d", path, res.StatusCode)
+			}
+			tpCheckPageSafety(t, path, response{res.StatusCode, res.Header, []byte(body)})
+		}
+	})
+}
+
+func tpJSONLD(t *testing.T, body string) map[string]any {
+	t.Helper()
+	m := regexp.MustCompile(`(?s)<script type="application/ld\+json">(.*?)</script>`).FindStringSubmatch(body)
+	if m == nil {
+		t.Fatal("no JSON-LD in the page")
+	}
+	var ld map[string]any
+	if err := json.Unmarshal([]byte(m[1]), &ld); err != nil {
+		t.Fatalf("JSON-LD: %v: %s", err, m[1])
+	}
+	return ld
+}
+
+func tpNoRedirect(t *testing.T, u string) *http.Response {
+	t.Helper()
+	c := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	req, _ := http.NewRequest("GET", u, nil)
+	req.Header.Set("Accept", "text/html")
+	res, err := c.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	return res
+}
+
+var _ = slices.Contains[[]string]
+var _ = sync.Mutex{}
+var _ = os.ReadFile
+var _ = filepath.Join
+var _ = time.Second
+var _ = cdpbrowser.SetDownloadBehavior
+var _ = emulation.SetScriptExecutionDisabled
+var _ = page.AddScriptToEvaluateOnNewDocument
+var _ = chromedp.Do
