@@ -99,7 +99,7 @@ func New(ctx context.Context, cfg Config, repo *practices.Repo, opts Options) (*
 		cfg: cfg, repo: repo, node: node, log: opts.Logger, now: opts.Now, software: opts.Software,
 		byURL: map[string]*peer{}, byIdP: map[idpKey]*peer{}, replay: newReplayCache(replayCacheSize),
 		changed:   make(chan struct{}, 1),
-		pageLimit: 500, backoffMin: time.Second, backoffMax: 10 * time.Minute, notifyDebounce: time.Second,
+		pageLimit: 500, backoffMin: time.Second, backoffMax: 10 * time.Minute, notifyDebounce: 250 * time.Millisecond,
 	}
 	if f.log == nil {
 		f.log = slog.New(slog.DiscardHandler)

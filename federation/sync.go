@@ -461,20 +461,24 @@ func containsSum(refs []practices.ArtifactRef, sum string) bool {
 	return false
 }
 
-// notifier sends POST /federation/v1/notify to every peer after local changes, at most once per
-// debounce interval.
+// notifier sends POST /federation/v1/notify to every peer after local changes: at once for the first
+// change, then at most once per debounce interval, so a burst of changes costs peers one pull and a
+// single publish reaches them without waiting out the interval.
 func (f *Federation) notifier(ctx context.Context) {
 	lastEnd, lastMirrored := f.repo.LogEnd(), f.mirrorApplied.Load()
+	var lastSent time.Time
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-f.changed:
 		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-time.After(f.notifyDebounce):
+		if wait := time.Until(lastSent.Add(f.notifyDebounce)); wait > 0 {
+			select {
+			case <-ctx.Done():
+				return
+			case <-time.After(wait):
+			}
 		}
 		// Drain a signal that arrived during the debounce: this round covers it.
 		select {
@@ -483,16 +487,43 @@ func (f *Federation) notifier(ctx context.Context) {
 		}
 		end, mirrored := f.repo.LogEnd(), f.mirrorApplied.Load()
 		local := (end - lastEnd) > (mirrored - lastMirrored)
+		from := lastEnd
 		lastEnd, lastMirrored = end, mirrored
-		if !local {
-			continue // only documents mirrored from peers: nothing of ours for peers to pull
+		if !local || !f.peersCare(ctx, from, end) {
+			// Only documents mirrored from peers, or only drafts: nothing for peers to pull. Not
+			// notifying also keeps the rate window closed, so the next real change goes out at once.
+			continue
 		}
+		lastSent = time.Now()
 		var wg sync.WaitGroup
 		for _, p := range f.peers {
 			wg.Go(func() { p.notify(ctx, encodeCursor(end)) })
 		}
 		wg.Wait()
 	}
+}
+
+// peersCare reports whether the change-log entries in (from, to] include a change of this node's own
+// records that a peer's feed would carry: anything but a draft. On any doubt (a read error, too many
+// entries to look at) it says yes.
+func (f *Federation) peersCare(ctx context.Context, from, to uint64) bool {
+	if to-from > 100 {
+		return true
+	}
+	entries, err := f.repo.ReadLog(ctx, from, int(to-from))
+	if err != nil {
+		return true
+	}
+	for _, e := range entries {
+		if e.Origin != f.node.URL {
+			continue
+		}
+		rec, gone, err := f.repo.Load(ctx, f.node.URL, e.Kind, e.ID)
+		if err != nil || gone || rec.RecordMeta().Status != practices.StatusDraft {
+			return true
+		}
+	}
+	return false
 }
 
 // LocalChange tells the federation the change log grew; wire it to practices.Repo.OnChange. It never

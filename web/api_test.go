@@ -28,7 +28,7 @@ import (
 type testNode struct {
 	logs    *lockedBuffer
 	dataDir string
-	t       *testing.T
+	t       testing.TB
 	srv     *web.Server
 	url     string
 	tokens  map[string]string
@@ -102,7 +102,7 @@ type response struct {
 	body   []byte
 }
 
-func (r response) json(t *testing.T) map[string]any {
+func (r response) json(t testing.TB) map[string]any {
 	t.Helper()
 	var m map[string]any
 	if err := json.Unmarshal(r.body, &m); err != nil {

@@ -32,6 +32,8 @@ type Config struct {
 	Search  SearchConfig  `yaml:"search"`
 	// Federation is this node's peers and signing keys (PROTOCOL.md).
 	Federation federation.Config `yaml:"federation"`
+	// Peers is a shorthand for federation.peers: the other nodes this node trusts.
+	Peers []federation.PeerConfig `yaml:"peers"`
 	// Auth is sign-in: the district's OpenID provider, or the embedded one when auth.oidc.issuer is empty.
 	Auth auth.Config `yaml:"auth"`
 	// TrustedProxies lists the CIDRs of reverse proxies whose X-Forwarded-For is believed. Empty: none.
@@ -251,6 +253,10 @@ func (c *Config) Check() error {
 	}
 	if _, err := auth.IPExtractor(c.TrustedProxies); err != nil {
 		bad("trusted_proxies", "%v", err)
+	}
+	if len(c.Peers) > 0 {
+		c.Federation.Peers = append(c.Federation.Peers, c.Peers...)
+		c.Peers = nil
 	}
 	if c.Federation.Name == "" {
 		c.Federation.Name = c.Node.Name

@@ -65,3 +65,19 @@ func TestConfigSecretsFromEnvironment(t *testing.T) {
 		t.Fatalf("env overrides not applied: %+v", cfg.Storage.S3)
 	}
 }
+
+func TestTopLevelPeersAreFederationPeers(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "c.yaml")
+	os.WriteFile(path, []byte("node: {id: riverside}\npeers:\n  - {url: 'http://127.0.0.1:9001', id: lakeview, name: Lakeview}\n"), 0o600)
+	cfg, err := web.LoadConfig(path, func(string) string { return "" })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(cfg.Federation.Peers) != 1 || cfg.Federation.Peers[0].ID != "lakeview" {
+		t.Fatalf("peers: %+v", cfg.Federation.Peers)
+	}
+	os.WriteFile(path, []byte("node: {id: riverside}\npeers:\n  - {url: 'ftp://x', id: lakeview}\n"), 0o600)
+	if _, err := web.LoadConfig(path, func(string) string { return "" }); err == nil || !strings.Contains(err.Error(), "peers[0].url") {
+		t.Fatalf("bad peer URL: %v", err)
+	}
+}

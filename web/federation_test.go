@@ -18,7 +18,7 @@ import (
 
 // network starts len(ids) full nodes (store, index, sign-in, federation) on loopback, each peered with
 // every other. The first node's store is a real MinIO bucket; the others use local directories.
-func network(t *testing.T, ids ...string) []*testNode {
+func network(t testing.TB, ids ...string) []*testNode {
 	t.Helper()
 	mio := miniotest.Start(t)
 	servers := make([]*httptest.Server, len(ids))
@@ -74,7 +74,7 @@ func network(t *testing.T, ids ...string) []*testNode {
 }
 
 // waitFor polls cond until it holds or 5 seconds pass (the deadline).
-func waitFor(t *testing.T, what string, cond func() bool) {
+func waitFor(t testing.TB, what string, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(5 * time.Second)
 	for !cond() {
