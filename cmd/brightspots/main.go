@@ -52,6 +52,7 @@ Usage:
   brightspots reindex [--config FILE] [--data DIR]   rebuild the search index from the store
   brightspots peer    list [--config FILE]             configured peers: last sync, reachability, issuer check
   brightspots keys    rotate [--config FILE]           new federation signing key; the old one stays published
+  brightspots config  check [--config FILE]            validate the configuration and reach every service it names
   brightspots version
 
 Every command takes --config FILE or --data DIR to find the node's store.
@@ -75,6 +76,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return keys(ctx, args[1:], stdout, stderr)
 	case "reindex":
 		return reindex(ctx, args[1:], stdout, stderr)
+	case "config":
+		if len(args) < 2 || args[1] != "check" {
+			return errors.New("config: check [--config FILE]")
+		}
+		return configCheck(ctx, args[2:], stdout, stderr)
 	case "user":
 		return user(ctx, args[1:], os.Stdin, stdout, stderr)
 	case "version":
