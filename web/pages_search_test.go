@@ -22,6 +22,7 @@ import (
 	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
 
+	"github.com/brightspots-nic/brightspots/internal/testenv"
 	"github.com/brightspots-nic/brightspots/web/idp"
 )
 
@@ -392,6 +393,345 @@ func tpNoRedirect(t *testing.T, u string) *http.Response {
 	}
 	res.Body.Close()
 	return res
+}
+
+// ---- In the browser ----
+
+// tpWatch records, for the whole test, what a page must never do: a CSP violation (seen by a
+// listener installed before any page script), a console error or an uncaught exception, a dialog.
+type tpWatch struct {
+	mu       sync.Mutex
+	problems []string
+}
+
+func tpWatchBrowser(t *testing.T, ctx context.Context) *tpWatch {
+	t.Helper()
+	w := &tpWatch{}
+	if _, err := chromedp.Call(ctx, page.AddScriptToEvaluateOnNewDocument, page.AddScriptToEvaluateOnNewDocumentParams{
+		Source: `window.__csp = []; document.addEventListener("securitypolicyviolation", e => window.__csp.push(e.violatedDirective + " blocked " + (e.blockedURI || "inline") + " at " + e.sourceFile + ":" + e.lineNumber));`,
+	}); err != nil {
+		t.Fatal(err)
+	}
+	msgs := chromedp.Console(ctx)
+	go func() {
+		for m, err := range msgs {
+			if err != nil {
+				return
+			}
+			if strings.HasSuffix(m.URL, "/favicon.ico") {
+				continue // the layout links no icon, so the browser asks for one
+			}
+			if m.Type == "error" || m.IsException() {
+				w.add("console: " + m.String())
+			}
+		}
+	}()
+	if err := chromedp.Listen(ctx, func(ev any) {
+		if d, ok := ev.(*page.EventJavascriptDialogOpening); ok {
+			w.add("dialog opened: " + d.Message)
+			go chromedp.Call(ctx, page.HandleJavaScriptDialog, page.HandleJavaScriptDialogParams{Accept: true})
+		}
+	}); err != nil {
+		t.Fatal(err)
+	}
+	return w
+}
+
+func (w *tpWatch) add(s string) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.problems = append(w.problems, s)
+}
+
+// check fails the test for anything recorded so far on the current page.
+func (w *tpWatch) check(t *testing.T, ctx context.Context, name string) {
+	t.Helper()
+	csp, err := chromedp.Run(ctx, chromedp.Evaluate[[]string](`window.__csp || ["CSP listener missing"]`))
+	if err != nil {
+		t.Fatalf("read CSP violations on %s: %v", name, err)
+	}
+	for _, v := range csp {
+		t.Errorf("%s: CSP violation: %s", name, v)
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	for _, p := range w.problems {
+		t.Errorf("%s: %s", name, p)
+	}
+	w.problems = nil
+}
+
+// tpCheckReflow checks the page at 360 CSS px (a phone) and at 200 % zoom of a 1280 px window
+// (640 CSS px at scale 2): nothing may need horizontal scrolling of the page itself.
+func tpCheckReflow(t *testing.T, ctx context.Context, name string) {
+	t.Helper()
+	for _, vp := range []struct {
+		label         string
+		width, height int64
+		scale         float64
+	}{{"360 px", 360, 780, 1}, {"200 % zoom", 640, 450, 2}} {
+		if err := chromedp.Do(ctx, chromedp.EmulateViewport(vp.width, vp.height, chromedp.EmulateScale(vp.scale))); err != nil {
+			t.Fatal(err)
+		}
+		over, err := chromedp.Run(ctx, chromedp.Evaluate[string](`(() => {
+			const w = document.documentElement.clientWidth;
+			if (document.documentElement.scrollWidth <= w) return "";
+			const wide = [...document.querySelectorAll("body *")].filter(e => e.getBoundingClientRect().right > w + 1 && !e.closest(".table-wrap"));
+			return document.documentElement.scrollWidth + " > " + w + ": " + wide.slice(0, 3).map(e => e.tagName + "." + e.className).join(", ");
+		})()`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if over != "" {
+			t.Errorf("%s at %s scrolls sideways: %s", name, vp.label, over)
+		}
+	}
+	if err := chromedp.Do(ctx, chromedp.EmulateViewport(1280, 900)); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// tpTexts returns the text of every element matching sel.
+func tpTexts(t *testing.T, ctx context.Context, sel string) []string {
+	t.Helper()
+	js, _ := json.Marshal(sel)
+	v, err := chromedp.Run(ctx, chromedp.Evaluate[[]string](`[...document.querySelectorAll(` + string(js) + `)].map(e => e.textContent.trim())`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return v
+}
+
+func tpWaitURL(t *testing.T, ctx context.Context, part string) {
+	t.Helper()
+	js, _ := json.Marshal(part)
+	var last string
+	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+		// Errors while the page navigates are expected: ask again.
+		ok, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`location.href.includes(` + string(js) + `) && document.readyState === "complete"`))
+		if err == nil && ok {
+			return
+		}
+		last, _ = chromedp.Run(ctx, chromedp.Location())
+	}
+	t.Fatalf("waiting for a URL with %s; at %s", part, last)
+}
+
+// TestTeacherFindsAPracticeFromAnotherDistrict: a signed-in teacher of Riverside searches with
+// typos, filters by grade, opens Lakeview's practice (mirrored here) and downloads its lesson plan.
+// Every page type is checked with axe-core, at phone width and 200 % zoom, for CSP violations and
+// console errors, and photographed.
+func TestTeacherFindsAPracticeFromAnotherDistrict(t *testing.T) {
+	nodes := network(t, "riverside", "lakeview")
+	a, b := nodes[0], nodes[1]
+	lakeID, lakeURI := tpTestedPractice(b, "Fraction number line talks", func(p map[string]any) {
+		p["license"] = "https://creativecommons.org/licenses/by/4.0/"
+		p["description"] = "Draw a number line on the board.\n\n1. Hand out fraction cards\n2. Students place and justify\n3. Record misconceptions"
+	})
+	tpPublish(a, tpXSSTitle, func(p map[string]any) { p["grade_levels"] = []string{"07"}; p["visibility"] = "public" })
+	tpPublish(a, "Number line warm-ups for algebra", func(p map[string]any) { p["grade_levels"] = []string{"10"} })
+	colID := a.doJSON("admin", "POST", "/api/v1/collections", map[string]any{
+		"title": "Fractions across the network", "aim": "Raise grade 4 fraction proficiency", "visibility": "network",
+		"curator": "Dana", "description": "Fraction practices that replicated.", "items": []map[string]any{{"practice_uri": lakeURI, "note": "Replicated in two cycles."}},
+	}).json(t)["id"].(string)
+	if r := a.doJSON("admin", "POST", "/api/v1/collections/"+colID+"/publish", nil); r.status != 200 {
+		t.Fatalf("publish collection: %d %s", r.status, r.body)
+	}
+	waitFor(t, "riverside finds lakeview's practice", func() bool { return a.finds("Fraction number line talks") })
+	waitFor(t, "riverside holds lakeview's tests", func() bool {
+		return bytes.Contains(tpPage(a, "teacher", "/practices/"+lakeID).body, []byte("Spring cycle 2"))
+	})
+	if _, err := idp.AddUser(context.Background(), a.srv.Repo().Bucket(), "tess@riverside.example", "teacher", "", "correct horse battery"); err != nil {
+		t.Fatal(err)
+	}
+
+	ctx := browser(t)
+	watch := tpWatchBrowser(t, ctx)
+	signInBrowser(t, ctx, a.url, "tess@riverside.example", "correct horse battery")
+	if err := chromedp.Do(ctx, chromedp.Navigate(a.url+"/"), chromedp.WaitVisible(`#q`)); err != nil {
+		t.Fatal(err)
+	}
+	if who := tpTexts(t, ctx, "header.site .who span"); len(who) != 1 || !strings.Contains(who[0], "tess@riverside.example") {
+		t.Fatalf("not signed in: %v", who)
+	}
+	checkAccessibility(t, ctx, "home")
+	tpCheckReflow(t, ctx, "home")
+	watch.check(t, ctx, "home")
+	screenshot(t, ctx, "search-home")
+
+	// Search with two typos.
+	if err := chromedp.Do(ctx, chromedp.SendKeys(`#q`, "numbr line\r")); err != nil {
+		t.Fatal(err)
+	}
+	tpWaitURL(t, ctx, "q=numbr+line")
+	titles := tpTexts(t, ctx, ".hit h3")
+	if !slices.Contains(titles, "Fraction number line talks") || !slices.Contains(titles, "Number line warm-ups for algebra") {
+		t.Fatalf("typo search hits: %q", titles)
+	}
+	if !slices.Contains(titles, tpXSSTitle) {
+		t.Errorf("the practice titled %q is not shown as that text: %q", tpXSSTitle, titles)
+	}
+	checkAccessibility(t, ctx, "search results")
+	tpCheckReflow(t, ctx, "search results")
+	watch.check(t, ctx, "search results")
+	screenshot(t, ctx, "search-results")
+
+	// Filter by grade 3-5: search.js applies it at once and puts focus back on the checkbox.
+	if err := chromedp.Do(ctx, chromedp.Click(`input[name="grade"][value="3-5"]`)); err != nil {
+		t.Fatal(err)
+	}
+	tpWaitURL(t, ctx, "grade=3-5")
+	if titles := tpTexts(t, ctx, ".hit h3"); !slices.Equal(titles, []string{"Fraction number line talks"}) {
+		t.Fatalf("grade 3-5 hits: %q", titles)
+	}
+	if f, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`document.activeElement.name + "=" + document.activeElement.value + ":" + document.activeElement.checked`)); f != "grade=3-5:true" {
+		t.Errorf("focus after filtering is on %q, want the grade checkbox", f)
+	}
+	watch.check(t, ctx, "filtered results")
+
+	// Open Lakeview's practice.
+	if err := chromedp.Do(ctx, chromedp.Click(`.hit h3 a`), chromedp.WaitVisible(`#evidence`)); err != nil {
+		t.Fatal(err)
+	}
+	tpWaitURL(t, ctx, "/practices/"+lakeID)
+	if h1 := tpTexts(t, ctx, "h1"); !slices.Equal(h1, []string{"Fraction number line talks"}) {
+		t.Fatalf("practice h1 %q", h1)
+	}
+	if from := tpTexts(t, ctx, ".eyebrow"); len(from) != 1 || !strings.Contains(from[0], "Lakeview (another district)") {
+		t.Errorf("practice origin %q", from)
+	}
+	rows := tpTexts(t, ctx, "#evidence tbody tr")
+	if len(rows) != 3 || !strings.Contains(rows[0], "Lakeview") || !strings.Contains(rows[0], "One group, pre/post") || !strings.Contains(rows[0], "12") || !strings.Contains(rows[0], "Adopt") {
+		t.Errorf("evidence rows %q", rows)
+	}
+	if alt, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`document.querySelector("img.chart").alt + "|" + document.querySelector("img.chart").naturalWidth`)); !strings.HasPrefix(alt, "Forest plot of 2 tests") || strings.HasSuffix(alt, "|0") {
+		t.Errorf("forest plot image: %q", alt)
+	}
+	checkAccessibility(t, ctx, "practice")
+	tpCheckReflow(t, ctx, "practice")
+	watch.check(t, ctx, "practice")
+	screenshot(t, ctx, "practice")
+	pdf, err := chromedp.Run(ctx, chromedp.PrintToPDF())
+	if err != nil || !bytes.HasPrefix(pdf, []byte("%PDF")) {
+		t.Errorf("print the practice: %v", err)
+	} else if err := os.WriteFile(filepath.Join(testenv.RepoRoot(), "testdata-out", "screenshots", "practice-print.pdf"), pdf, 0o644); err != nil {
+		t.Error(err)
+	}
+
+	// Download the lesson plan: the bytes are the ones Lakeview's team uploaded.
+	dir := t.TempDir()
+	if _, err := chromedp.CallBrowser(ctx, cdpbrowser.SetDownloadBehavior, cdpbrowser.SetDownloadBehaviorParams{
+		Behavior: cdpbrowser.SetDownloadBehaviorBehaviorAllow, DownloadPath: dir,
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if err := chromedp.Do(ctx, chromedp.Click(`.materials a`)); err != nil {
+		t.Fatal(err)
+	}
+	var got []byte
+	for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+		if got, err = os.ReadFile(filepath.Join(dir, "lesson plan.pdf")); err == nil && len(got) == len(pdfBytes) {
+			break
+		}
+	}
+	if !bytes.Equal(got, pdfBytes) {
+		entries, _ := os.ReadDir(dir)
+		t.Fatalf("downloaded %q (%d bytes), want the uploaded lesson plan; folder: %v", "lesson plan.pdf", len(got), entries)
+	}
+
+	// The collection page.
+	if err := chromedp.Do(ctx, chromedp.Navigate(a.url+"/collections/"+colID), chromedp.WaitVisible(`h1`)); err != nil {
+		t.Fatal(err)
+	}
+	if items := tpTexts(t, ctx, ".hit h3"); !slices.Equal(items, []string{"Fraction number line talks"}) {
+		t.Errorf("collection items %q", items)
+	}
+	checkAccessibility(t, ctx, "collection")
+	tpCheckReflow(t, ctx, "collection")
+	watch.check(t, ctx, "collection")
+	screenshot(t, ctx, "collection")
+
+	// The watch itself works: an inline script is blocked by the CSP and reported.
+	if err := chromedp.Do(ctx, chromedp.Evaluate[chromedp.Void](`{ const s = document.createElement("script"); s.textContent = "window.__ran = 1"; document.body.appendChild(s); }`)); err != nil {
+		t.Fatal(err)
+	}
+	caught, err := chromedp.Run(ctx, chromedp.Poll[bool](`window.__csp.length > 0 && window.__ran === undefined`))
+	if err != nil || !caught {
+		t.Fatalf("the CSP watch did not see a blocked inline script: %v", err)
+	}
+}
+
+// TestSearchByKeyboardWithoutJavaScript: with scripts off, a teacher uses only the keyboard to
+// search, filter by grade, and open a practice; every focused control shows a visible focus ring.
+func TestSearchByKeyboardWithoutJavaScript(t *testing.T) {
+	n := newTestNode(t)
+	id, _ := tpPublish(n, "Fraction number line talks", nil)
+	tpPublish(n, "Number line warm-ups for algebra", func(p map[string]any) { p["grade_levels"] = []string{"10"} })
+	waitFor(t, "indexed", func() bool { return n.finds("Fraction number line talks") && n.finds("Number line warm-ups for algebra") })
+	if _, err := idp.AddUser(context.Background(), n.srv.Repo().Bucket(), "tess@riverside.example", "teacher", "", "correct horse battery"); err != nil {
+		t.Fatal(err)
+	}
+	ctx := browser(t)
+	signInBrowser(t, ctx, n.url, "tess@riverside.example", "correct horse battery")
+	if _, err := chromedp.Call(ctx, emulation.SetScriptExecutionDisabled, emulation.SetScriptExecutionDisabledParams{Value: true}); err != nil {
+		t.Fatal(err)
+	}
+	if err := chromedp.Do(ctx, chromedp.Navigate(n.url+"/"), chromedp.WaitVisible(`#q`)); err != nil {
+		t.Fatal(err)
+	}
+	if ran, _ := chromedp.Run(ctx, chromedp.Evaluate[bool](`document.getElementById("auto-hint").hidden === false`)); ran {
+		t.Fatal("search.js ran: scripts are not disabled")
+	}
+	// tab presses Tab until the focused element matches want (a JS expression on el).
+	tab := func(what, want string) {
+		t.Helper()
+		for range 80 {
+			if err := chromedp.Do(ctx, chromedp.KeyEvent("\t")); err != nil {
+				t.Fatal(err)
+			}
+			state, err := chromedp.Run(ctx, chromedp.Evaluate[string](`(() => { const el = document.activeElement; const s = getComputedStyle(el);
+				const ring = s.outlineStyle !== "none" && parseFloat(s.outlineWidth) >= 2;
+				return (` + want + ` ? "yes" : "no") + (ring ? "" : " no-ring:" + el.tagName + "#" + el.id + "." + el.className); })()`))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if strings.Contains(state, "no-ring") {
+				t.Errorf("focus is not visible on %s", strings.SplitN(state, "no-ring:", 2)[1])
+			}
+			if strings.HasPrefix(state, "yes") {
+				return
+			}
+		}
+		t.Fatalf("could not reach %s with Tab", what)
+	}
+	tab("the search box", `el.id === "q"`)
+	if err := chromedp.Do(ctx, chromedp.KeyEvent("numbr line"), chromedp.KeyEvent("\r")); err != nil {
+		t.Fatal(err)
+	}
+	tpWaitURL(t, ctx, "q=numbr+line")
+	if titles := tpTexts(t, ctx, ".hit h3"); len(titles) != 2 {
+		t.Fatalf("hits %q", titles)
+	}
+	tab("the grade 3-5 filter", `el.name === "grade" && el.value === "3-5"`)
+	if err := chromedp.Do(ctx, chromedp.KeyEvent(" ")); err != nil {
+		t.Fatal(err)
+	}
+	tab("the Apply filters button", `el.textContent === "Apply filters"`)
+	if err := chromedp.Do(ctx, chromedp.KeyEvent("\r")); err != nil {
+		t.Fatal(err)
+	}
+	tpWaitURL(t, ctx, "grade=3-5")
+	if titles := tpTexts(t, ctx, ".hit h3"); !slices.Equal(titles, []string{"Fraction number line talks"}) {
+		t.Fatalf("filtered hits %q", titles)
+	}
+	tab("the practice link", `el.getAttribute("href") === "/practices/`+id+`"`)
+	if err := chromedp.Do(ctx, chromedp.KeyEvent("\r")); err != nil {
+		t.Fatal(err)
+	}
+	tpWaitURL(t, ctx, "/practices/"+id)
+	if h1 := tpTexts(t, ctx, "h1"); !slices.Equal(h1, []string{"Fraction number line talks"}) {
+		t.Fatalf("practice h1 %q", h1)
+	}
 }
 
 var _ = slices.Contains[[]string]
