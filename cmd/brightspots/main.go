@@ -4,6 +4,8 @@
 //	brightspots token   create --name N --role R [--team T] | list | revoke ID
 //	brightspots user    add --email E --role R [--team T]
 //	brightspots reindex [--config FILE] [--data DIR]
+//	brightspots export  --out FILE [--config FILE] [--data DIR]
+//	brightspots import  --in FILE [--kid KID] [--config FILE] [--data DIR]
 //	brightspots version
 package main
 
@@ -52,6 +54,8 @@ Usage:
   brightspots reindex [--config FILE] [--data DIR]   rebuild the search index from the store
   brightspots peer    list [--config FILE]             configured peers: last sync, reachability, issuer check
   brightspots keys    rotate [--config FILE]           new federation signing key; the old one stays published
+  brightspots export  --out FILE                       the district's own records, results and artifacts as a signed archive
+  brightspots import  --in FILE [--kid KID]            restore such an archive into a new, empty node (same node.id and node.url)
   brightspots config  check [--config FILE]            validate the configuration and reach every service it names
   brightspots version
 
@@ -76,6 +80,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return keys(ctx, args[1:], stdout, stderr)
 	case "reindex":
 		return reindex(ctx, args[1:], stdout, stderr)
+	case "export":
+		return exportArchive(ctx, args[1:], stdout, stderr)
+	case "import":
+		return importArchive(ctx, args[1:], stdout, stderr)
 	case "config":
 		if len(args) < 2 || args[1] != "check" {
 			return errors.New("config: check [--config FILE]")
