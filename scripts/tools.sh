@@ -34,3 +34,11 @@ if [ ! -f "$PWD/.tools/axe/axe.min.js" ] || [ "$(cat "$PWD/.tools/axe/.version" 
     rm -rf "$tmp"
   fi
 fi
+
+# Helm for the chart's lint and template tests (pinned; built from source with go install).
+HELM_VERSION=v3.22.0
+if [ ! -x "$TOOLS/helm" ] || [ "$(cat "$TOOLS/.helm-version" 2>/dev/null)" != "$HELM_VERSION" ]; then
+  echo "tools: installing helm $HELM_VERSION (first run only)" >&2
+  GOBIN="$TOOLS" GOFLAGS=-mod=mod go install "helm.sh/helm/v3/cmd/helm@$HELM_VERSION"
+  echo "$HELM_VERSION" > "$TOOLS/.helm-version"
+fi
