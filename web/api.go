@@ -202,11 +202,7 @@ func (s *Server) uploadArtifact(c echo.Context) error {
 	}
 	ctx := c.Request().Context()
 	id := c.Param("id")
-	rec, err := s.repo.Get(ctx, p, practices.KindPractice, id)
-	if err != nil {
-		return err
-	}
-	if err := practices.CanWrite(p, rec.RecordMeta()); err != nil {
+	if _, err := s.writable(ctx, p, practices.KindPractice, id); err != nil {
 		return err
 	}
 	limit := s.cfg.Limits.MaxArtifactBytes
@@ -248,7 +244,10 @@ func (s *Server) uploadArtifact(c echo.Context) error {
 		}
 		body = r.Body
 	}
-	var ref practices.ArtifactRef
+	var (
+		ref practices.ArtifactRef
+		err error
+	)
 	if digest := r.Header.Get("Content-Digest"); digest != "" && mt != "multipart/form-data" {
 		// The client declared the hash: stream straight to the content-addressed key, verified on the way.
 		sum, ok := parseContentDigest(digest)
@@ -295,4 +294,20 @@ func parseContentDigest(h string) (string, bool) {
 		return hex.EncodeToString(raw), true
 	}
 	return "", false
+}
+
+// writable returns the record if p may see it (else ErrNotFound) and change it (else ErrForbidden or
+// ErrUnauthenticated): the check every server-side change of a record starts with.
+func (s *Server) writable(ctx context.Context, p practices.Principal, kind practices.Kind, id string) (practices.Record, error) {
+	if !p.Authenticated() {
+		return nil, practices.ErrUnauthenticated
+	}
+	rec, err := s.repo.Get(ctx, p, kind, id)
+	if err != nil {
+		return nil, err
+	}
+	if err := practices.CanWrite(p, rec.RecordMeta()); err != nil {
+		return nil, err
+	}
+	return rec, nil
 }

@@ -25,6 +25,7 @@ import (
 
 	"github.com/brightspots-nic/brightspots/federation"
 	"github.com/brightspots-nic/brightspots/practices"
+	"github.com/brightspots-nic/brightspots/storage"
 	"github.com/brightspots-nic/brightspots/web"
 	"github.com/brightspots-nic/brightspots/web/idp"
 	"github.com/brightspots-nic/brightspots/web/tokens"
@@ -129,6 +130,17 @@ func (f *nodeFlags) load() (web.Config, error) {
 	return cfg, err
 }
 
+// openBucket loads the configuration and opens the node's object store: what every operator command
+// that works on the store directly starts with.
+func (f *nodeFlags) openBucket(ctx context.Context) (web.Config, storage.Bucket, error) {
+	cfg, err := f.load()
+	if err != nil {
+		return cfg, nil, err
+	}
+	bucket, err := web.OpenBucket(ctx, cfg)
+	return cfg, bucket, err
+}
+
 func newLogger(cfg web.Config, w io.Writer) *slog.Logger {
 	var level slog.Level
 	_ = level.UnmarshalText([]byte(cfg.Log.Level))
@@ -172,11 +184,7 @@ func token(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err := fs.Parse(args[1:]); err != nil {
 		return err
 	}
-	cfg, err := nf.load()
-	if err != nil {
-		return err
-	}
-	bucket, err := web.OpenBucket(ctx, cfg)
+	_, bucket, err := nf.openBucket(ctx)
 	if err != nil {
 		return err
 	}
@@ -240,11 +248,7 @@ func user(ctx context.Context, args []string, stdin *os.File, stdout, stderr io.
 	if err := fs.Parse(args[1:]); err != nil {
 		return err
 	}
-	cfg, err := nf.load()
-	if err != nil {
-		return err
-	}
-	bucket, err := web.OpenBucket(ctx, cfg)
+	_, bucket, err := nf.openBucket(ctx)
 	if err != nil {
 		return err
 	}
@@ -308,11 +312,7 @@ func openFederation(ctx context.Context, args []string, name string, stderr io.W
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}
-	cfg, err := nf.load()
-	if err != nil {
-		return nil, err
-	}
-	bucket, err := web.OpenBucket(ctx, cfg)
+	cfg, bucket, err := nf.openBucket(ctx)
 	if err != nil {
 		return nil, err
 	}
