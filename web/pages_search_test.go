@@ -495,7 +495,7 @@ func tpCheckReflow(t *testing.T, ctx context.Context, name string) {
 func tpTexts(t *testing.T, ctx context.Context, sel string) []string {
 	t.Helper()
 	js, _ := json.Marshal(sel)
-	v, err := chromedp.Run(ctx, chromedp.Evaluate[[]string](`[...document.querySelectorAll(` + string(js) + `)].map(e => e.textContent.trim())`))
+	v, err := chromedp.Run(ctx, chromedp.Evaluate[[]string](`[...document.querySelectorAll(`+string(js)+`)].map(e => e.textContent.trim())`))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -508,7 +508,7 @@ func tpWaitURL(t *testing.T, ctx context.Context, part string) {
 	var last string
 	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
 		// Errors while the page navigates are expected: ask again.
-		ok, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`location.href.includes(` + string(js) + `) && document.readyState === "complete"`))
+		ok, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`location.href.includes(`+string(js)+`) && document.readyState === "complete"`))
 		if err == nil && ok {
 			return
 		}
@@ -667,7 +667,9 @@ func TestSearchByKeyboardWithoutJavaScript(t *testing.T) {
 	n := newTestNode(t)
 	id, _ := tpPublish(n, "Fraction number line talks", nil)
 	tpPublish(n, "Number line warm-ups for algebra", func(p map[string]any) { p["grade_levels"] = []string{"10"} })
-	waitFor(t, "indexed", func() bool { return n.finds("Fraction number line talks") && n.finds("Number line warm-ups for algebra") })
+	waitFor(t, "indexed", func() bool {
+		return n.finds("Fraction number line talks") && n.finds("Number line warm-ups for algebra")
+	})
 	if _, err := idp.AddUser(context.Background(), n.srv.Repo().Bucket(), "tess@riverside.example", "teacher", "", "correct horse battery"); err != nil {
 		t.Fatal(err)
 	}
@@ -691,7 +693,7 @@ func TestSearchByKeyboardWithoutJavaScript(t *testing.T) {
 			}
 			state, err := chromedp.Run(ctx, chromedp.Evaluate[string](`(() => { const el = document.activeElement; const s = getComputedStyle(el);
 				const ring = s.outlineStyle !== "none" && parseFloat(s.outlineWidth) >= 2;
-				return (` + want + ` ? "yes" : "no") + (ring ? "" : " no-ring:" + el.tagName + "#" + el.id + "." + el.className); })()`))
+				return (`+want+` ? "yes" : "no") + (ring ? "" : " no-ring:" + el.tagName + "#" + el.id + "." + el.className); })()`))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -733,13 +735,3 @@ func TestSearchByKeyboardWithoutJavaScript(t *testing.T) {
 		t.Fatalf("practice h1 %q", h1)
 	}
 }
-
-var _ = slices.Contains[[]string]
-var _ = sync.Mutex{}
-var _ = os.ReadFile
-var _ = filepath.Join
-var _ = time.Second
-var _ = cdpbrowser.SetDownloadBehavior
-var _ = emulation.SetScriptExecutionDisabled
-var _ = page.AddScriptToEvaluateOnNewDocument
-var _ = chromedp.Do
