@@ -281,6 +281,33 @@ func (r *Repo) EvidenceWithTests(ctx context.Context, p Principal, uri string, m
 	return sum, tests, err
 }
 
+// Adaptations returns the practices p may see that declare themselves an adaptation of the practice
+// at uri (local or mirrored).
+func (r *Repo) Adaptations(ctx context.Context, p Principal, uri string) ([]*Practice, error) {
+	refs, err := r.referrers(ctx, "adaptations-of", uri)
+	if err != nil {
+		return nil, err
+	}
+	var out []*Practice
+	for _, a := range refs {
+		rec, gone, err := r.Load(ctx, a.Origin, a.Kind, a.ID)
+		if err != nil || gone || !CanRead(p, rec.RecordMeta(), r.node) {
+			continue
+		}
+		pr, ok := rec.(*Practice)
+		if !ok {
+			continue
+		}
+		for _, b := range pr.BasedOn { // the marker may be stale: the record must still say so
+			if b.URI == uri && b.Relation == "adaptation_of" {
+				out = append(out, pr)
+				break
+			}
+		}
+	}
+	return out, nil
+}
+
 // ParseURI splits a record URI ({node URL}/{kind}s/{id}) into its origin, kind and id.
 func ParseURI(uri string) (origin string, kind Kind, id string, ok bool) {
 	for _, k := range Kinds {

@@ -496,18 +496,13 @@ func (s *Server) practicePage(c echo.Context) error {
 		return err
 	}
 	v.Evidence = buildEvidence(sum, tests, names)
-	// Adapted by: the adaptations whose tests count in this practice's evidence.
-	seen := map[string]bool{}
-	for _, t := range tests {
-		if t.Practice.URI == pr.URI || seen[t.Practice.URI] {
-			continue
-		}
-		seen[t.Practice.URI] = true
-		if r := s.loadURI(ctx, p, t.Practice.URI); r != nil {
-			if ap, ok := r.(*practices.Practice); ok {
-				v.AdaptedBy = append(v.AdaptedBy, lineageView{Relation: "Adaptation", Title: ap.Title, URL: "/practices/" + ap.ID, District: names[ap.OriginID]})
-			}
-		}
+	// Adapted by: every practice the viewer may see that says it adapts this one, tested or not.
+	adaptations, err := s.repo.Adaptations(ctx, p, pr.URI)
+	if err != nil {
+		return err
+	}
+	for _, ap := range adaptations {
+		v.AdaptedBy = append(v.AdaptedBy, lineageView{Relation: "Adaptation", Title: ap.Title, URL: "/practices/" + ap.ID, District: names[ap.OriginID]})
 	}
 	v.CanTest = p.Has(practices.RolePublisher)
 	v.TestURL = "/workspace/tests/new?" + url.Values{"practice": {pr.URI}}.Encode()

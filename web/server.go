@@ -87,7 +87,7 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger) (*Server, error) 
 	}
 	s.indexer, err = search.NewIndexer(search.IndexerConfig{
 		Source: repo, Index: s.index, Bucket: bucket, Evidence: s.indexEvidence,
-		Registry: s.metrics, Logger: logger,
+		Registry: s.metrics, Logger: logger, CursorPerIndex: cfg.Search.Kind != "meilisearch",
 	})
 	if err != nil {
 		s.index.Close()
@@ -272,6 +272,15 @@ func (s *Server) routes(e *echo.Echo) *echo.Echo {
 	}))
 	e.Use(middleware.RequestID())
 	e.Use(s.observe)
+	// Compress text for slow school networks. Not artifacts: they are served with byte ranges and
+	// are mostly compressed formats already.
+	e.Use(middleware.GzipWithConfig(middleware.GzipConfig{
+		MinLength: 1024,
+		Skipper: func(c echo.Context) bool {
+			p := c.Request().URL.Path
+			return strings.HasPrefix(p, "/api/v1/artifacts/") || strings.HasPrefix(p, "/federation/v1/artifacts/") || p == "/metrics"
+		},
+	}))
 	e.Use(auth.SecurityHeaders(strings.HasPrefix(s.cfg.Node.URL, "https://"), s.auth.IssuerOrigin()))
 	e.Use(s.authenticate)      // bearer tokens
 	e.Use(s.auth.Middleware()) // browser sessions
@@ -291,6 +300,7 @@ func (s *Server) routes(e *echo.Echo) *echo.Echo {
 	}
 
 	e.GET("/static/*", staticHandler())
+	e.GET("/favicon.ico", func(c echo.Context) error { return c.Redirect(http.StatusMovedPermanently, "/static/favicon.svg") })
 	s.pageRoutes(e)
 
 	e.GET("/healthz", s.healthz)

@@ -238,7 +238,7 @@ func RenderForestSVG(p Pool) []byte {
 	lo, hi = lo-pad, hi+pad
 	x := func(v float64) float64 { return plotL + (plotR-plotL)*(v-lo)/(hi-lo) }
 	top := 50.0
-	height := top + rowH*float64(len(p.Rows)+2) + 50
+	height := top + rowH*float64(len(p.Rows)+2) + 90
 	var w svgWriter
 	w.open(width, height, "bs-forest", "Evidence across districts", forestDesc(p))
 	w.textAt(10, 20, "start", "h", "Test")
@@ -267,13 +267,15 @@ func RenderForestSVG(p Pool) []byte {
 	w.textAt(10, y+4, "start", "h", "Pooled, random effects (DL)")
 	w.textAt(plotR+10, y+4, "start", "h", num(d.Estimate, 2)+" ["+num(d.CILower, 2)+", "+num(d.CIUpper, 2)+"]")
 	w.textAt(width-10, y+4, "end", "h", "100%")
-	y += rowH
-	if d.PILower != nil {
-		w.textAt(10, y+4, "start", "m", "Prediction interval (dotted): "+num(*d.PILower, 2)+" to "+num(*d.PIUpper, 2))
-	}
-	w.textAt(10, y+22, "start", "m", fmt.Sprintf("Heterogeneity: I² = %s%%, τ² = %s, Q = %s (df %d)", num(d.I2, 0), num(d.Tau2, 3), num(d.Q, 2), d.DF))
+	// Axis labels sit right under the plot; the notes go below them, so nothing overlaps.
 	w.textAt(x(0), bottom+14, "middle", "m", "0")
 	w.textAt(x(HattieReference), bottom+28, "middle", "m", hattieLabel)
+	y = bottom + 50
+	if d.PILower != nil {
+		w.textAt(10, y, "start", "m", "Prediction interval (dotted): "+num(*d.PILower, 2)+" to "+num(*d.PIUpper, 2))
+		y += 18
+	}
+	w.textAt(10, y, "start", "m", fmt.Sprintf("Heterogeneity: I² = %s%%, τ² = %s, Q = %s (df %d)", num(d.I2, 0), num(d.Tau2, 3), num(d.Q, 2), d.DF))
 	w.f("</svg>\n")
 	return w.Bytes()
 }
