@@ -595,3 +595,33 @@ func TestDeployDockerfile(t *testing.T) {
 		}
 	}
 }
+
+// TestDeployDocsLinks: every relative link in the operator guide and the README names a file that
+// exists, and the README links to the guide.
+func TestDeployDocsLinks(t *testing.T) {
+	pages, err := filepath.Glob(deployPath("docs", "*.md"))
+	if err != nil || len(pages) == 0 {
+		t.Fatalf("no docs/*.md: %v", err)
+	}
+	pages = append(pages, deployPath("README.md"))
+	link := regexp.MustCompile(`\]\(([^)#\s]+)(#[^)]*)?\)`)
+	for _, page := range pages {
+		text, err := os.ReadFile(page)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range link.FindAllStringSubmatch(string(text), -1) {
+			target := m[1]
+			if strings.Contains(target, "://") || strings.HasPrefix(target, "mailto:") {
+				continue
+			}
+			if _, err := os.Stat(filepath.Join(filepath.Dir(page), target)); err != nil {
+				t.Errorf("%s links to %s, which does not exist", filepath.Base(page), target)
+			}
+		}
+	}
+	readme, _ := os.ReadFile(deployPath("README.md"))
+	if !strings.Contains(string(readme), "](docs/") {
+		t.Error("README.md does not link to docs/")
+	}
+}
