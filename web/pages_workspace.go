@@ -1,6 +1,938 @@
 package web
 
-import "github.com/labstack/echo/v4"
+import (
+	"context"
+	"errors"
+	"fmt"
+	"html/template"
+	"io"
+	"mime"
+	"net/http"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
 
-// workspacePages: the PLC workspace, coordinator pages and admin pages.
-func (s *Server) workspacePages(e *echo.Echo) {}
+	"github.com/labstack/echo/v4"
+
+	"github.com/brightspots-nic/brightspots/practices"
+	"github.com/brightspots-nic/brightspots/practices/evidence"
+)
+
+// The PLC workspace: a team's drafts and published records, the practice editor with artifact
+// uploads and a publish checklist, and the test page (plan, score upload, results card, decision,
+// publish). Every change goes through the repository, which decides who may do what
+// (practices.CanCreate/CanWrite); handlers only ask it. Page handlers return the repository's errors,
+// which the error handler turns into the 404/403 pages or a redirect to sign in.
+
+// workspacePages registers the PLC workspace, coordinator and admin pages.
+func (s *Server) workspacePages(e *echo.Echo) {
+	e.GET("/workspace", s.workspaceHome)
+	e.GET("/workspace/practices/new", s.newPracticePage)
+	e.POST("/workspace/practices/new", s.createPracticePage)
+	e.GET("/workspace/practices/:id/edit", s.editPracticePage)
+	e.POST("/workspace/practices/:id/edit", s.savePracticePage)
+	e.POST("/workspace/practices/:id/artifacts", s.uploadArtifactPage)
+	e.POST("/workspace/practices/:id/publish", s.publishPracticePage)
+	e.GET("/workspace/tests/new", s.newTestPage)
+	e.POST("/workspace/tests/new", s.createTestPage)
+	e.GET("/workspace/tests/:id", s.testPage)
+	e.POST("/workspace/tests/:id", s.saveTestPage)
+	e.POST("/workspace/tests/:id/results", s.uploadResultsPage)
+	e.POST("/workspace/tests/:id/publish", s.publishTestPage)
+	s.coordinatorPages(e)
+	s.adminPages(e)
+}
+
+// someTeam is the team a new record defaults to: the caller's first.
+func someTeam(p practices.Principal) string {
+	if len(p.Teams) > 0 {
+		return p.Teams[0]
+	}
+	return ""
+}
+
+// mayCreate asks the access rules whether p may create records of kind for some team of theirs
+// (admins for any team): the gate of the workspace pages.
+func mayCreate(p practices.Principal, kind practices.Kind) error {
+	if !p.Authenticated() {
+		return practices.ErrUnauthenticated
+	}
+	if len(p.Teams) == 0 {
+		return practices.CanCreate(p, kind, "")
+	}
+	var err error
+	for _, t := range p.Teams {
+		if err = practices.CanCreate(p, kind, t); err == nil {
+			return nil
+		}
+	}
+	return err
+}
+
+// lookupPractice finds the practice a URI names, local or mirrored from a peer, if p may see it.
+func (s *Server) lookupPractice(ctx context.Context, p practices.Principal, uri string) (*practices.Practice, error) {
+	origin, kind, id, ok := practices.ParseURI(uri)
+	if !ok || kind != practices.KindPractice {
+		return nil, practices.ErrNotFound
+	}
+	if origin == s.repo.Node().URL {
+		rec, err := s.repo.Get(ctx, p, kind, id)
+		if err != nil {
+			return nil, err
+		}
+		return rec.(*practices.Practice), nil
+	}
+	rec, gone, err := s.repo.Load(ctx, origin, kind, id)
+	if err != nil || gone {
+		return nil, practices.ErrNotFound
+	}
+	if !practices.CanRead(p, rec.RecordMeta(), s.repo.Node()) {
+		return nil, practices.ErrNotFound
+	}
+	return rec.(*practices.Practice), nil
+}
+
+// practiceLink is where a practice is read on this node (the teacher pages show local and
+// mirrored practices alike).
+func (s *Server) practiceLink(pr *practices.Practice) string { return "/practices/" + pr.ID }
+
+// versionOf reads the hidden "version" field of an editing form.
+func versionOf(c echo.Context) int {
+	v, err := strconv.Atoi(c.FormValue("version"))
+	if err != nil || v < 0 {
+		return 0
+	}
+	return v
+}
+
+// seeOther redirects after a successful POST (post/redirect/get).
+func seeOther(c echo.Context, path string, q url.Values) error {
+	if len(q) > 0 {
+		path += "?" + q.Encode()
+	}
+	return c.Redirect(http.StatusSeeOther, path)
+}
+
+// ---- the workspace home ----
+
+type teamWork struct {
+	Team      string
+	Practices []*practices.Practice
+	Tests     []testRow
+}
+
+type testRow struct {
+	Test                        *practices.Test
+	PracticeTitle, PracticeLink string
+}
+
+type workspaceData struct {
+	Teams []teamWork
+}
+
+func (s *Server) workspaceHome(c echo.Context) error {
+	p := principal(c)
+	if err := mayCreate(p, practices.KindPractice); err != nil {
+		return err
+	}
+	ctx := c.Request().Context()
+	teams := p.Teams
+	if len(teams) == 0 {
+		teams = []string{""} // an admin without a team: every team's records
+	}
+	var data workspaceData
+	titles := map[string]*practices.Practice{}
+	for _, team := range teams {
+		tw := teamWork{Team: team}
+		recs, _, err := s.repo.List(ctx, p, practices.KindPractice, practices.ListFilter{Team: team}, "", 200)
+		if err != nil {
+			return err
+		}
+		for i := len(recs) - 1; i >= 0; i-- { // newest first
+			pr := recs[i].(*practices.Practice)
+			if practices.CanWrite(p, &pr.Meta) == nil {
+				tw.Practices = append(tw.Practices, pr)
+				titles[pr.URI] = pr
+			}
+		}
+		tests, _, err := s.repo.List(ctx, p, practices.KindTest, practices.ListFilter{Team: team}, "", 200)
+		if err != nil {
+			return err
+		}
+		for i := len(tests) - 1; i >= 0; i-- {
+			t := tests[i].(*practices.Test)
+			if practices.CanWrite(p, &t.Meta) != nil {
+				continue
+			}
+			row := testRow{Test: t}
+			pr, ok := titles[t.Practice.URI]
+			if !ok {
+				if found, err := s.lookupPractice(ctx, p, t.Practice.URI); err == nil {
+					pr = found
+					titles[t.Practice.URI] = found
+				}
+			}
+			if pr != nil {
+				row.PracticeTitle, row.PracticeLink = pr.Title, s.practiceLink(pr)
+			}
+			tw.Tests = append(tw.Tests, row)
+		}
+		data.Teams = append(data.Teams, tw)
+	}
+	return s.render(c, http.StatusOK, "workspace", "PLC workspace", data)
+}
+
+// ---- practices ----
+
+type practiceEditView struct {
+	*EditPage
+	Practice  *practices.Practice // nil on the new-practice page
+	Teams     []string            // teams the caller may create for
+	FreeTeam  bool                // an admin without a team types one
+	Tests     []*practices.Test
+	Checklist []checkItem
+	Ready     bool
+	Upload    *EditPage // the artifact upload field and its error
+	MaxUpload int64
+	Link      string // the public page, once published
+}
+
+func (s *Server) newPracticePage(c echo.Context) error {
+	p := principal(c)
+	if err := mayCreate(p, practices.KindPractice); err != nil {
+		return err
+	}
+	v := url.Values{"visibility": {"district"}, "license": {practices.DefaultLicense}, "origin_kind": {"team_designed"},
+		"team": {someTeam(p)}, "based_on.relation": {"adaptation_of"}}
+	return s.renderPracticeForm(c, http.StatusOK, newEditPage(practices.KindPractice, v, 0))
+}
+
+func (s *Server) renderPracticeForm(c echo.Context, status int, ep *EditPage) error {
+	p := principal(c)
+	page := practiceEditView{EditPage: ep, Teams: p.Teams, FreeTeam: len(p.Teams) == 0}
+	return s.render(c, status, "workspace_practice_new", "New practice", page)
+}
+
+func (s *Server) createPracticePage(c echo.Context) error {
+	p := principal(c)
+	if err := mayCreate(p, practices.KindPractice); err != nil {
+		return err
+	}
+	posted, err := c.FormParams()
+	if err != nil {
+		return err
+	}
+	v := canonical(posted, append(slices.Clone(formKeys[practices.KindPractice]), "team"))
+	rec, problems := practiceFromValues(v, nil)
+	var ve *practices.ValidationError
+	if err := practices.Validate(rec, practices.LevelCreate); errors.As(err, &ve) {
+		problems = append(problems, ve.Problems...)
+	}
+	if len(problems) == 0 {
+		out, err := s.repo.Create(c.Request().Context(), p, rec)
+		if errors.As(err, &ve) {
+			problems = ve.Problems
+		} else if err != nil {
+			return err
+		} else {
+			return seeOther(c, "/workspace/practices/"+out.RecordMeta().ID+"/edit", url.Values{"saved": {"created"}})
+		}
+	}
+	ep := newEditPage(practices.KindPractice, v, 0)
+	ep.addProblems(problems)
+	return s.renderPracticeForm(c, http.StatusUnprocessableEntity, ep)
+}
+
+// writablePractice loads a local practice p may edit: 404 when p may not see it, 403 when p may
+// see but not change it.
+func (s *Server) writablePractice(c echo.Context) (*practices.Practice, error) {
+	p := principal(c)
+	if !p.Authenticated() {
+		return nil, practices.ErrUnauthenticated
+	}
+	rec, err := s.repo.Get(c.Request().Context(), p, practices.KindPractice, c.Param("id"))
+	if err != nil {
+		return nil, err
+	}
+	pr := rec.(*practices.Practice)
+	if err := practices.CanWrite(p, &pr.Meta); err != nil {
+		return nil, err
+	}
+	return pr, nil
+}
+
+func (s *Server) editPracticePage(c echo.Context) error {
+	pr, err := s.writablePractice(c)
+	if err != nil {
+		return err
+	}
+	ep := newEditPage(practices.KindPractice, practiceValues(pr), pr.Version)
+	s.savedNotice(c, ep)
+	upload := newEditPage(practices.KindPractice, nil, 0)
+	if sum := c.QueryParam("uploaded"); sum != "" {
+		for _, m := range pr.Materials {
+			if m.SHA256 == sum {
+				ep.Notice = "Uploaded " + m.Name + "."
+			}
+		}
+	}
+	return s.renderPracticeEdit(c, http.StatusOK, pr, ep, upload)
+}
+
+// savedNotice turns the query of a redirect after a save into the page's notice.
+func (s *Server) savedNotice(c echo.Context, ep *EditPage) {
+	q := c.QueryParams()
+	switch q.Get("saved") {
+	case "created":
+		ep.Notice = "Created as a draft. Only your team can see it until it is published."
+	case "1":
+		ep.Notice = "Saved."
+	}
+	if q.Get("published") == "1" {
+		ep.Notice = "Published."
+	}
+	if merged := q.Get("merged"); merged != "" {
+		var labels []string
+		for _, k := range strings.Split(merged, ",") {
+			if slices.Contains(formKeys[ep.Kind], k) || strings.HasPrefix(k, "note:") {
+				labels = append(labels, ep.label(strings.SplitN(k, ":", 2)[0]))
+			}
+		}
+		if len(labels) > 0 {
+			ep.Notice = "Saved. Another team member changed this while you were editing; their changes to " +
+				strings.Join(labels, ", ") + " were kept along with yours."
+		}
+	}
+}
+
+func (s *Server) renderPracticeEdit(c echo.Context, status int, pr *practices.Practice, ep, upload *EditPage) error {
+	p := principal(c)
+	ctx := c.Request().Context()
+	page := practiceEditView{EditPage: ep, Practice: pr, Upload: upload, MaxUpload: s.cfg.Limits.MaxArtifactBytes}
+	page.Checklist = checklist(practices.KindPractice, pr)
+	page.Ready = checklistReady(page.Checklist)
+	if pr.Status == practices.StatusPublished {
+		page.Link = s.practiceLink(pr)
+	}
+	tests, _, err := s.repo.List(ctx, p, practices.KindTest, practices.ListFilter{Team: pr.Team}, "", 200)
+	if err != nil {
+		return err
+	}
+	for _, r := range tests {
+		if t := r.(*practices.Test); t.Practice.URI == pr.URI {
+			page.Tests = append(page.Tests, t)
+		}
+	}
+	return s.render(c, status, "workspace_practice", pr.Title, page)
+}
+
+func (s *Server) savePracticePage(c echo.Context) error {
+	pr, err := s.writablePractice(c)
+	if err != nil {
+		return err
+	}
+	posted, err := c.FormParams()
+	if err != nil {
+		return err
+	}
+	keys := formKeys[practices.KindPractice]
+	spec := mergeSpec{
+		kind: practices.KindPractice, id: pr.ID, keys: keys,
+		values: func(r practices.Record) url.Values { return practiceValues(r.(*practices.Practice)) },
+		record: func(v url.Values, cur practices.Record) (practices.Record, []practices.FieldError) {
+			return practiceFromValues(v, cur.(*practices.Practice))
+		},
+	}
+	saved, ep, taken, err := s.saveMerging(c, spec, pr, canonical(posted, keys), versionOf(c))
+	if err != nil {
+		return err
+	}
+	if saved == nil {
+		cur, err := s.writablePractice(c)
+		if err != nil {
+			return err
+		}
+		return s.renderPracticeEdit(c, editStatus(ep), cur, ep, newEditPage(practices.KindPractice, nil, 0))
+	}
+	return seeOther(c, "/workspace/practices/"+pr.ID+"/edit", savedQuery(taken))
+}
+
+func savedQuery(taken []string) url.Values {
+	q := url.Values{"saved": {"1"}}
+	if len(taken) > 0 {
+		q.Set("merged", strings.Join(taken, ","))
+	}
+	return q
+}
+
+// editStatus is the status of a form shown again: 409 for a concurrent change to reconcile, 422
+// for problems.
+func editStatus(ep *EditPage) int {
+	if len(ep.Theirs) > 0 {
+		return http.StatusConflict
+	}
+	return http.StatusUnprocessableEntity
+}
+
+// mergeSpec describes how saveMerging reads and writes one kind of record through form values.
+type mergeSpec struct {
+	kind   practices.Kind
+	id     string
+	keys   []string // the fields the form posts (and so may merge)
+	values func(practices.Record) url.Values
+	record func(url.Values, practices.Record) (practices.Record, []practices.FieldError)
+}
+
+// saveMerging saves the form values mine, read from version expected, as the next version. When
+// another member saved first it merges (merge3) against the version the form started from and
+// retries; fields both changed come back in the page's Theirs for the editor to reconcile. It
+// returns the saved record, or the page to show again (problems or conflicts), and the fields taken
+// from the other member's change.
+func (s *Server) saveMerging(c echo.Context, spec mergeSpec, cur practices.Record, mine url.Values, expected int) (practices.Record, *EditPage, []string, error) {
+	p := principal(c)
+	ctx := c.Request().Context()
+	var taken []string
+	if expected == 0 {
+		expected = cur.RecordMeta().Version
+	}
+	for attempt := 0; attempt < 4; attempt++ {
+		in, problems := spec.record(mine, cur)
+		if len(problems) > 0 {
+			in.RecordMeta().Team = cur.RecordMeta().Team
+			var ve *practices.ValidationError
+			if err := practices.Validate(in, practices.LevelCreate); errors.As(err, &ve) {
+				problems = append(problems, ve.Problems...)
+			}
+			ep := newEditPage(spec.kind, mine, expected)
+			ep.addProblems(problems)
+			return nil, ep, taken, nil
+		}
+		out, err := s.repo.Update(ctx, p, spec.kind, spec.id, expected, in)
+		var ve *practices.ValidationError
+		switch {
+		case err == nil:
+			return out, nil, taken, nil
+		case errors.As(err, &ve):
+			ep := newEditPage(spec.kind, mine, expected)
+			ep.addProblems(ve.Problems)
+			return nil, ep, taken, nil
+		case !errors.Is(err, practices.ErrStale):
+			return nil, nil, nil, err
+		}
+		theirsRec, err := s.repo.Get(ctx, p, spec.kind, spec.id)
+		if err != nil {
+			return nil, nil, nil, err
+		}
+		var base url.Values
+		if b, err := s.repo.GetVersion(ctx, p, spec.kind, spec.id, expected); err == nil {
+			base = spec.values(b)
+		}
+		theirs := spec.values(theirsRec)
+		keys := spec.keys
+		if spec.kind == practices.KindCollection {
+			keys = collectionKeys(base, mine, theirs)
+		}
+		merged, conflicts, took := merge3(base, mine, theirs, keys)
+		// Fields this form does not post always follow the current version.
+		merged = overlay(theirs, merged, keys)
+		taken = append(taken, took...)
+		cur, mine, expected = theirsRec, merged, theirsRec.RecordMeta().Version
+		if len(conflicts) > 0 {
+			ep := newEditPage(spec.kind, merged, expected)
+			ep.Theirs = conflicts
+			for _, k := range taken {
+				ep.Taken = append(ep.Taken, ep.label(strings.SplitN(k, ":", 2)[0]))
+			}
+			ep.Notice = "Another team member saved this while you were editing. Where you both changed a field, " +
+				"your text is still in the field and theirs is shown below it: combine them, then save again."
+			ep.Problem = true
+			return nil, ep, taken, nil
+		}
+	}
+	return nil, nil, nil, practices.ErrStale
+}
+
+// uploadArtifactPage is the upload without JavaScript: a multipart form posted to the page (the
+// CSRF token rides in the action's query, as the body is streamed). With JavaScript, workspace.js
+// sends the same file to the API route instead and shows progress.
+func (s *Server) uploadArtifactPage(c echo.Context) error {
+	pr, err := s.writablePractice(c)
+	if err != nil {
+		return err
+	}
+	ctx := c.Request().Context()
+	p := principal(c)
+	limit := s.cfg.Limits.MaxArtifactBytes
+	r := c.Request()
+	r.Body = http.MaxBytesReader(c.Response(), r.Body, limit+64<<10)
+	refuse := func(status int, msg string) error {
+		upload := newEditPage(practices.KindPractice, nil, 0)
+		upload.Errors["file"] = []string{msg}
+		upload.Problems = []problemView{{Anchor: fieldID("file"), Text: msg}}
+		return s.renderPracticeEdit(c, status, pr, newEditPage(practices.KindPractice, practiceValues(pr), pr.Version), upload)
+	}
+	mt, params, _ := mime.ParseMediaType(r.Header.Get(echo.HeaderContentType))
+	if mt != "multipart/form-data" || params["boundary"] == "" {
+		return refuse(http.StatusBadRequest, "Choose a file to upload.")
+	}
+	mr, err := r.MultipartReader()
+	if err != nil {
+		return refuse(http.StatusBadRequest, "The upload did not arrive as a file; try again.")
+	}
+	var (
+		name string
+		body io.Reader
+	)
+	for {
+		part, err := mr.NextPart()
+		if errors.Is(err, io.EOF) {
+			return refuse(http.StatusUnprocessableEntity, "Choose a file to upload.")
+		}
+		if err != nil {
+			return refuse(http.StatusBadRequest, "The upload was interrupted; try again.")
+		}
+		if part.FormName() == "file" {
+			_, dp, _ := mime.ParseMediaType(part.Header.Get("Content-Disposition"))
+			name, body = dp["filename"], part
+			break
+		}
+	}
+	if name == "" {
+		return refuse(http.StatusUnprocessableEntity, "Choose a file to upload.")
+	}
+	ref, err := s.repo.StoreArtifact(ctx, name, body, limit)
+	var (
+		ae  *practices.ArtifactError
+		mbe *http.MaxBytesError
+	)
+	switch {
+	case errors.As(err, &ae):
+		return refuse(toProblem(err).Status, "The file was refused: "+ae.Msg+".")
+	case errors.As(err, &mbe):
+		return refuse(http.StatusRequestEntityTooLarge, fmt.Sprintf("The file was refused: it is larger than the limit of %d bytes.", limit))
+	case err != nil:
+		return err
+	}
+	if _, err := s.repo.AttachArtifact(ctx, p, pr.ID, ref); err != nil {
+		if errors.As(err, &ae) {
+			return refuse(http.StatusUnprocessableEntity, "The file was refused: "+ae.Msg+".")
+		}
+		return err
+	}
+	s.logger.Info("artifact stored", append(logAttrs(c), "sha256", ref.SHA256, "size", ref.Size, "media_type", ref.MediaType, "practice", pr.ID)...)
+	return seeOther(c, "/workspace/practices/"+pr.ID+"/edit", url.Values{"uploaded": {ref.SHA256}})
+}
+
+func (s *Server) publishPracticePage(c echo.Context) error {
+	pr, err := s.writablePractice(c)
+	if err != nil {
+		return err
+	}
+	_, err = s.repo.Publish(c.Request().Context(), principal(c), practices.KindPractice, pr.ID, versionOf(c))
+	if err == nil {
+		return seeOther(c, "/workspace/practices/"+pr.ID+"/edit", url.Values{"published": {"1"}})
+	}
+	status := editStatusOf(err)
+	ep, perr := publishRefusal(practices.KindPractice, err)
+	if perr != nil {
+		return perr
+	}
+	cur, err := s.writablePractice(c)
+	if err != nil {
+		return err
+	}
+	ep.Form, ep.Version = practiceValues(cur), cur.Version
+	return s.renderPracticeEdit(c, status, cur, ep, newEditPage(practices.KindPractice, nil, 0))
+}
+
+// publishRefusal explains a refused publish on the page: what is missing (the checklist shows
+// where), a concurrent change, or a lifecycle rule. Other errors are returned.
+func publishRefusal(kind practices.Kind, err error) (*EditPage, error) {
+	ep := newEditPage(kind, nil, 0)
+	ep.Problem = true
+	var (
+		ve *practices.ValidationError
+		se *practices.StateError
+	)
+	switch {
+	case errors.As(err, &ve):
+		ep.Notice = "Not published yet: the checklist below shows what is still missing."
+	case errors.Is(err, practices.ErrStale):
+		ep.Notice = "Not published: another team member changed this after you opened the page. Check the latest version below, then publish again."
+	case errors.As(err, &se):
+		ep.Notice = "Not published: " + se.Msg + "."
+	default:
+		return nil, err
+	}
+	return ep, nil
+}
+
+func editStatusOf(err error) int {
+	var ve *practices.ValidationError
+	if errors.As(err, &ve) {
+		return http.StatusUnprocessableEntity
+	}
+	return http.StatusConflict
+}
+
+// ---- tests ----
+
+func init() {
+	pageFuncs["bytes"] = fileSize
+}
+
+// fileSize is a byte count in words.
+func fileSize(n int64) string {
+	switch {
+	case n >= 1<<30:
+		return fmt.Sprintf("%.1f GB", float64(n)/(1<<30))
+	case n >= 1<<20:
+		return fmt.Sprintf("%.1f MB", float64(n)/(1<<20))
+	case n >= 1<<10:
+		return fmt.Sprintf("%.0f KB", float64(n)/(1<<10))
+	}
+	return fmt.Sprintf("%d bytes", n)
+}
+
+type testView struct {
+	Test                  *practices.Test // nil on the new-test page
+	Plan, Act, Upload     *EditPage
+	Practice              *practices.Practice
+	PracticeLink          string
+	Teams                 []string
+	FreeTeam              bool
+	Locked                bool // results exist: design, prediction and assessment are fixed
+	Results               *evidence.Results
+	ResultsTable          template.HTML
+	ResultsImage          string
+	RowsUsed, RowsDropped int
+	UploadBlocked         []string // why scores cannot be uploaded yet
+	Checklist             []checkItem
+	Ready                 bool
+	Notice                string
+	Problem               bool
+	MinN                  int
+}
+
+// edit makes the plan the form that the "field" template function fills.
+func (t *testView) edit() *EditPage { return t.Plan }
+
+func (s *Server) newTestPage(c echo.Context) error {
+	p := principal(c)
+	if err := mayCreate(p, practices.KindTest); err != nil {
+		return err
+	}
+	pr, err := s.lookupPractice(c.Request().Context(), p, c.QueryParam("practice"))
+	if err != nil {
+		return err
+	}
+	vis := string(pr.Visibility)
+	if pr.Origin != s.repo.Node().URL || vis == "peers" {
+		vis = "network"
+	}
+	v := url.Values{
+		"practice.uri": {pr.URI}, "practice.version": {strconv.Itoa(pr.Version)}, "team": {someTeam(p)},
+		"cycle": {"pdsa"}, "design": {"single_group_pre_post"}, "prediction.metric": {"effect_size"},
+		"prediction.operator": {">="}, "assessment.form": {"same"}, "visibility": {vis},
+		"cohort.subjects": slices.Clone(pr.Subjects), "cohort.grade_levels": slices.Clone(pr.GradeLevels),
+	}
+	return s.renderNewTest(c, http.StatusOK, pr, newEditPage(practices.KindTest, v, 0))
+}
+
+func (s *Server) renderNewTest(c echo.Context, status int, pr *practices.Practice, ep *EditPage) error {
+	p := principal(c)
+	page := &testView{Plan: ep, Practice: pr, PracticeLink: s.practiceLink(pr), Teams: p.Teams, FreeTeam: len(p.Teams) == 0}
+	return s.render(c, status, "test_new", "Plan a test", page)
+}
+
+func (s *Server) createTestPage(c echo.Context) error {
+	p := principal(c)
+	if err := mayCreate(p, practices.KindTest); err != nil {
+		return err
+	}
+	posted, err := c.FormParams()
+	if err != nil {
+		return err
+	}
+	v := canonical(posted, append(slices.Clone(testPlanKeys), "practice.uri", "practice.version", "team"))
+	pr, err := s.lookupPractice(c.Request().Context(), p, v.Get("practice.uri"))
+	if err != nil {
+		return err
+	}
+	rec, problems := testFromValues(v, nil)
+	var ve *practices.ValidationError
+	if err := practices.Validate(rec, practices.LevelCreate); errors.As(err, &ve) {
+		problems = append(problems, ve.Problems...)
+	}
+	if len(problems) == 0 {
+		out, err := s.repo.Create(c.Request().Context(), p, rec)
+		if errors.As(err, &ve) {
+			problems = ve.Problems
+		} else if err != nil {
+			return err
+		} else {
+			return seeOther(c, "/workspace/tests/"+out.RecordMeta().ID, url.Values{"saved": {"created"}})
+		}
+	}
+	ep := newEditPage(practices.KindTest, v, 0)
+	ep.addProblems(problems)
+	return s.renderNewTest(c, http.StatusUnprocessableEntity, pr, ep)
+}
+
+func (s *Server) writableTest(c echo.Context) (*practices.Test, error) {
+	p := principal(c)
+	if !p.Authenticated() {
+		return nil, practices.ErrUnauthenticated
+	}
+	rec, err := s.repo.Get(c.Request().Context(), p, practices.KindTest, c.Param("id"))
+	if err != nil {
+		return nil, err
+	}
+	t := rec.(*practices.Test)
+	if err := practices.CanWrite(p, &t.Meta); err != nil {
+		return nil, err
+	}
+	return t, nil
+}
+
+func (s *Server) testPage(c echo.Context) error {
+	t, err := s.writableTest(c)
+	if err != nil {
+		return err
+	}
+	page := s.newTestPageData(t)
+	s.savedNotice(c, page.Plan)
+	page.Notice, page.Plan.Notice = page.Plan.Notice, ""
+	if c.QueryParam("results") == "1" {
+		page.Notice = "Results computed. The score rows were used and discarded; only the figures below are kept."
+	}
+	return s.renderTest(c, http.StatusOK, page)
+}
+
+func (s *Server) newTestPageData(t *practices.Test) *testView {
+	v := testValues(t)
+	return &testView{
+		Test: t, Plan: newEditPage(practices.KindTest, v, t.Version), Act: newEditPage(practices.KindTest, v, t.Version),
+		Upload: newEditPage(practices.KindTest, nil, t.Version),
+	}
+}
+
+func (s *Server) renderTest(c echo.Context, status int, page *testView) error {
+	p := principal(c)
+	ctx := c.Request().Context()
+	t := page.Test
+	if pr, err := s.lookupPractice(ctx, p, t.Practice.URI); err == nil {
+		page.Practice, page.PracticeLink = pr, s.practiceLink(pr)
+	}
+	page.Locked = t.Results != nil
+	page.MinN = s.cfg.Privacy.MinN
+	if t.Results != nil {
+		page.Results = t.Results
+		page.ResultsTable = template.HTML(evidence.ResultsTableHTML(t.Results))
+		page.ResultsImage = fmt.Sprintf("/api/v1/tests/%s/results.svg?v=%d", t.ID, t.Version)
+		if in, err := s.repo.InternalResults(ctx, t.ID); err == nil && in.Analysis != nil {
+			page.RowsUsed, page.RowsDropped = in.Analysis.RowsUsed, in.Analysis.RowsDropped
+		}
+	}
+	var ve *practices.ValidationError
+	if _, err := practices.ResultsOptions(t, s.cfg.Privacy.MinN); errors.As(err, &ve) {
+		e := newEditPage(practices.KindTest, nil, 0)
+		for _, pr := range ve.Problems {
+			_, subject := e.formField(pr.Field)
+			page.UploadBlocked = append(page.UploadBlocked, subject+" "+pr.Message)
+		}
+	}
+	page.Checklist = checklist(practices.KindTest, t)
+	for i := range page.Checklist {
+		if page.Checklist[i].Label == fieldLabels[practices.KindTest]["results"] {
+			page.Checklist[i].Anchor = fieldID("scores")
+		}
+	}
+	page.Ready = checklistReady(page.Checklist)
+	title := t.Title
+	if title == "" {
+		title = "Test"
+	}
+	return s.render(c, status, "test", title, page)
+}
+
+// planKeys are the fields the plan form posts: all of the plan, less what results have fixed.
+func planKeys(t *practices.Test) []string {
+	if t.Results == nil {
+		return testPlanKeys
+	}
+	var out []string
+	for _, k := range testPlanKeys {
+		if !slices.Contains(testLockedKeys, k) {
+			out = append(out, k)
+		}
+	}
+	return out
+}
+
+func (s *Server) saveTestPage(c echo.Context) error {
+	t, err := s.writableTest(c)
+	if err != nil {
+		return err
+	}
+	posted, err := c.FormParams()
+	if err != nil {
+		return err
+	}
+	section := posted.Get("section")
+	keys := planKeys(t)
+	if section == "act" {
+		keys = testActKeys
+	}
+	spec := mergeSpec{
+		kind: practices.KindTest, id: t.ID, keys: keys,
+		values: func(r practices.Record) url.Values { return testValues(r.(*practices.Test)) },
+		record: func(v url.Values, cur practices.Record) (practices.Record, []practices.FieldError) {
+			return testFromValues(v, cur.(*practices.Test))
+		},
+	}
+	// The section's fields as posted, every other field as the version the form was read from:
+	// saving one section never touches the other.
+	mine := overlay(testValues(t), posted, keys)
+	saved, ep, taken, err := s.saveMerging(c, spec, t, mine, versionOf(c))
+	if err != nil {
+		return err
+	}
+	if saved == nil {
+		cur, err := s.writableTest(c)
+		if err != nil {
+			return err
+		}
+		page := s.newTestPageData(cur)
+		if section == "act" {
+			page.Act = ep
+		} else {
+			page.Plan = ep
+		}
+		return s.renderTest(c, editStatus(ep), page)
+	}
+	q := savedQuery(taken)
+	return seeOther(c, "/workspace/tests/"+t.ID, q)
+}
+
+// uploadResultsPage computes results from a score table posted as a multipart form (the CSRF
+// token in the action's query). Rows are parsed as they stream, used and dropped; a refused file
+// is explained next to the file field, naming the column, row and rule and never a cell's value.
+func (s *Server) uploadResultsPage(c echo.Context) error {
+	t, err := s.writableTest(c)
+	if err != nil {
+		return err
+	}
+	p := principal(c)
+	ctx := c.Request().Context()
+	refuse := func(status int, msg string) error {
+		page := s.newTestPageData(t)
+		page.Upload.Errors["scores"] = []string{msg}
+		page.Upload.Problems = []problemView{{Anchor: fieldID("scores"), Text: msg}}
+		return s.renderTest(c, status, page)
+	}
+	opts, err := practices.ResultsOptions(t, s.cfg.Privacy.MinN)
+	var ve *practices.ValidationError
+	if errors.As(err, &ve) {
+		return refuse(http.StatusUnprocessableEntity, "Plan the prediction and the assessment first: results cannot be uploaded before them.")
+	} else if err != nil {
+		return err
+	}
+	r := c.Request()
+	r.Body = http.MaxBytesReader(c.Response(), r.Body, evidence.MaxFileBytes+64<<10)
+	mt, params, _ := mime.ParseMediaType(r.Header.Get(echo.HeaderContentType))
+	if mt != "multipart/form-data" || params["boundary"] == "" {
+		return refuse(http.StatusBadRequest, "Choose a CSV file to upload.")
+	}
+	mr, err := r.MultipartReader()
+	if err != nil {
+		return refuse(http.StatusBadRequest, "The upload did not arrive as a file; try again.")
+	}
+	var body io.Reader
+	for body == nil {
+		part, err := mr.NextPart()
+		if errors.Is(err, io.EOF) {
+			return refuse(http.StatusUnprocessableEntity, "Choose a CSV file to upload.")
+		}
+		if err != nil {
+			return refuse(http.StatusBadRequest, "The upload was interrupted; try again.")
+		}
+		if part.FormName() == "scores" {
+			_, dp, _ := mime.ParseMediaType(part.Header.Get("Content-Disposition"))
+			if dp["filename"] == "" {
+				return refuse(http.StatusUnprocessableEntity, "Choose a CSV file to upload.")
+			}
+			body = part
+		}
+	}
+	analysis, err := evidence.AnalyzeCSV(io.LimitReader(body, evidence.MaxFileBytes+1), opts)
+	var (
+		ie  *evidence.InputError
+		mbe *http.MaxBytesError
+	)
+	switch {
+	case errors.As(err, &ie):
+		// The log gets the rule and position only: a message may repeat a header the district typed.
+		s.logger.Info("results refused", append(logAttrs(c), "rule", ie.Rule, "line", ie.Line, "row", ie.Row, "field", ie.Field)...)
+		status := http.StatusUnprocessableEntity
+		if ie.Rule == evidence.RuleTooLarge {
+			status = http.StatusRequestEntityTooLarge
+		}
+		return refuse(status, "The file was refused. "+inputErrorText(ie))
+	case errors.As(err, &mbe):
+		return refuse(http.StatusRequestEntityTooLarge, fmt.Sprintf("The file was refused. It is larger than %d MB.", evidence.MaxFileBytes>>20))
+	case err != nil:
+		return err
+	}
+	updated, err := s.repo.RecordResults(ctx, p, t.ID, analysis)
+	var se *practices.StateError
+	if errors.As(err, &se) {
+		return refuse(http.StatusConflict, "The results were refused: "+se.Msg+".")
+	} else if err != nil {
+		return err
+	}
+	s.logger.Info("results recorded", append(logAttrs(c), "test", t.ID, "source", analysis.Source,
+		"rows_used", analysis.RowsUsed, "rows_dropped", analysis.RowsDropped, "shareable", analysis.Shareable())...)
+	return seeOther(c, "/workspace/tests/"+updated.ID, url.Values{"results": {"1"}})
+}
+
+// inputErrorText says where a refused score table went wrong and why: column, row, rule message.
+func inputErrorText(ie *evidence.InputError) string {
+	msg := ie.Message
+	if msg != "" {
+		msg = strings.ToUpper(msg[:1]) + msg[1:]
+	}
+	switch {
+	case ie.Column != "" && ie.Row > 0:
+		return fmt.Sprintf("Row %d (line %d), column “%s”: %s.", ie.Row, ie.Line, ie.Column, ie.Message)
+	case ie.Column != "":
+		return fmt.Sprintf("Column “%s”: %s.", ie.Column, ie.Message)
+	case ie.Row > 0:
+		return fmt.Sprintf("Row %d (line %d): %s.", ie.Row, ie.Line, ie.Message)
+	}
+	return msg + "."
+}
+
+func (s *Server) publishTestPage(c echo.Context) error {
+	t, err := s.writableTest(c)
+	if err != nil {
+		return err
+	}
+	_, err = s.repo.Publish(c.Request().Context(), principal(c), practices.KindTest, t.ID, versionOf(c))
+	if err == nil {
+		return seeOther(c, "/workspace/tests/"+t.ID, url.Values{"published": {"1"}})
+	}
+	status := editStatusOf(err)
+	ep, perr := publishRefusal(practices.KindTest, err)
+	if perr != nil {
+		return perr
+	}
+	cur, err := s.writableTest(c)
+	if err != nil {
+		return err
+	}
+	page := s.newTestPageData(cur)
+	page.Notice, page.Problem = ep.Notice, true
+	return s.renderTest(c, status, page)
+}
