@@ -9,7 +9,7 @@
 # data_dir: /var/lib/brightspots; secrets come from the environment. The root filesystem can be
 # read-only: the node writes only to data_dir and /tmp.
 
-FROM golang:1.26.8-bookworm AS build
+FROM golang:1.26.8 AS build
 WORKDIR /src
 COPY go.mod go.sum ./
 RUN --mount=type=cache,target=/go/pkg/mod go mod download

@@ -24,6 +24,7 @@ import (
 	"github.com/brightspots-nic/brightspots/practices"
 	"github.com/brightspots-nic/brightspots/storage/fs"
 	"github.com/brightspots-nic/brightspots/web"
+	"github.com/brightspots-nic/brightspots/web/auth"
 )
 
 // checkTimeout bounds each service check, so one unanswering host cannot hang the command.
@@ -311,8 +312,21 @@ func checkSignIn(ctx context.Context, cfg web.Config) check {
 	if iss == "" {
 		return pass("sign-in", "embedded provider at %s/idp (local accounts: brightspots user add)", cfg.Node.URL)
 	}
-	if cfg.Auth.OIDC.ClientID == "" {
-		return fail("sign-in", "auth.oidc.client_id is required with auth.oidc.issuer %s", iss)
+	// The sign-in settings are checked by the code that will use them, over a scratch folder (it
+	// keeps its cookie key in the store): role rules, scopes, domains, session lifetimes.
+	scratch, err := os.MkdirTemp("", "brightspots-check-")
+	if err != nil {
+		return fail("sign-in", "scratch folder: %v", err)
+	}
+	defer os.RemoveAll(scratch)
+	b, err := fs.Open(scratch)
+	if err != nil {
+		return fail("sign-in", "scratch folder: %v", err)
+	}
+	authCfg := cfg.Auth
+	authCfg.PublicURL = cfg.Node.URL
+	if _, err := auth.New(ctx, authCfg, b, nil, nil); err != nil {
+		return fail("sign-in", "%v", err)
 	}
 	if problem := checkDiscovery(ctx, iss); problem != "" {
 		return fail("sign-in", "auth.oidc.issuer %s: %s", iss, problem)

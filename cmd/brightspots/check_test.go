@@ -111,6 +111,16 @@ func TestConfigCheck(t *testing.T) {
 			},
 		},
 		{
+			name:    "sign-in settings",
+			config:  node + fmt.Sprintf("auth:\n  oidc: {issuer: %q}\n  roles: [{claim: groups, value: it, role: boss}]\n", peerURL+"/idp"),
+			wantErr: "config check: 1 of 5 checks failed",
+			lines: []string{
+				`^config +ok`, `^store +ok`, `^index +ok`,
+				`^sign-in +FAIL +auth config: auth.oidc.client_id: required auth.roles\[0\].role "boss": not one of teacher, publisher, coordinator, admin$`,
+				`^peers +ok`,
+			},
+		},
+		{
 			name:    "invalid configuration",
 			config:  "node: {id: Not A Slug}\nstorage: {kind: gcs}\n",
 			wantErr: "config check: the configuration is not valid",
