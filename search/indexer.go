@@ -26,14 +26,22 @@ type Source interface {
 	Load(ctx context.Context, origin string, kind practices.Kind, id string) (rec practices.Record, gone bool, err error)
 }
 
-// CursorKey is where the indexer keeps its cursor in the store.
+// CursorKey is where the indexer keeps its cursor in the store, for an index every replica shares.
 const CursorKey = "node/state/indexer-cursor.json"
+
+// CursorPrefix is where indexers keep their cursors with IndexerConfig.CursorPerIndex: one object
+// per index instance, {CursorPrefix}{instance id}.json.
+const CursorPrefix = "node/state/indexer-cursors/"
 
 // IndexerConfig is what an Indexer needs. Source, Index and Bucket are required.
 type IndexerConfig struct {
 	Source Source
 	Index  Index
 	Bucket storage.Bucket // holds the cursor under CursorKey
+	// CursorPerIndex keeps the cursor under CursorPrefix, keyed by the index's instance id, instead of
+	// the one shared CursorKey: for an embedded index, of which each replica sharing the bucket has its
+	// own, fed from the shared change log. A shared index (Meilisearch) keeps the shared cursor.
+	CursorPerIndex bool
 	// Evidence gives a practice's evidence for its document; nil uses SummaryEvidence.
 	Evidence func(ctx context.Context, p *practices.Practice) (Evidence, error)
 	// Registry receives the indexer's metrics; nil registers none.
@@ -204,8 +212,30 @@ func (x *Indexer) instance(ctx context.Context) (string, error) {
 	return id, nil
 }
 
+// cursorKey is where this indexer's cursor lives (see IndexerConfig.CursorPerIndex).
+func (x *Indexer) cursorKey(ctx context.Context) (string, error) {
+	if !x.cfg.CursorPerIndex {
+		return CursorKey, nil
+	}
+	inst, err := x.instance(ctx)
+	if err != nil || inst == "" {
+		return CursorKey, err // an index without instances is one the replicas share
+	}
+	return CursorPrefix + inst + ".json", nil
+}
+
 func (x *Indexer) loadCursor(ctx context.Context) error {
-	rc, _, err := x.cfg.Bucket.Get(ctx, CursorKey)
+	key, err := x.cursorKey(ctx)
+	if err != nil {
+		return err
+	}
+	rc, _, err := x.cfg.Bucket.Get(ctx, key)
+	if errors.Is(err, storage.ErrNotFound) && key != CursorKey {
+		// Written before cursors were kept per index: the shared cursor still serves if it belongs to
+		// this index (checked below), so an upgrade does not replay the whole log.
+		key = CursorKey
+		rc, _, err = x.cfg.Bucket.Get(ctx, key)
+	}
 	if errors.Is(err, storage.ErrNotFound) {
 		x.mu.Lock()
 		x.cursor = 0
@@ -218,7 +248,7 @@ func (x *Indexer) loadCursor(ctx context.Context) error {
 	defer rc.Close()
 	var st cursorState
 	if err := json.NewDecoder(io.LimitReader(rc, 1<<16)).Decode(&st); err != nil {
-		return fmt.Errorf("search indexer: decode cursor %s: %w", CursorKey, err)
+		return fmt.Errorf("search indexer: decode cursor %s: %w", key, err)
 	}
 	inst, err := x.instance(ctx)
 	if err != nil {
@@ -244,7 +274,11 @@ func (x *Indexer) saveCursor(ctx context.Context, seq uint64) error {
 	if err != nil {
 		return fmt.Errorf("search indexer: encode cursor: %w", err)
 	}
-	if _, err := x.cfg.Bucket.Put(ctx, CursorKey, bytes.NewReader(b), int64(len(b)),
+	key, err := x.cursorKey(ctx)
+	if err != nil {
+		return err
+	}
+	if _, err := x.cfg.Bucket.Put(ctx, key, bytes.NewReader(b), int64(len(b)),
 		storage.PutOptions{ContentType: "application/json"}); err != nil {
 		return fmt.Errorf("search indexer: save cursor %d: %w", seq, err)
 	}
