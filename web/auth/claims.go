@@ -10,7 +10,7 @@ import (
 )
 
 // ErrNotAllowed: the provider vouched for the user, but this node's configuration does not admit
-// them (their domain is not an allowed one).
+// them (their domain is not an allowed one, or no auth.require rule matches).
 var ErrNotAllowed = errors.New("auth: user not allowed to sign in here")
 
 // Limits on what a provider's claims may put into a principal.
@@ -55,24 +55,33 @@ func (c *Config) principal(claims map[string]any) (practices.Principal, error) {
 		}
 	}
 
-	p := practices.Principal{Kind: "session", Subject: sub, Email: email, Name: displayName(claims)}
-	roles := []practices.Role{practices.RoleTeacher}
-	for _, rule := range c.Roles {
+	matches := func(claim, value string) bool {
 		var values []string
 		fold := true
-		switch rule.Claim {
+		switch claim {
 		case "email":
 			values = nonEmpty(email)
 		case "email_domain":
 			values = nonEmpty(domain)
 		default:
-			values, fold = stringValues(claims[rule.Claim]), false
+			values, fold = stringValues(claims[claim]), false
 		}
 		for _, v := range values {
-			if v == rule.Value || (fold && strings.EqualFold(v, rule.Value)) {
-				roles = append(roles, rule.Role)
-				break
+			if v == value || (fold && strings.EqualFold(v, value)) {
+				return true
 			}
+		}
+		return false
+	}
+	if len(c.Require) > 0 && !slices.ContainsFunc(c.Require, func(r ClaimRule) bool { return matches(r.Claim, r.Value) }) {
+		return practices.Principal{}, fmt.Errorf("%w: no auth.require rule matches", ErrNotAllowed)
+	}
+
+	p := practices.Principal{Kind: "session", Subject: sub, Email: email, Name: displayName(claims)}
+	roles := []practices.Role{practices.RoleTeacher}
+	for _, rule := range c.Roles {
+		if matches(rule.Claim, rule.Value) {
+			roles = append(roles, rule.Role)
 		}
 	}
 	if c.Teams.Claim != "" {

@@ -137,3 +137,42 @@ func FuzzClaimMapping(f *testing.F) {
 		}
 	})
 }
+
+// TestRequireAdmitsOnlyStaff: with auth.require set, a student the district IdP vouches for is
+// refused; staff matching any rule are admitted with their roles as usual.
+func TestRequireAdmitsOnlyStaff(t *testing.T) {
+	cfg := mappingConfig()
+	cfg.Require = []ClaimRule{{Claim: "groups", Value: "staff"}, {Claim: "user_type", Value: "teacher"}}
+	for _, tc := range []struct {
+		name, claims string
+		admitted     bool
+	}{
+		{"student", `{"sub":"s1","email":"kid@district.example","groups":["students","grade-4"]}`, false},
+		{"clever student", `{"sub":"s2","email":"kid@district.example","user_type":"student"}`, false},
+		{"no claims at all", `{"sub":"s3","email":"x@district.example"}`, false},
+		{"staff group", `{"sub":"t1","email":"t@district.example","groups":["staff","nic-coordinators"]}`, true},
+		{"clever teacher", `{"sub":"t2","email":"t@district.example","user_type":"teacher"}`, true},
+		{"value is exact", `{"sub":"t3","email":"t@district.example","groups":["Staff"]}`, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var claims map[string]any
+			json.Unmarshal([]byte(tc.claims), &claims)
+			p, err := cfg.principal(claims)
+			if tc.admitted != (err == nil) {
+				t.Fatalf("admitted = %v (err %v), want %v", err == nil, err, tc.admitted)
+			}
+			if !tc.admitted && !errors.Is(err, ErrNotAllowed) {
+				t.Fatalf("refusal is not ErrNotAllowed: %v", err)
+			}
+			if tc.name == "staff group" && !p.Has(practices.RoleCoordinator) {
+				t.Fatalf("roles not mapped for an admitted user: %+v", p.Roles)
+			}
+		})
+	}
+	bad := cfg
+	bad.Require = []ClaimRule{{Claim: "groups"}}
+	bad.PublicURL, bad.OIDC.Issuer, bad.OIDC.ClientID = "https://n.example", "https://idp.example", "c"
+	if _, err := bad.withDefaults(); err == nil || !strings.Contains(err.Error(), "auth.require[0]") {
+		t.Fatalf("incomplete require rule: %v", err)
+	}
+}

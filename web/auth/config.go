@@ -27,10 +27,15 @@ import (
 //	  teams: {claim: groups, prefix: plc-, publish: true}
 //	  session: {idle: 2h, absolute: 12h}
 type Config struct {
-	OIDC    OIDC       `yaml:"oidc"`
-	Roles   []RoleRule `yaml:"roles"`
-	Teams   Teams      `yaml:"teams"`
-	Session Session    `yaml:"session"`
+	OIDC OIDC `yaml:"oidc"`
+	// Require, when not empty, admits only users matching at least one rule (claim and value as in
+	// roles; the role is ignored). A district IdP also signs in students: require a staff group, an
+	// organisational unit claim, or Clever's user_type teacher/district_admin, so that only staff
+	// become members of the node.
+	Require []ClaimRule `yaml:"require"`
+	Roles   []RoleRule  `yaml:"roles"`
+	Teams   Teams       `yaml:"teams"`
+	Session Session     `yaml:"session"`
 	// PublicURL is the node's public URL (the server's public_url, not a key of this section): the
 	// base of the redirect URI (<PublicURL>/auth/callback), the cookie rule and the origin checks.
 	PublicURL string `yaml:"-"`
@@ -48,6 +53,12 @@ type OIDC struct {
 	// provider sends one (Google Workspace), otherwise the domain of the email, which must not be
 	// marked unverified.
 	AllowedDomains []string `yaml:"allowed_domains"`
+}
+
+// ClaimRule matches a user whose Claim has Value (see RoleRule for how claims are compared).
+type ClaimRule struct {
+	Claim string `yaml:"claim"`
+	Value string `yaml:"value"`
 }
 
 // RoleRule grants Role to a user whose Claim has Value.
@@ -149,6 +160,11 @@ func (c Config) withDefaults() (Config, error) {
 			errs = append(errs, fmt.Errorf("auth.oidc.allowed_domains[%d] %q: not a domain", i, c.OIDC.AllowedDomains[i]))
 		}
 		c.OIDC.AllowedDomains[i] = d
+	}
+	for i, r := range c.Require {
+		if r.Claim == "" || r.Value == "" {
+			errs = append(errs, fmt.Errorf("auth.require[%d]: claim and value are required", i))
+		}
 	}
 	for i, r := range c.Roles {
 		if r.Claim == "" || r.Value == "" {
