@@ -63,7 +63,7 @@ func wsWait(t *testing.T, ctx context.Context, what, cond string) {
 	t.Helper()
 	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
 		// Errors while a page navigates are expected: ask again.
-		ok, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`document.readyState === "complete" && (` + cond + `)`))
+		ok, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`document.readyState === "complete" && (`+cond+`)`))
 		if err == nil && ok {
 			return
 		}
@@ -85,8 +85,8 @@ func wsWaitText(t *testing.T, ctx context.Context, sel, want string) {
 	s, _ := json.Marshal(sel)
 	w, _ := json.Marshal(want)
 	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
-		ok, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`(() => { const e = document.querySelector(` + string(s) + `);
-			return document.readyState === "complete" && !!e && e.textContent.includes(` + string(w) + `); })()`))
+		ok, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`(() => { const e = document.querySelector(`+string(s)+`);
+			return document.readyState === "complete" && !!e && e.textContent.includes(`+string(w)+`); })()`))
 		if err == nil && ok {
 			return
 		}
@@ -117,7 +117,7 @@ func wsSignIn(t *testing.T, ctx context.Context, nodeURL, email string) {
 	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
 		// Errors while the sign-in's redirects navigate are expected: ask again.
 		ok, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`document.readyState === "complete" && !/^\/(idp|login|auth)\b/.test(location.pathname) &&
-			[...document.querySelectorAll("header.site .who span")].some(e => e.textContent.includes(` + string(js) + `))`))
+			[...document.querySelectorAll("header.site .who span")].some(e => e.textContent.includes(`+string(js)+`))`))
 		if err == nil && ok {
 			return
 		}
@@ -371,7 +371,7 @@ func TestPublishByKeyboardOnly(t *testing.T) {
 			wsDo(t, ctx, "Tab", chromedp.KeyEvent("\t"))
 			state, err := chromedp.Run(ctx, chromedp.Evaluate[string](`(() => { const el = document.activeElement; const s = getComputedStyle(el);
 				const ring = s.outlineStyle !== "none" && parseFloat(s.outlineWidth) >= 2;
-				return (` + want + ` ? "yes" : "no") + (ring ? "" : " no-ring:" + el.tagName + "#" + el.id); })()`))
+				return (`+want+` ? "yes" : "no") + (ring ? "" : " no-ring:" + el.tagName + "#" + el.id); })()`))
 			if err != nil {
 				t.Fatal(err)
 			}
