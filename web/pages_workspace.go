@@ -744,9 +744,20 @@ func (s *Server) renderTest(c echo.Context, status int, page *testView) error {
 		}
 	}
 	page.Checklist = checklist(practices.KindTest, t)
+	// Point the checklist at what the page shows: the score upload for results (or the results
+	// section while the plan blocks it), the note on deciding until results exist.
+	labels := fieldLabels[practices.KindTest]
 	for i := range page.Checklist {
-		if page.Checklist[i].Label == fieldLabels[practices.KindTest]["results"] {
+		switch page.Checklist[i].Label {
+		case labels["results"]:
 			page.Checklist[i].Anchor = fieldID("scores")
+			if len(page.UploadBlocked) > 0 {
+				page.Checklist[i].Anchor = "results-h"
+			}
+		case labels["prediction_met"], labels["decision"]:
+			if t.Results == nil {
+				page.Checklist[i].Anchor = fieldID("decision")
+			}
 		}
 	}
 	page.Ready = checklistReady(page.Checklist)
