@@ -111,6 +111,44 @@ func CheckFileName(name string) error {
 	return nil
 }
 
+// checkNotAScoreTable refuses what looks like a table of student rows: a .csv or .tsv name, or a text
+// file whose first lines are delimited like one. Score tables go through the results upload, where
+// the privacy rules apply (strict columns, cell scan, minimum n); as an artifact the rows would leave
+// the district byte for byte.
+func checkNotAScoreTable(name, media string, head []byte) error {
+	refuse := &ArtifactError{"file", "score_table",
+		"this looks like a table of student rows; upload scores as results of a test (they are checked for privacy and only aggregates are kept), not as a material"}
+	switch strings.ToLower(path.Ext(name)) {
+	case ".csv", ".tsv", ".tab":
+		return refuse
+	}
+	if media != "text/plain" {
+		return nil
+	}
+	lines := strings.Split(strings.ReplaceAll(string(head), "\r\n", "\n"), "\n")
+	if len(lines) > 0 && !strings.HasSuffix(string(head), "\n") && len(head) >= 512 {
+		lines = lines[:len(lines)-1] // the last line may be cut off
+	}
+	for _, sep := range []string{",", "\t", ";", "|"} {
+		cols, rows := -1, 0
+		for _, l := range lines {
+			if strings.TrimSpace(l) == "" {
+				continue
+			}
+			n := strings.Count(l, sep)
+			if n == 0 || (cols >= 0 && n != cols) {
+				rows = -1
+				break
+			}
+			cols, rows = n, rows+1
+		}
+		if rows >= 2 {
+			return refuse
+		}
+	}
+	return nil
+}
+
 // ValidSHA256 reports whether s is a lower-case hex SHA-256.
 func ValidSHA256(s string) bool {
 	if len(s) != 64 {
@@ -165,6 +203,9 @@ func (r *Repo) StoreArtifact(ctx context.Context, name string, body io.Reader, m
 	media := SniffMedia(name, head)
 	if !allowedMedia[media] {
 		return ArtifactRef{}, &ArtifactError{"file", "media_type", fmt.Sprintf("files of type %s are not accepted; allowed are PDF, images, office documents, plain text, video and audio", media)}
+	}
+	if err := checkNotAScoreTable(name, media, head); err != nil {
+		return ArtifactRef{}, err
 	}
 	src := &countingHasher{r: br, h: sha256.New(), max: maxSize}
 	tmp := "artifacts/tmp/" + uuid.NewString()

@@ -111,6 +111,9 @@ func (r *Repo) StoreArtifactDigest(ctx context.Context, name string, body io.Rea
 	if !allowedMedia[media] {
 		return ArtifactRef{}, &ArtifactError{"file", "media_type", fmt.Sprintf("files of type %s are not accepted; allowed are PDF, images, office documents, plain text, video and audio", media)}
 	}
+	if err := checkNotAScoreTable(name, media, head); err != nil {
+		return ArtifactRef{}, err
+	}
 	want, _ := hex.DecodeString(sum)
 	v := &verifyingReader{src: br, h: sha256.New(), want: want, size: size}
 	ref := ArtifactRef{SHA256: sum, Name: name, MediaType: media, Size: size}

@@ -64,7 +64,9 @@ func signInBrowser(t *testing.T, ctx context.Context, nodeURL, email, password s
 		chromedp.WaitVisible(`#email`),
 		chromedp.SendKeys(`#email`, email),
 		chromedp.SendKeys(`#password`, password+"\n"),
-		chromedp.WaitReady(`main`),
+		// The provider's own page has a <main> too: wait for the node's page with its sign-out form,
+		// which only a signed-in page of the node shows, so no redirect is still in flight.
+		chromedp.WaitVisible(`form[action="/logout"]`),
 	)
 	if err != nil {
 		t.Fatalf("sign in as %s: %v", email, err)

@@ -50,12 +50,13 @@ var pageFuncs = template.FuncMap{
 		}
 		return t.Format("2 Jan 2006")
 	},
-	"join":     strings.Join,
-	"pct":      func(f float64) string { return fmt.Sprintf("%.0f%%", f) },
-	"num":      func(f float64) string { return fmt.Sprintf("%.2f", f) },
-	"add":      func(a, b int) int { return a + b },
-	"contains": func(list []string, s string) bool { return contains(list, s) },
-	"query":    func(v url.Values) string { return v.Encode() },
+	"join":      strings.Join,
+	"hasPrefix": strings.HasPrefix,
+	"pct":       func(f float64) string { return fmt.Sprintf("%.0f%%", f) },
+	"num":       func(f float64) string { return fmt.Sprintf("%.2f", f) },
+	"add":       func(a, b int) int { return a + b },
+	"contains":  func(list []string, s string) bool { return contains(list, s) },
+	"query":     func(v url.Values) string { return v.Encode() },
 }
 
 func contains(list []string, s string) bool {
