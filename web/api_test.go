@@ -34,7 +34,7 @@ type testNode struct {
 	tokens  map[string]string
 }
 
-func newTestNode(t *testing.T, mutate ...func(*web.Config)) *testNode {
+func newTestNode(t testing.TB, mutate ...func(*web.Config)) *testNode {
 	t.Helper()
 	cfg := web.Defaults()
 	cfg.DataDir = t.TempDir()
