@@ -174,12 +174,19 @@ func (f *Federation) Peers() []PeerConfig {
 }
 
 // Run runs one sync loop per peer, the notifier and the key reloader until ctx ends. It returns nil
-// when ctx is cancelled.
+// when ctx is cancelled. Replicas sharing a bucket run the sync loops one at a time: only while
+// holding the sync lease (lease.go).
 func (f *Federation) Run(ctx context.Context) error {
 	var wg sync.WaitGroup
-	for _, p := range f.peers {
-		wg.Go(func() { p.syncLoop(ctx) })
-	}
+	wg.Go(func() {
+		f.runLeased(ctx, func(ctx context.Context) {
+			var loops sync.WaitGroup
+			for _, p := range f.peers {
+				loops.Go(func() { p.syncLoop(ctx) })
+			}
+			loops.Wait()
+		})
+	})
 	wg.Go(func() { f.notifier(ctx) })
 	wg.Go(func() {
 		t := time.NewTicker(keyReloadEvery)

@@ -12,6 +12,19 @@
 //	artifacts/sha256/{hex}                    content-addressed files
 //	artifacts/refs/{hex}/{kind}.{id}          which records reference an artifact (for read checks)
 //
+// Other parts of the node keep their state in the same store: node/keys/… (federation signing keys),
+// node/state/peers/{id}.json (sync cursors), node/state/sync-lease.json and node/state/sync-wake/{peer}.json
+// (which replica pulls from peers, and notifies forwarded to it: federation/lease.go),
+// node/state/indexer-cursor.json or node/state/indexer-cursors/{index-instance}.json (the search
+// indexer's cursor: shared for Meilisearch, one per embedded index and so per replica).
+//
+// # Archives
+//
+// Export writes the node's own data — every version of every local record, internal results, and the
+// artifacts they reference — as a signed tar whose entry names are these keys (archive.go); import
+// restores it into an empty store through the write order below, which rebuilds heads, the log and
+// the reference markers.
+//
 // # Write order and the crash invariant
 //
 // Every change to a record goes through the same five writes, in this order:
