@@ -8,6 +8,7 @@
 //	records/{kind}/{id}/head.json             cache of the latest version, swapped with compare-and-swap
 //	log/{seq:020d}.json                       the gap-free change log
 //	node/intents/{kind}.{id}.v{version}.json  write intents, for crash recovery
+//	node/intents/mirror/{origin-id}/{kind}/{id}.json  intents of mirror copies (same rule)
 //	node/state/log-checkpoint.json            a recent log position, so finding the end needs no full listing
 //	artifacts/sha256/{hex}                    content-addressed files
 //	artifacts/refs/{hex}/{kind}.{id}          which records reference an artifact (for read checks)

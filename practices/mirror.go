@@ -78,17 +78,49 @@ func (r *Repo) ApplyMirror(ctx context.Context, jws []byte, h SignedHeader, rec 
 			return false, err
 		}
 	}
-	if _, err := r.bucket.Put(ctx, key, bytes.NewReader(jws), int64(len(jws)), storage.PutOptions{ContentType: "application/jose"}); err != nil {
-		return false, fmt.Errorf("store mirror %s: %w", key, err)
-	}
 	op := "put"
 	if h.Deleted {
 		op = "delete"
 	}
-	if _, err := r.AppendLog(ctx, LogEntry{Kind: h.Kind, ID: h.ID, Origin: h.Origin, Version: h.Version, Op: op}); err != nil {
+	entry := LogEntry{Kind: h.Kind, ID: h.ID, Origin: h.Origin, Version: h.Version, Op: op}
+	// The same crash rule as local writes: an intent first, so a crash between the mirror write and
+	// its log entry is finished by the reconciler. Without it the stored copy would be skipped as
+	// "already held" on the next pull and never reach the search index.
+	intent := mirrorIntentKey(key)
+	if err := putJSON(ctx, r.bucket, intent, entry, storage.PutOptions{}); err != nil {
 		return false, err
 	}
+	if _, err := r.bucket.Put(ctx, key, bytes.NewReader(jws), int64(len(jws)), storage.PutOptions{ContentType: "application/jose"}); err != nil {
+		return false, fmt.Errorf("store mirror %s: %w", key, err)
+	}
+	if _, err := r.AppendLog(ctx, entry); err != nil {
+		return false, err
+	}
+	if err := r.bucket.Delete(ctx, intent); err != nil {
+		r.logger.Warn("delete mirror intent", "key", intent, "err", err)
+	}
 	return true, nil
+}
+
+// mirrorIntentKey is the write intent of a mirror copy: node/intents/mirror/{origin-id}/{kind}/{id}.json.
+func mirrorIntentKey(mirrorKey string) string {
+	return "node/intents/" + strings.TrimSuffix(mirrorKey, ".jws") + ".json"
+}
+
+// finishMirrorIntent logs the change a mirror intent names (a duplicate entry is harmless: readers
+// take current state) and removes the intent.
+func (r *Repo) finishMirrorIntent(ctx context.Context, key string) error {
+	var e LogEntry
+	if err := getJSON(ctx, r.bucket, key, &e); err != nil {
+		if errors.Is(err, storage.ErrNotFound) {
+			return nil
+		}
+		return err
+	}
+	if _, err := r.AppendLog(ctx, LogEntry{Kind: e.Kind, ID: e.ID, Origin: e.Origin, Version: e.Version, Op: e.Op}); err != nil {
+		return err
+	}
+	return r.bucket.Delete(ctx, key)
 }
 
 // MirrorHeld returns the header of the document held for a mirrored record, or ErrNotFound.

@@ -631,6 +631,13 @@ func (r *Repo) Reconcile(ctx context.Context, minAge time.Duration) (int, error)
 				continue
 			}
 			name := strings.TrimSuffix(strings.TrimPrefix(o.Key, "node/intents/"), ".json")
+			if strings.HasPrefix(name, "mirror/") {
+				if err := r.finishMirrorIntent(ctx, o.Key); err != nil {
+					return n, fmt.Errorf("reconcile %s: %w", o.Key, err)
+				}
+				n++
+				continue
+			}
 			parts := strings.Split(name, ".")
 			if len(parts) != 3 {
 				continue
