@@ -278,6 +278,17 @@ func TestFeedAttacks(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			c := newCluster(t, map[string]storage.Bucket{"a": fsBucket(t), "b": fsBucket(t), "c": fsBucket(t)}, nil)
 			a, b, cn := c.nodes["a"], c.nodes["b"], c.nodes["c"]
+			// Let b finish its first pull of a before the forging wrapper goes in: a pull that entered
+			// a's handler unwrapped could otherwise read the feed after the publish below and carry the
+			// honest record, which b would rightly apply.
+			eventually(t, converge, func() error {
+				for _, h := range b.fed.Health() {
+					if h.ID == "a" && !h.LastSuccess.IsZero() {
+						return nil
+					}
+				}
+				return errors.New("b has not finished its first pull of a")
+			})
 			var active atomic.Bool
 			active.Store(true)
 			var forged atomic.Pointer[string]
