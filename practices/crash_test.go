@@ -163,7 +163,7 @@ func TestCrashBetweenMirrorCopyAndLogEntry(t *testing.T) {
 	jws := []byte("eyJhbGciOiJFZERTQSJ9." + base64URL(payload) + ".c2ln")
 	h := practices.SignedHeader{Origin: peerURL, Kind: practices.KindPractice, ID: id, Version: 3}
 
-	openRepo(t, base) // the store exists (identity written) before the victim starts
+	openRepo(t, base)                             // the store exists (identity written) before the victim starts
 	dying := &dyingBucket{Bucket: base, allow: 2} // intent, mirror copy; then dead before the log entry
 	victim, err := practices.Open(ctx, dying, node, practices.Options{})
 	if err != nil {
