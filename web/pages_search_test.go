@@ -639,7 +639,15 @@ func TestTeacherFindsAPracticeFromAnotherDistrict(t *testing.T) {
 		t.Fatalf("downloaded %q (%d bytes), want the uploaded lesson plan; folder: %v", "lesson plan.pdf", len(got), entries)
 	}
 
-	// The collection page.
+	// The collection page, in a fresh tab of the same browser (same cookies, its own watch): the tab
+	// whose link started the download can keep that navigation pending, and a Navigate there may wait
+	// on it (seen once in a full CI run as a three-minute hang).
+	tab, closeTab := chromedp.NewContext(ctx)
+	defer closeTab()
+	if err := chromedp.Do(tab); err != nil {
+		t.Fatal(err)
+	}
+	ctx, watch = tab, tpWatchBrowser(t, tab)
 	if err := chromedp.Do(ctx, chromedp.Navigate(a.url+"/collections/"+colID), chromedp.WaitVisible(`h1`)); err != nil {
 		t.Fatal(err)
 	}
