@@ -148,7 +148,8 @@ func decodeCursor(s string) (uint64, error) {
 	if len(s) > 64 {
 		return 0, errors.New("cursor too long")
 	}
-	b, err := base64.RawURLEncoding.DecodeString(s)
+	// Strict: one cursor has one spelling (non-zero trailing bits would give a second one).
+	b, err := base64.RawURLEncoding.Strict().DecodeString(s)
 	if err != nil {
 		return 0, errors.New("malformed cursor")
 	}
