@@ -311,3 +311,14 @@ func (s *Server) writable(ctx context.Context, p practices.Principal, kind pract
 	}
 	return rec, nil
 }
+
+// writableRecord is writable for the record named by the route's :id, typed: what every page that
+// changes a record starts with.
+func writableRecord[T practices.Record](s *Server, c echo.Context, kind practices.Kind) (T, error) {
+	var zero T
+	rec, err := s.writable(c.Request().Context(), principal(c), kind, c.Param("id"))
+	if err != nil {
+		return zero, err
+	}
+	return rec.(T), nil
+}

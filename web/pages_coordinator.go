@@ -78,22 +78,12 @@ func (s *Server) createCollectionPage(c echo.Context) error {
 		return err
 	}
 	v := canonical(posted, []string{"title", "description", "aim", "curator", "visibility", "shared_with"})
-	rec := collectionFromValues(v, nil)
-	var (
-		ve       *practices.ValidationError
-		problems []practices.FieldError
-	)
-	if err := practices.Validate(rec, practices.LevelCreate); errors.As(err, &ve) {
-		problems = ve.Problems
-	} else {
-		out, err := s.repo.Create(c.Request().Context(), p, rec)
-		if errors.As(err, &ve) {
-			problems = ve.Problems
-		} else if err != nil {
-			return err
-		} else {
-			return seeOther(c, "/collections/"+out.RecordMeta().ID+"/edit", url.Values{"saved": {"created"}})
-		}
+	out, problems, err := s.createFromForm(c, p, collectionFromValues(v, nil), nil)
+	if err != nil {
+		return err
+	}
+	if out != nil {
+		return seeOther(c, "/collections/"+out.RecordMeta().ID+"/edit", url.Values{"saved": {"created"}})
 	}
 	ep := newEditPage(practices.KindCollection, v, 0)
 	ep.addProblems(problems)
@@ -101,19 +91,7 @@ func (s *Server) createCollectionPage(c echo.Context) error {
 }
 
 func (s *Server) writableCollection(c echo.Context) (*practices.Collection, error) {
-	p := principal(c)
-	if !p.Authenticated() {
-		return nil, practices.ErrUnauthenticated
-	}
-	rec, err := s.repo.Get(c.Request().Context(), p, practices.KindCollection, c.Param("id"))
-	if err != nil {
-		return nil, err
-	}
-	col := rec.(*practices.Collection)
-	if err := practices.CanWrite(p, &col.Meta); err != nil {
-		return nil, err
-	}
-	return col, nil
+	return writableRecord[*practices.Collection](s, c, practices.KindCollection)
 }
 
 // itemRow is one practice of the collection being edited, in the order the form holds.

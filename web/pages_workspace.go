@@ -225,41 +225,40 @@ func (s *Server) createPracticePage(c echo.Context) error {
 	}
 	v := canonical(posted, append(slices.Clone(formKeys[practices.KindPractice]), "team"))
 	rec, problems := practiceFromValues(v, nil)
-	var ve *practices.ValidationError
-	if err := practices.Validate(rec, practices.LevelCreate); errors.As(err, &ve) {
-		problems = append(problems, ve.Problems...)
+	out, problems, err := s.createFromForm(c, p, rec, problems)
+	if err != nil {
+		return err
 	}
-	if len(problems) == 0 {
-		out, err := s.repo.Create(c.Request().Context(), p, rec)
-		if errors.As(err, &ve) {
-			problems = ve.Problems
-		} else if err != nil {
-			return err
-		} else {
-			return seeOther(c, "/workspace/practices/"+out.RecordMeta().ID+"/edit", url.Values{"saved": {"created"}})
-		}
+	if out != nil {
+		return seeOther(c, "/workspace/practices/"+out.RecordMeta().ID+"/edit", url.Values{"saved": {"created"}})
 	}
 	ep := newEditPage(practices.KindPractice, v, 0)
 	ep.addProblems(problems)
 	return s.renderPracticeForm(c, http.StatusUnprocessableEntity, ep)
 }
 
+// createFromForm creates rec unless the form already has problems; otherwise (or when the record
+// does not validate) it returns every problem, so the page can show each next to its field with what
+// was typed. Problems from parsing the form and from validation are shown together.
+func (s *Server) createFromForm(c echo.Context, p practices.Principal, rec practices.Record, problems []practices.FieldError) (practices.Record, []practices.FieldError, error) {
+	var ve *practices.ValidationError
+	if err := practices.Validate(rec, practices.LevelCreate); errors.As(err, &ve) {
+		problems = append(problems, ve.Problems...)
+	}
+	if len(problems) > 0 {
+		return nil, problems, nil
+	}
+	out, err := s.repo.Create(c.Request().Context(), p, rec)
+	if errors.As(err, &ve) {
+		return nil, ve.Problems, nil
+	}
+	return out, nil, err
+}
+
 // writablePractice loads a local practice p may edit: 404 when p may not see it, 403 when p may
 // see but not change it.
 func (s *Server) writablePractice(c echo.Context) (*practices.Practice, error) {
-	p := principal(c)
-	if !p.Authenticated() {
-		return nil, practices.ErrUnauthenticated
-	}
-	rec, err := s.repo.Get(c.Request().Context(), p, practices.KindPractice, c.Param("id"))
-	if err != nil {
-		return nil, err
-	}
-	pr := rec.(*practices.Practice)
-	if err := practices.CanWrite(p, &pr.Meta); err != nil {
-		return nil, err
-	}
-	return pr, nil
+	return writableRecord[*practices.Practice](s, c, practices.KindPractice)
 }
 
 func (s *Server) editPracticePage(c echo.Context) error {
@@ -661,19 +660,12 @@ func (s *Server) createTestPage(c echo.Context) error {
 		return err
 	}
 	rec, problems := testFromValues(v, nil)
-	var ve *practices.ValidationError
-	if err := practices.Validate(rec, practices.LevelCreate); errors.As(err, &ve) {
-		problems = append(problems, ve.Problems...)
+	out, problems, err := s.createFromForm(c, p, rec, problems)
+	if err != nil {
+		return err
 	}
-	if len(problems) == 0 {
-		out, err := s.repo.Create(c.Request().Context(), p, rec)
-		if errors.As(err, &ve) {
-			problems = ve.Problems
-		} else if err != nil {
-			return err
-		} else {
-			return seeOther(c, "/workspace/tests/"+out.RecordMeta().ID, url.Values{"saved": {"created"}})
-		}
+	if out != nil {
+		return seeOther(c, "/workspace/tests/"+out.RecordMeta().ID, url.Values{"saved": {"created"}})
 	}
 	ep := newEditPage(practices.KindTest, v, 0)
 	ep.addProblems(problems)
@@ -681,19 +673,7 @@ func (s *Server) createTestPage(c echo.Context) error {
 }
 
 func (s *Server) writableTest(c echo.Context) (*practices.Test, error) {
-	p := principal(c)
-	if !p.Authenticated() {
-		return nil, practices.ErrUnauthenticated
-	}
-	rec, err := s.repo.Get(c.Request().Context(), p, practices.KindTest, c.Param("id"))
-	if err != nil {
-		return nil, err
-	}
-	t := rec.(*practices.Test)
-	if err := practices.CanWrite(p, &t.Meta); err != nil {
-		return nil, err
-	}
-	return t, nil
+	return writableRecord[*practices.Test](s, c, practices.KindTest)
 }
 
 func (s *Server) testPage(c echo.Context) error {

@@ -505,11 +505,7 @@ func anySet(v url.Values, keys ...string) bool {
 // practiceValues is the form state of a practice.
 func practiceValues(p *practices.Practice) url.Values {
 	v := url.Values{}
-	set := func(k, s string) {
-		if s != "" {
-			v.Set(k, s)
-		}
-	}
+	set := func(k, s string) { setNonEmpty(v, k, s) }
 	set("title", p.Title)
 	set("summary", p.Summary)
 	set("description", p.Description)
@@ -628,11 +624,7 @@ func practiceFromValues(v url.Values, cur *practices.Practice) (*practices.Pract
 // testValues is the form state of a test.
 func testValues(t *practices.Test) url.Values {
 	v := url.Values{}
-	set := func(k, s string) {
-		if s != "" {
-			v.Set(k, s)
-		}
-	}
+	set := func(k, s string) { setNonEmpty(v, k, s) }
 	set("title", t.Title)
 	set("practice.uri", t.Practice.URI)
 	set("practice.version", fmtInt(t.Practice.Version))
@@ -739,11 +731,7 @@ func testFromValues(v url.Values, cur *practices.Test) (*practices.Test, []pract
 // collectionValues is the form state of a collection: items in order, a note per item keyed by URI.
 func collectionValues(c *practices.Collection) url.Values {
 	v := url.Values{}
-	set := func(k, s string) {
-		if s != "" {
-			v.Set(k, s)
-		}
-	}
+	set := func(k, s string) { setNonEmpty(v, k, s) }
 	set("title", c.Title)
 	set("description", c.Description)
 	set("aim", c.Aim)
@@ -796,4 +784,11 @@ func collectionFromValues(v url.Values, cur *practices.Collection) *practices.Co
 		c.Items = append(c.Items, practices.CollectionItem{PracticeURI: uri, Note: strings.TrimSpace(v.Get("note:" + uri))})
 	}
 	return c
+}
+
+// setNonEmpty sets k to s in v unless s is empty, so a form shows blank fields as blank.
+func setNonEmpty(v url.Values, k, s string) {
+	if s != "" {
+		v.Set(k, s)
+	}
 }
