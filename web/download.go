@@ -18,11 +18,16 @@ func (s *Server) downloadArtifact(c echo.Context) error {
 	ctx := c.Request().Context()
 	// Local first; an artifact of a mirrored record is fetched from its origin on first use (verified
 	// against its hash and size while it is written) and then served from the local copy.
+	// The whole object is opened once; only a byte-range request reopens it at the range.
 	rc, ref, err := s.fed.OpenArtifact(ctx, principal(c), sum, 0, -1)
 	if err != nil {
 		return err
 	}
-	rc.Close()
+	defer func() {
+		if rc != nil {
+			rc.Close()
+		}
+	}()
 	h := c.Response().Header()
 	tag := `"` + sum + `"`
 	h.Set("ETag", tag)
@@ -52,11 +57,13 @@ func (s *Server) downloadArtifact(c echo.Context) error {
 	if c.Request().Method == http.MethodHead {
 		return c.NoContent(status)
 	}
-	rc, _, err = s.fed.OpenArtifact(ctx, principal(c), sum, offset, length)
-	if err != nil {
-		return err
+	if status == http.StatusPartialContent {
+		rc.Close()
+		if rc, _, err = s.fed.OpenArtifact(ctx, principal(c), sum, offset, length); err != nil {
+			rc = nil
+			return err
+		}
 	}
-	defer rc.Close()
 	c.Response().WriteHeader(status)
 	if _, err := io.Copy(c.Response(), rc); err != nil {
 		s.logger.Warn("artifact download interrupted", "sha256", sum, "err", err)
