@@ -107,6 +107,17 @@ const identityKey = "node/state/identity.json"
 // ErrIdentity: the store belongs to a node with another URL or id.
 var ErrIdentity = errors.New("node identity changed")
 
+// HeldIdentity returns the node identity the store in b was first opened with, or an error that
+// wraps storage.ErrNotFound when no node has opened it yet. Commands given no configuration take it,
+// so that pointing them at a data folder is enough.
+func HeldIdentity(ctx context.Context, b storage.Bucket) (Node, error) {
+	var held Node
+	if err := getJSON(ctx, b, identityKey, &held); err != nil {
+		return Node{}, fmt.Errorf("read node identity: %w", err)
+	}
+	return held, nil
+}
+
 // checkIdentity binds the store to the node URL and id it was first opened with. Every local record
 // carries that URL as its origin and peers know the node by it, so opening the store under another
 // identity would make the node's own records look foreign. Refuse, and say how to proceed.

@@ -1,6 +1,7 @@
 package search
 
 import (
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"slices"
@@ -110,6 +111,43 @@ func SummaryEvidence(p *practices.Practice) Evidence {
 		ev.Level = p.Evidence.Level
 	}
 	return ev
+}
+
+// indexPrincipal is the view the index is built with: a member of the district, who sees every
+// published record (the search filter then narrows by the caller's audience).
+var indexPrincipal = practices.Principal{Kind: "session", Subject: "system:indexer"}
+
+// PooledEvidence gives the indexer each practice's pooled evidence from repo: the evidence level,
+// the counts, the designs and decisions of its tests, and the pooled effect. Groups smaller than
+// minN stay out of the pool (DOMAIN.md).
+func PooledEvidence(repo *practices.Repo, minN int) func(ctx context.Context, p *practices.Practice) (Evidence, error) {
+	return func(ctx context.Context, p *practices.Practice) (Evidence, error) {
+		sum, tests, err := repo.EvidenceWithTests(ctx, indexPrincipal, p.URI, minN)
+		if err != nil {
+			return Evidence{}, err
+		}
+		ev := Evidence{Level: sum.Level, TestCount: sum.Tests, DistrictCount: sum.Districts}
+		// The pooled effect shown and sorted on is the strongest design family's: comparison designs
+		// when there are any, otherwise single-group pre/post.
+		for _, pool := range sum.Pools {
+			est := pool.Result.Estimate
+			if ev.PooledEffect == nil || pool.Family != "single_group" {
+				ev.PooledEffect = &est
+			}
+		}
+		seenD, seenDec := map[string]bool{}, map[string]bool{}
+		for _, t := range tests {
+			if !seenD[t.Design] {
+				seenD[t.Design] = true
+				ev.Designs = append(ev.Designs, t.Design)
+			}
+			if t.Decision != "" && !seenDec[t.Decision] {
+				seenDec[t.Decision] = true
+				ev.Decisions = append(ev.Decisions, t.Decision)
+			}
+		}
+		return ev, nil
+	}
 }
 
 // DocID is the document id of a record: its kind, a digest of its origin (two districts may use the

@@ -19,9 +19,9 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/brightspots-nic/brightspots/node"
 	"github.com/brightspots-nic/brightspots/practices"
 	"github.com/brightspots-nic/brightspots/storage"
-	"github.com/brightspots-nic/brightspots/web"
 )
 
 // testNode is one node on a real loopback listener with an fs store, and tokens for each role.
@@ -29,14 +29,14 @@ type testNode struct {
 	logs    *lockedBuffer
 	dataDir string
 	t       testing.TB
-	srv     *web.Server
+	srv     *node.Node
 	url     string
 	tokens  map[string]string
 }
 
-func newTestNode(t testing.TB, mutate ...func(*web.Config)) *testNode {
+func newTestNode(t testing.TB, mutate ...func(*node.Config)) *testNode {
 	t.Helper()
-	cfg := web.Defaults()
+	cfg := node.Defaults()
 	cfg.DataDir = t.TempDir()
 	cfg.Node.ID = "riverside"
 	cfg.RateLimit.PerSecond, cfg.RateLimit.Burst = 1e6, 1e6 // tests send bursts; the limiter has its own tests
@@ -55,7 +55,7 @@ func newTestNode(t testing.TB, mutate ...func(*web.Config)) *testNode {
 		logw = io.MultiWriter(logs, os.Stderr)
 	}
 	logger := slog.New(slog.NewJSONHandler(logw, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	srv, err := web.New(context.Background(), cfg, logger)
+	srv, err := node.Open(context.Background(), cfg, logger)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -262,7 +262,7 @@ func TestTestsAndCollectionsOverHTTP(t *testing.T) {
 }
 
 func TestBadInputIsRefusedClearly(t *testing.T) {
-	n := newTestNode(t, func(c *web.Config) { c.Limits.MaxJSONBytes = 4096 })
+	n := newTestNode(t, func(c *node.Config) { c.Limits.MaxJSONBytes = 4096 })
 	cases := []struct {
 		name   string
 		body   string
@@ -316,7 +316,7 @@ func multipartBody(t *testing.T, filename string, content []byte) (io.Reader, st
 var pdfBytes = []byte("%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n")
 
 func TestArtifacts(t *testing.T) {
-	n := newTestNode(t, func(c *web.Config) { c.Limits.MaxArtifactBytes = 64 << 10 })
+	n := newTestNode(t, func(c *node.Config) { c.Limits.MaxArtifactBytes = 64 << 10 })
 	r := n.doJSON("math", "POST", "/api/v1/practices", practiceJSON("With a lesson plan"))
 	id := r.json(t)["id"].(string)
 	path := "/api/v1/practices/" + id + "/artifacts"

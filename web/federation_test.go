@@ -11,9 +11,9 @@ import (
 	"time"
 
 	"github.com/brightspots-nic/brightspots/federation"
+	"github.com/brightspots-nic/brightspots/node"
 	"github.com/brightspots-nic/brightspots/practices"
 	"github.com/brightspots-nic/brightspots/storage/s3/miniotest"
-	"github.com/brightspots-nic/brightspots/web"
 )
 
 // network starts len(ids) full nodes (store, index, sign-in, federation) on loopback, each peered with
@@ -22,10 +22,10 @@ func network(t testing.TB, ids ...string) []*testNode {
 	t.Helper()
 	mio := miniotest.Start(t)
 	servers := make([]*httptest.Server, len(ids))
-	cfgs := make([]web.Config, len(ids))
+	cfgs := make([]node.Config, len(ids))
 	for i, id := range ids {
 		servers[i] = httptest.NewUnstartedServer(nil)
-		cfg := web.Defaults()
+		cfg := node.Defaults()
 		cfg.DataDir = t.TempDir()
 		cfg.Node.ID, cfg.Node.Name = id, strings.ToUpper(id[:1])+id[1:]
 		cfg.Listen = servers[i].Listener.Addr().String()
@@ -35,7 +35,7 @@ func network(t testing.TB, ids ...string) []*testNode {
 		if i == 0 {
 			c := mio.Config(mio.NewBucketName())
 			cfg.Storage.Kind = "s3"
-			cfg.Storage.S3 = web.S3Config{Endpoint: c.Endpoint, Bucket: c.Bucket, AccessKey: c.AccessKey, SecretKey: c.SecretKey}
+			cfg.Storage.S3 = node.S3Config{Endpoint: c.Endpoint, Bucket: c.Bucket, AccessKey: c.AccessKey, SecretKey: c.SecretKey}
 		}
 		cfgs[i] = cfg
 	}
@@ -50,7 +50,7 @@ func network(t testing.TB, ids ...string) []*testNode {
 			t.Fatal(err)
 		}
 		logs := &lockedBuffer{}
-		srv, err := web.New(context.Background(), cfgs[i], slog.New(slog.NewJSONHandler(io.MultiWriter(logs), &slog.HandlerOptions{Level: slog.LevelDebug})))
+		srv, err := node.Open(context.Background(), cfgs[i], slog.New(slog.NewJSONHandler(io.MultiWriter(logs), &slog.HandlerOptions{Level: slog.LevelDebug})))
 		if err != nil {
 			t.Fatal(err)
 		}

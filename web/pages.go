@@ -147,7 +147,7 @@ type PageData struct {
 	Principal practices.Principal
 	SignedIn  bool
 	CSRF      string
-	Node      NodeConfig
+	Node      Identity
 	Path      string
 	Query     url.Values
 	RequestID string

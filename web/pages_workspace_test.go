@@ -12,7 +12,7 @@ import (
 	"testing"
 
 	"github.com/brightspots-nic/brightspots/federation"
-	"github.com/brightspots-nic/brightspots/web"
+	"github.com/brightspots-nic/brightspots/node"
 	"github.com/brightspots-nic/brightspots/web/idp"
 )
 
@@ -740,7 +740,7 @@ func TestAdminTokensPage(t *testing.T) {
 // TestNetworkPageShowsPeerHealth: a peer that cannot be reached is shown failing, with its error.
 func TestNetworkPageShowsPeerHealth(t *testing.T) {
 	dead := "http://127.0.0.1:9" // the discard port: nothing listens
-	n := newTestNode(t, func(c *web.Config) {
+	n := newTestNode(t, func(c *node.Config) {
 		c.Federation.Peers = []federation.PeerConfig{{URL: dead, ID: "lakeview", Name: "Lakeview <Schools>"}}
 	})
 	coord := n.session("cora@riverside.example", "coordinator", "")

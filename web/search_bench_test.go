@@ -10,11 +10,11 @@ import (
 	"net/http/httptest"
 	"testing"
 
+	"github.com/brightspots-nic/brightspots/node"
 	"github.com/brightspots-nic/brightspots/practices/corpus"
 	"github.com/brightspots-nic/brightspots/search"
 	"github.com/brightspots-nic/brightspots/search/searchbench"
 	"github.com/brightspots-nic/brightspots/search/searchtest"
-	"github.com/brightspots-nic/brightspots/web"
 )
 
 // BenchmarkSearchAPI measures the same query mix through GET /api/v1/search (HTTP, authentication,
@@ -75,9 +75,9 @@ func BenchmarkSearchAPI(b *testing.B) {
 
 // benchNode starts a node whose index holds n generated practices (written straight into the index:
 // the benchmark is about queries, not publishing) and returns it with its URL and a teacher token.
-func benchNode(b *testing.B, n int) (*web.Server, string, string) {
+func benchNode(b *testing.B, n int) (*node.Node, string, string) {
 	b.Helper()
-	cfg := web.Defaults()
+	cfg := node.Defaults()
 	cfg.DataDir = b.TempDir()
 	cfg.Log.Level = "error"
 	cfg.RateLimit.PerSecond, cfg.RateLimit.Burst = 1e9, 1e9
@@ -87,7 +87,7 @@ func benchNode(b *testing.B, n int) (*web.Server, string, string) {
 	if err := cfg.Check(); err != nil {
 		b.Fatal(err)
 	}
-	srv, err := web.New(context.Background(), cfg, slog.New(slog.DiscardHandler))
+	srv, err := node.Open(context.Background(), cfg, slog.New(slog.DiscardHandler))
 	if err != nil {
 		b.Fatal(err)
 	}

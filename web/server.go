@@ -1,13 +1,15 @@
 // Package web is the node's HTTP surface: the echo server with its middleware, the JSON API under
-// /api/v1, health and metrics, and the assembly of a node's parts (store, repository, index, sign-in,
-// federation) from one Config. Handlers are thin: they decode, call practices/search/federation, and
-// encode; every error goes through one handler that answers RFC 9457 problems.
+// /api/v1, the HTML pages, the mount points of federation and sign-in, and health and metrics.
+// Handlers are thin: they decode, call practices/search/federation, and encode; every error goes
+// through one handler that answers RFC 9457 problems. The server opens nothing itself: package node
+// assembles the parts (store, repository, index, federation, sign-in) and hands them to New.
 package web
 
 import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -17,7 +19,6 @@ import (
 	"github.com/labstack/echo/v4"
 	"github.com/labstack/echo/v4/middleware"
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"golang.org/x/time/rate"
 
@@ -26,14 +27,76 @@ import (
 	"github.com/brightspots-nic/brightspots/search"
 	"github.com/brightspots-nic/brightspots/storage"
 	"github.com/brightspots-nic/brightspots/web/auth"
-	"github.com/brightspots-nic/brightspots/web/idp"
 	"github.com/brightspots-nic/brightspots/web/tokens"
 )
 
 // Version is the software version, set at build time with -ldflags "-X …web.Version=…".
 var Version = "dev"
 
-// Server is one running node's HTTP server and the parts it serves.
+// Config is what the server is told about its node. Package node fills it from the node's
+// configuration file, whose keys these types carry.
+type Config struct {
+	Node      Identity
+	Limits    LimitsConfig
+	Privacy   PrivacyConfig
+	RateLimit RateLimitConfig
+}
+
+// Identity names this node, as pages and /api/v1/me show it.
+type Identity struct {
+	ID   string // short slug, unique in the network
+	Name string // display name
+	URL  string // public base URL, no trailing slash
+}
+
+// LimitsConfig bounds what a request may send.
+type LimitsConfig struct {
+	MaxArtifactBytes int64 `yaml:"max_artifact_bytes"` // default 200 MiB
+	MaxJSONBytes     int64 `yaml:"max_json_bytes"`     // default 1 MiB
+}
+
+// PrivacyConfig holds the student-privacy thresholds of DOMAIN.md.
+type PrivacyConfig struct {
+	MinN int `yaml:"min_n"` // default 10, allowed 5–30
+}
+
+// RateLimitConfig bounds how fast one caller may send requests.
+type RateLimitConfig struct {
+	PerSecond float64 `yaml:"per_second"` // sustained; default 50
+	Burst     int     `yaml:"burst"`      // default 200
+}
+
+// Network is what the server uses of the node's federation: the endpoints peers call, the peers
+// and their sync health for the pages, and artifact fetch from a record's origin.
+// *federation.Member is one.
+type Network interface {
+	Handler() http.Handler
+	Peers() []federation.PeerConfig
+	Health() []federation.PeerHealth
+	OpenArtifact(ctx context.Context, p practices.Principal, sum string, offset, length int64) (io.ReadCloser, practices.ArtifactRef, error)
+}
+
+// Parts are the node's parts the server serves; package node opens them. A part left nil switches
+// off the surface that needs it (no Network: no federation endpoints; no SignIn: no sessions or
+// sign-in routes; no Tokens: no bearer tokens; no Provider: no /idp/), so a test builds only what the
+// handlers it calls use.
+type Parts struct {
+	Logger  *slog.Logger         // nil: discard
+	Metrics *prometheus.Registry // /metrics serves it and request metrics go on it; nil: a private one
+	Store   storage.Bucket       // the object store, probed by /readyz
+	Repo    *practices.Repo
+	Tokens  *tokens.Store
+	Index   search.Index
+	Network Network
+	SignIn  *auth.Authenticator
+	// Provider is the embedded OpenID provider's handler, mounted at /idp/; nil when the district's
+	// own provider is configured.
+	Provider http.Handler
+	// ClientIP finds a request's client address (trusted proxies); nil: the connection's address.
+	ClientIP echo.IPExtractor
+}
+
+// Server is the node's HTTP server over the parts it was given.
 type Server struct {
 	cfg     Config
 	logger  *slog.Logger
@@ -43,33 +106,29 @@ type Server struct {
 	metrics *prometheus.Registry
 	echo    *echo.Echo
 
-	auth    *auth.Authenticator
-	idp     *idp.Provider // nil when the district's own provider is configured
-	index   search.Index
-	indexer *search.Indexer
-	fed     *federation.Federation
-	pages   *pages
+	auth  *auth.Authenticator
+	idp   http.Handler // nil when the district's own provider is configured
+	index search.Index
+	fed   Network
+	pages *pages
 
 	requests *prometheus.CounterVec
 	latency  *prometheus.HistogramVec
 }
 
-// New assembles a node from cfg: it opens the object store and the repository (which finishes any
-// write a crash interrupted) and registers every route. It does not listen; call Serve.
-func New(ctx context.Context, cfg Config, logger *slog.Logger) (*Server, error) {
-	bucket, err := OpenBucket(ctx, cfg)
-	if err != nil {
-		return nil, err
-	}
-	repo, err := practices.Open(ctx, bucket, practices.Node{URL: cfg.Node.URL, ID: cfg.Node.ID}, practices.Options{Logger: logger})
-	if err != nil {
-		return nil, fmt.Errorf("open repository: %w", err)
-	}
+// New builds the server over parts and registers every route. It opens nothing and does not
+// listen; see Serve.
+func New(cfg Config, parts Parts) (*Server, error) {
 	s := &Server{
-		cfg: cfg, logger: logger, bucket: bucket, repo: repo, tokens: tokens.New(bucket),
-		metrics: prometheus.NewRegistry(),
+		cfg: cfg, logger: parts.Logger, bucket: parts.Store, repo: parts.Repo, tokens: parts.Tokens,
+		metrics: parts.Metrics, auth: parts.SignIn, idp: parts.Provider, index: parts.Index, fed: parts.Network,
 	}
-	s.metrics.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	if s.logger == nil {
+		s.logger = slog.New(slog.DiscardHandler)
+	}
+	if s.metrics == nil {
+		s.metrics = prometheus.NewRegistry()
+	}
 	s.requests = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "brightspots_http_requests_total", Help: "HTTP requests by route and status code.",
 	}, []string{"method", "route", "code"})
@@ -77,97 +136,31 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger) (*Server, error) 
 		Name: "brightspots_http_request_duration_seconds", Help: "HTTP request latency by route.",
 		Buckets: []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 10},
 	}, []string{"method", "route"})
-	s.metrics.MustRegister(s.requests, s.latency)
+	if err := s.metrics.Register(s.requests); err != nil {
+		return nil, fmt.Errorf("http metrics: %w", err)
+	}
+	if err := s.metrics.Register(s.latency); err != nil {
+		return nil, fmt.Errorf("http metrics: %w", err)
+	}
 
+	var err error
 	if s.pages, err = loadPages(); err != nil {
 		return nil, err
 	}
-	if s.index, err = OpenIndex(ctx, cfg); err != nil {
-		return nil, err
-	}
-	s.indexer, err = search.NewIndexer(search.IndexerConfig{
-		Source: repo, Index: s.index, Bucket: bucket, Evidence: s.indexEvidence,
-		Registry: s.metrics, Logger: logger, CursorPerIndex: cfg.Search.Kind != "meilisearch",
-	})
-	if err != nil {
-		s.index.Close()
-		return nil, err
-	}
-	s.fed, err = federation.New(ctx, cfg.Federation, repo, federation.Options{
-		Logger: logger, Registry: s.metrics, Software: "brightspots/" + Version,
-	})
-	if err != nil {
-		s.index.Close()
-		return nil, fmt.Errorf("federation: %w", err)
-	}
-	// Every change-log append wakes the indexer and tells peers there is something to pull.
-	repo.OnChange(func() {
-		s.indexer.Notify()
-		s.fed.LocalChange()
-	})
-
 	e := echo.New()
-	if e.IPExtractor, err = auth.IPExtractor(cfg.TrustedProxies); err != nil {
-		return nil, fmt.Errorf("trusted_proxies: %w", err)
-	}
-	authCfg := cfg.Auth
-	authCfg.PublicURL = cfg.Node.URL
-	if authCfg.OIDC.Issuer == "" {
-		// No district IdP configured: the embedded provider, on the same listener under /idp/, reached
-		// by the same OIDC client code as any external provider.
-		s.idp, err = idp.New(ctx, idp.Config{
-			Issuer:                 cfg.Node.URL + "/idp",
-			RedirectURIs:           []string{authCfg.RedirectURL()},
-			PostLogoutRedirectURIs: []string{authCfg.PostLogoutURL()},
-			ClientIP:               e.IPExtractor,
-		}, bucket, logger)
-		if err != nil {
-			return nil, fmt.Errorf("embedded identity provider: %w", err)
-		}
-		authCfg = authCfg.WithEmbeddedProvider(s.idp.Issuer(), s.idp.ClientID(), s.idp.ClientSecret())
-	}
-	s.auth, err = auth.New(ctx, authCfg, bucket, &http.Client{Timeout: 15 * time.Second}, logger)
-	if err != nil {
-		return nil, err
+	if parts.ClientIP != nil {
+		e.IPExtractor = parts.ClientIP
 	}
 	s.echo = s.routes(e)
 	return s, nil
 }
 
-// Repo is the node's repository (for tests and commands).
-func (s *Server) Repo() *practices.Repo { return s.repo }
-
-// Tokens is the node's API token store.
-func (s *Server) Tokens() *tokens.Store { return s.tokens }
-
 // Handler is the node's whole HTTP surface.
 func (s *Server) Handler() http.Handler { return s.echo }
 
-// Indexer is the node's search indexer (for tests and the reindex command).
-func (s *Server) Indexer() *search.Indexer { return s.indexer }
-
-// Index is the node's search index.
-func (s *Server) Index() search.Index { return s.index }
-
-// Federation is the node's federation (peers, keys, sync).
-func (s *Server) Federation() *federation.Federation { return s.fed }
-
-// Auth is the node's sign-in.
-func (s *Server) Auth() *auth.Authenticator { return s.auth }
-
-// Metrics is the registry /metrics serves; parts of the node register their collectors on it.
-func (s *Server) Metrics() *prometheus.Registry { return s.metrics }
-
-// Serve listens on cfg.Listen (or uses ln when not nil) until ctx is cancelled, then stops accepting
-// connections and waits up to 30 s for requests in flight to finish.
+// Serve serves on ln until ctx is cancelled, then stops accepting connections and waits up to 30 s
+// for requests in flight to finish.
 func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
-	if ln == nil {
-		var err error
-		ln, err = net.Listen("tcp", s.cfg.Listen)
-		if err != nil {
-			return fmt.Errorf("listen on %s: %w", s.cfg.Listen, err)
-		}
-	}
 	srv := &http.Server{
 		Handler:           s.echo,
 		ReadHeaderTimeout: 10 * time.Second,
@@ -176,8 +169,6 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		ErrorLog:          slog.NewLogLogger(s.logger.Handler(), slog.LevelWarn),
 	}
 	s.logger.Info("listening", "addr", ln.Addr().String(), "url", s.cfg.Node.URL, "node", s.cfg.Node.ID, "version", Version)
-	stop := s.Start(ctx)
-	defer stop()
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	select {
@@ -198,68 +189,8 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	return nil
 }
 
-// Start runs the node's background work until ctx ends: the search indexer, the crash reconciler and
-// session pruning. The returned func waits for them to stop and closes the index.
-func (s *Server) Start(ctx context.Context) (wait func()) {
-	done := make(chan struct{})
-	go s.reconcileLoop(ctx)
-	go s.pruneLoop(ctx)
-	fedDone := make(chan struct{})
-	go func() {
-		defer close(done)
-		if err := s.indexer.Run(ctx); err != nil && ctx.Err() == nil {
-			s.logger.Error("search indexer stopped", "err", err)
-		}
-	}()
-	go func() {
-		defer close(fedDone)
-		if err := s.fed.Run(ctx); err != nil && ctx.Err() == nil {
-			s.logger.Error("federation sync stopped", "err", err)
-		}
-	}()
-	return func() {
-		<-done
-		<-fedDone
-		s.index.Close()
-	}
-}
-
-// reconcileLoop re-runs the crash reconciler every few minutes, so a replica that died mid-write is
-// finished by another replica without a restart.
-func (s *Server) reconcileLoop(ctx context.Context) {
-	t := time.NewTicker(3 * time.Minute)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-			if n, err := s.repo.Reconcile(ctx, time.Minute); err != nil {
-				s.logger.Warn("reconcile", "err", err)
-			} else if n > 0 {
-				s.logger.Info("reconciled interrupted writes", "count", n)
-			}
-		}
-	}
-}
-
-// pruneLoop removes abandoned sessions and sign-ins hourly.
-func (s *Server) pruneLoop(ctx context.Context) {
-	t := time.NewTicker(time.Hour)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-			if err := s.auth.Prune(ctx); err != nil {
-				s.logger.Warn("prune sessions", "err", err)
-			}
-		}
-	}
-}
-
-// routes registers the whole surface in one place, middleware in visible order.
+// routes registers the middleware, in the order it runs, and then each surface: federation,
+// sign-in, operations, the API and the pages. Each surface's routes are listed in one function.
 func (s *Server) routes(e *echo.Echo) *echo.Echo {
 	e.HideBanner, e.HidePort = true, true
 	e.HTTPErrorHandler = s.errorHandler
@@ -281,33 +212,56 @@ func (s *Server) routes(e *echo.Echo) *echo.Echo {
 			return strings.HasPrefix(p, "/api/v1/artifacts/") || strings.HasPrefix(p, "/federation/v1/artifacts/") || p == "/metrics"
 		},
 	}))
-	e.Use(auth.SecurityHeaders(strings.HasPrefix(s.cfg.Node.URL, "https://"), s.auth.IssuerOrigin()))
-	e.Use(s.authenticate)      // bearer tokens
-	e.Use(s.auth.Middleware()) // browser sessions
-	e.Use(s.auth.CSRF())       // cookie-authenticated state changes
+	issuerOrigin := ""
+	if s.auth != nil {
+		issuerOrigin = s.auth.IssuerOrigin()
+	}
+	e.Use(auth.SecurityHeaders(strings.HasPrefix(s.cfg.Node.URL, "https://"), issuerOrigin))
+	if s.tokens != nil {
+		e.Use(s.authenticate) // bearer tokens
+	}
+	if s.auth != nil {
+		e.Use(s.auth.Middleware()) // browser sessions
+		e.Use(s.auth.CSRF())       // cookie-authenticated state changes
+	}
 	e.Use(auth.RateLimit(auth.RateLimitConfig{Rate: rate.Limit(s.cfg.RateLimit.PerSecond), Burst: s.cfg.RateLimit.Burst}))
 
-	// Federation: discovery documents and the peer endpoints, authenticated by node tokens inside.
+	if s.fed != nil {
+		s.federationRoutes(e)
+	}
+	if s.auth != nil {
+		s.auth.Register(e) // GET /login, GET /auth/callback, POST /logout
+	}
+	if s.idp != nil {
+		e.Any("/idp/*", echo.WrapHandler(s.idp))
+	}
+	s.operationsRoutes(e)
+	s.apiRoutes(e.Group("/api/v1"))
+	s.pageRoutes(e)
+
+	e.RouteNotFound("/*", func(c echo.Context) error { return echo.ErrNotFound })
+	return e
+}
+
+// federationRoutes mounts the federation: discovery documents and the peer endpoints, which
+// authenticate node tokens themselves (PROTOCOL.md).
+func (s *Server) federationRoutes(e *echo.Echo) {
 	fed := echo.WrapHandler(s.fed.Handler())
 	for _, p := range []string{"/.well-known/brightspots-node", "/.well-known/openid-configuration", "/.well-known/jwks.json"} {
 		e.GET(p, fed)
 	}
 	e.Any("/federation/*", fed)
+}
 
-	s.auth.Register(e) // GET /login, GET /auth/callback, POST /logout
-	if s.idp != nil {
-		e.Any("/idp/*", echo.WrapHandler(s.idp.Handler()))
-	}
-
-	e.GET("/static/*", staticHandler())
-	e.GET("/favicon.ico", func(c echo.Context) error { return c.Redirect(http.StatusMovedPermanently, "/static/favicon.svg") })
-	s.pageRoutes(e)
-
+// operationsRoutes are for the district's IT: liveness, readiness and metrics.
+func (s *Server) operationsRoutes(e *echo.Echo) {
 	e.GET("/healthz", s.healthz)
 	e.GET("/readyz", s.readyz)
 	e.GET("/metrics", echo.WrapHandler(promhttp.HandlerFor(s.metrics, promhttp.HandlerOpts{})))
+}
 
-	api := e.Group("/api/v1")
+// apiRoutes is the JSON API under /api/v1.
+func (s *Server) apiRoutes(api *echo.Group) {
 	api.GET("/me", s.me)
 	api.GET("/search", s.search)
 	api.GET("/network", s.network)
@@ -331,9 +285,6 @@ func (s *Server) routes(e *echo.Echo) *echo.Echo {
 	api.GET("/tests/:id/results.svg", s.resultsSVG)
 	api.GET("/artifacts/:sha256", s.downloadArtifact)
 	api.HEAD("/artifacts/:sha256", s.downloadArtifact)
-
-	e.RouteNotFound("/*", func(c echo.Context) error { return echo.ErrNotFound })
-	return e
 }
 
 // observe logs each request (no bodies, no query strings: they may hold search terms of a person)

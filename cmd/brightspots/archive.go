@@ -15,10 +15,9 @@ import (
 
 	jose "github.com/go-jose/go-jose/v4"
 
-	"github.com/brightspots-nic/brightspots/federation"
+	"github.com/brightspots-nic/brightspots/node"
 	"github.com/brightspots-nic/brightspots/practices"
 	"github.com/brightspots-nic/brightspots/storage"
-	"github.com/brightspots-nic/brightspots/web"
 )
 
 // archiveSigType is the JWS typ of an archive's manifest signature.
@@ -38,20 +37,16 @@ func exportArchive(ctx context.Context, args []string, stdout, stderr io.Writer)
 	if *out == "" {
 		return errors.New("export: --out FILE is required")
 	}
-	cfg, err := nf.load()
+	cfg, bucket, err := nf.openNodeStore(ctx)
 	if err != nil {
 		return err
 	}
-	bucket, err := web.OpenBucket(ctx, cfg)
-	if err != nil {
-		return err
-	}
-	repo, err := practices.Open(ctx, bucket, practices.Node{URL: cfg.Node.URL, ID: cfg.Node.ID}, practices.Options{})
+	repo, err := node.OpenRepo(ctx, cfg, bucket, nil)
 	if err != nil {
 		return fmt.Errorf("export: %w", err)
 	}
 	// Building the federation makes sure the node has a signing key (a node never started has none).
-	if _, err := federation.New(ctx, cfg.Federation, repo, federation.Options{Software: "brightspots/" + web.Version}); err != nil {
+	if _, err := node.OpenFederation(ctx, cfg, repo, nil, nil); err != nil {
 		return fmt.Errorf("export: %w", err)
 	}
 	signer, err := loadArchiveSigner(ctx, bucket)
@@ -104,7 +99,7 @@ func importArchive(ctx context.Context, args []string, stdout, stderr io.Writer)
 	if err != nil {
 		return err
 	}
-	bucket, err := web.OpenBucket(ctx, cfg)
+	bucket, err := node.OpenBucket(ctx, cfg)
 	if err != nil {
 		return err
 	}

@@ -21,9 +21,9 @@ import (
 	"github.com/minio/minio-go/v7/pkg/credentials"
 
 	"github.com/brightspots-nic/brightspots/federation"
+	"github.com/brightspots-nic/brightspots/node"
 	"github.com/brightspots-nic/brightspots/practices"
 	"github.com/brightspots-nic/brightspots/storage/fs"
-	"github.com/brightspots-nic/brightspots/web"
 	"github.com/brightspots-nic/brightspots/web/auth"
 )
 
@@ -83,10 +83,10 @@ func configCheck(ctx context.Context, args []string, stdout, stderr io.Writer) e
 
 	checks := []check{pass("config", "%s: node %s at %s", source, cfg.Node.ID, cfg.Node.URL)}
 	// The services are independent, so they are reached at once; the lines keep a fixed order.
-	probes := []func(context.Context, web.Config) []check{
-		func(ctx context.Context, cfg web.Config) []check { return []check{checkStore(ctx, cfg)} },
-		func(ctx context.Context, cfg web.Config) []check { return []check{checkIndex(ctx, cfg)} },
-		func(ctx context.Context, cfg web.Config) []check { return []check{checkSignIn(ctx, cfg)} },
+	probes := []func(context.Context, node.Config) []check{
+		func(ctx context.Context, cfg node.Config) []check { return []check{checkStore(ctx, cfg)} },
+		func(ctx context.Context, cfg node.Config) []check { return []check{checkIndex(ctx, cfg)} },
+		func(ctx context.Context, cfg node.Config) []check { return []check{checkSignIn(ctx, cfg)} },
 		checkPeers,
 	}
 	results := make([][]check, len(probes))
@@ -146,7 +146,7 @@ func netError(err error) string {
 }
 
 // checkStore reaches the object store without writing to it.
-func checkStore(ctx context.Context, cfg web.Config) check {
+func checkStore(ctx context.Context, cfg node.Config) check {
 	if cfg.Storage.Kind == "s3" {
 		return checkS3(ctx, cfg)
 	}
@@ -168,7 +168,7 @@ func checkStore(ctx context.Context, cfg web.Config) check {
 // identityKey is where a store records the node it belongs to (practices.Open writes it).
 const identityKey = "node/state/identity.json"
 
-func checkS3(ctx context.Context, cfg web.Config) check {
+func checkS3(ctx context.Context, cfg node.Config) check {
 	s := cfg.Storage.S3
 	where := fmt.Sprintf("s3 bucket %q at %s", s.Bucket, s.Endpoint)
 	region := s.Region
@@ -236,7 +236,7 @@ func checkS3(ctx context.Context, cfg web.Config) check {
 }
 
 // checkIndex reaches the search index without changing it.
-func checkIndex(ctx context.Context, cfg web.Config) check {
+func checkIndex(ctx context.Context, cfg node.Config) check {
 	if cfg.Search.Kind != "meilisearch" {
 		return pass("index", "embedded (bleve) in %s; one process only (replicas need Meilisearch)", filepath.Join(cfg.DataDir, "search"))
 	}
@@ -307,7 +307,7 @@ func checkIndex(ctx context.Context, cfg web.Config) check {
 
 // checkSignIn fetches the district identity provider's discovery document and compares its issuer
 // with the configured one exactly, as sign-in will.
-func checkSignIn(ctx context.Context, cfg web.Config) check {
+func checkSignIn(ctx context.Context, cfg node.Config) check {
 	iss := cfg.Auth.OIDC.Issuer
 	if iss == "" {
 		return pass("sign-in", "embedded provider at %s/idp (local accounts: brightspots user add)", cfg.Node.URL)
@@ -371,7 +371,7 @@ func checkDiscovery(ctx context.Context, issuer string) string {
 // checkPeers probes each configured peer's discovery documents with the federation's own checks.
 // They run over a scratch copy of the node's state in a temporary folder, so nothing is written to
 // the real store and the peers are checked even when the store is unreachable.
-func checkPeers(ctx context.Context, cfg web.Config) []check {
+func checkPeers(ctx context.Context, cfg node.Config) []check {
 	peers := cfg.Federation.Peers
 	if len(peers) == 0 {
 		return []check{pass("peers", "none configured (federation.peers)")}
@@ -386,11 +386,11 @@ func checkPeers(ctx context.Context, cfg web.Config) []check {
 		if err != nil {
 			return nil, err
 		}
-		repo, err := practices.Open(ctx, b, practices.Node{URL: cfg.Node.URL, ID: cfg.Node.ID}, practices.Options{})
+		repo, err := node.OpenRepo(ctx, cfg, b, nil)
 		if err != nil {
 			return nil, err
 		}
-		return federation.New(ctx, cfg.Federation, repo, federation.Options{Software: "brightspots/" + web.Version})
+		return node.OpenFederation(ctx, cfg, repo, nil, nil)
 	}()
 	if err != nil {
 		return []check{fail("peers", "%v", err)}
@@ -414,7 +414,7 @@ func checkPeers(ctx context.Context, cfg web.Config) []check {
 }
 
 // checkServing asks the node listening at cfg.Listen whether it is ready.
-func checkServing(ctx context.Context, cfg web.Config) check {
+func checkServing(ctx context.Context, cfg node.Config) check {
 	host, port, _ := net.SplitHostPort(cfg.Listen) // checked by LoadConfig
 	if ip := net.ParseIP(host); host == "" || (ip != nil && ip.IsUnspecified()) {
 		host = "127.0.0.1"

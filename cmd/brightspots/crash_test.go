@@ -373,8 +373,9 @@ func TestGracefulShutdownFinishesInFlightRequests(t *testing.T) {
 	}
 }
 
-// TestReindexRebuildsFromTheStore: with the index folder deleted, `brightspots reindex` rebuilds it
-// from the object store and search finds the published practice again.
+// TestReindexRebuildsFromTheStore: with the index folder deleted, `brightspots reindex --data DIR`
+// rebuilds it from the object store — taking the node identity the folder holds, with no --addr —
+// and search finds the published practice again.
 func TestReindexRebuildsFromTheStore(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and runs the binary")
@@ -392,7 +393,7 @@ func TestReindexRebuildsFromTheStore(t *testing.T) {
 	if err := os.RemoveAll(filepath.Join(data, "search")); err != nil {
 		t.Fatal(err)
 	}
-	if out := runCLI(t, bin, "reindex", "--data", data, "--addr", addr); !strings.Contains(out, "reindexed") {
+	if out := runCLI(t, bin, "reindex", "--data", data); !strings.Contains(out, "reindexed") {
 		t.Fatalf("reindex printed %q", out)
 	}
 	p = startServe(t, bin, data, addr)

@@ -17,11 +17,11 @@ import (
 	"time"
 
 	"github.com/brightspots-nic/brightspots/federation"
+	"github.com/brightspots-nic/brightspots/node"
 	"github.com/brightspots-nic/brightspots/practices"
 	"github.com/brightspots-nic/brightspots/practices/corpus"
 	"github.com/brightspots-nic/brightspots/practices/evidence"
 	"github.com/brightspots-nic/brightspots/storage"
-	"github.com/brightspots-nic/brightspots/web"
 	"github.com/brightspots-nic/brightspots/web/idp"
 )
 
@@ -57,14 +57,14 @@ func demo(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
 
-	type node struct {
-		cfg web.Config
-		srv *web.Server
+	type district struct {
+		cfg node.Config
+		srv *node.Node
 		ln  net.Listener
 	}
-	nodes := make([]*node, len(demoDistricts))
+	nodes := make([]*district, len(demoDistricts))
 	for i, d := range demoDistricts {
-		cfg := web.Defaults()
+		cfg := node.Defaults()
 		cfg.Node.ID, cfg.Node.Name = d.id, d.name
 		cfg.Node.Contact = "nic-admin@" + d.id + ".example"
 		cfg.Listen = fmt.Sprintf("127.0.0.1:%d", *port+i)
@@ -72,7 +72,7 @@ func demo(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		cfg.DataDir = filepath.Join(*data, d.id)
 		cfg.Log.Level = "warn"
 		cfg.Federation.PollInterval = 10 * time.Second // notify makes it near-instant; this is the fallback
-		nodes[i] = &node{cfg: cfg}
+		nodes[i] = &district{cfg: cfg}
 	}
 	for i := range nodes {
 		for j, other := range nodes {
@@ -90,7 +90,7 @@ func demo(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		if err := os.MkdirAll(n.cfg.DataDir, 0o700); err != nil {
 			return err
 		}
-		srv, err := web.New(ctx, n.cfg, logger.With("node", n.cfg.Node.ID))
+		srv, err := node.Open(ctx, n.cfg, logger.With("node", n.cfg.Node.ID))
 		if err != nil {
 			return fmt.Errorf("%s: %w", n.cfg.Node.ID, err)
 		}

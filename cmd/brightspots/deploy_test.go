@@ -19,7 +19,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/brightspots-nic/brightspots/internal/testenv"
-	"github.com/brightspots-nic/brightspots/web"
+	"github.com/brightspots-nic/brightspots/node"
 )
 
 // The deployment files in deploy/ are checked here: the compose file, the Helm chart, the systemd
@@ -38,9 +38,9 @@ var secretEnv = map[string]string{
 	"BRIGHTSPOTS_OIDC_CLIENT_SECRET": "test-client-secret",
 }
 
-func loadWithSecrets(t *testing.T, path string) web.Config {
+func loadWithSecrets(t *testing.T, path string) node.Config {
 	t.Helper()
-	cfg, err := web.LoadConfig(path, func(k string) string { return secretEnv[k] })
+	cfg, err := node.LoadConfig(path, func(k string) string { return secretEnv[k] })
 	if err != nil {
 		t.Fatalf("%s does not load: %v", path, err)
 	}
@@ -55,7 +55,7 @@ func TestExampleConfigLoads(t *testing.T) {
 	if cfg.Storage.Kind != "s3" || cfg.Search.Kind != "meilisearch" || cfg.Auth.OIDC.Issuer == "" || len(cfg.Federation.Peers) == 0 {
 		t.Errorf("the example should show a production node (s3, meilisearch, an IdP, peers): %+v", cfg)
 	}
-	bare, err := web.LoadConfig(path, func(string) string { return "" })
+	bare, err := node.LoadConfig(path, func(string) string { return "" })
 	if err == nil {
 		t.Fatal("the example loads without secrets in the environment: does it hold some?")
 	}
@@ -69,7 +69,7 @@ func TestExampleConfigLoads(t *testing.T) {
 	}
 }
 
-// TestExampleConfigCoversEveryKey: every key of web.Config appears in the annotated example, so
+// TestExampleConfigCoversEveryKey: every key of node.Config appears in the annotated example, so
 // adding a key without documenting it there fails here.
 func TestExampleConfigCoversEveryKey(t *testing.T) {
 	data, err := os.ReadFile(deployPath("deploy", "brightspots.example.yaml"))
@@ -86,7 +86,7 @@ func TestExampleConfigCoversEveryKey(t *testing.T) {
 	for _, m := range regexp.MustCompile(`(?m)^\s*#\s*([a-z_]+):`).FindAllStringSubmatch(string(data), -1) {
 		commented[m[1]] = true
 	}
-	for _, key := range yamlKeys(reflect.TypeFor[web.Config](), "") {
+	for _, key := range yamlKeys(reflect.TypeFor[node.Config](), "") {
 		path := strings.Split(key, ".")
 		if hasKey(doc, path) {
 			continue

@@ -24,7 +24,7 @@ import (
 	"text/tabwriter"
 
 	"github.com/brightspots-nic/brightspots/federation"
-	"github.com/brightspots-nic/brightspots/practices"
+	"github.com/brightspots-nic/brightspots/node"
 	"github.com/brightspots-nic/brightspots/storage"
 	"github.com/brightspots-nic/brightspots/web"
 	"github.com/brightspots-nic/brightspots/web/idp"
@@ -116,9 +116,9 @@ func (f *nodeFlags) register(fs *flag.FlagSet, withAddr bool) {
 	}
 }
 
-func (f *nodeFlags) load() (web.Config, error) {
+func (f *nodeFlags) load() (node.Config, error) {
 	getenv := os.Getenv
-	cfg, err := web.LoadConfig(f.config, func(k string) string {
+	cfg, err := node.LoadConfig(f.config, func(k string) string {
 		switch {
 		case k == "BRIGHTSPOTS_DATA_DIR" && f.data != "":
 			return f.data
@@ -132,16 +132,32 @@ func (f *nodeFlags) load() (web.Config, error) {
 
 // openBucket loads the configuration and opens the node's object store: what every operator command
 // that works on the store directly starts with.
-func (f *nodeFlags) openBucket(ctx context.Context) (web.Config, storage.Bucket, error) {
+func (f *nodeFlags) openBucket(ctx context.Context) (node.Config, storage.Bucket, error) {
 	cfg, err := f.load()
 	if err != nil {
 		return cfg, nil, err
 	}
-	bucket, err := web.OpenBucket(ctx, cfg)
+	bucket, err := node.OpenBucket(ctx, cfg)
 	return cfg, bucket, err
 }
 
-func newLogger(cfg web.Config, w io.Writer) *slog.Logger {
+// openNodeStore is openBucket for the commands that act as the node (reindex, export, peer, keys):
+// given no configuration file, no --addr and no BRIGHTSPOTS_NODE_URL, they take the node identity
+// the store already holds, so `--data DIR` alone is enough.
+func (f *nodeFlags) openNodeStore(ctx context.Context) (node.Config, storage.Bucket, error) {
+	cfg, bucket, err := f.openBucket(ctx)
+	if err != nil {
+		return cfg, nil, err
+	}
+	if f.config == "" && f.addr == "" && os.Getenv("BRIGHTSPOTS_NODE_URL") == "" {
+		if err := cfg.TakeHeldIdentity(ctx, bucket); err != nil {
+			return cfg, nil, err
+		}
+	}
+	return cfg, bucket, nil
+}
+
+func newLogger(cfg node.Config, w io.Writer) *slog.Logger {
 	var level slog.Level
 	_ = level.UnmarshalText([]byte(cfg.Log.Level))
 	opts := &slog.HandlerOptions{Level: level}
@@ -163,7 +179,7 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 		return err
 	}
 	logger := newLogger(cfg, stderr)
-	srv, err := web.New(ctx, cfg, logger)
+	srv, err := node.Open(ctx, cfg, logger)
 	if err != nil {
 		return err
 	}
@@ -278,28 +294,38 @@ func user(ctx context.Context, args []string, stdin *os.File, stdout, stderr io.
 }
 
 // reindex rebuilds the search index from the object store (the source of truth): after restoring a
-// backup, moving to Meilisearch, or if the index is lost. With the embedded index, stop the server first.
+// backup, moving to Meilisearch, or if the index is lost. With the embedded index, stop the server
+// first. It opens the store, the repository and the index: nothing else of the node.
 func reindex(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("reindex", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	var nf nodeFlags
-	nf.register(fs, true) // --addr: without a configuration file the node URL derives from it
+	nf.register(fs, true)
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	cfg, err := nf.load()
+	cfg, bucket, err := nf.openNodeStore(ctx)
 	if err != nil {
 		return err
 	}
-	srv, err := web.New(ctx, cfg, newLogger(cfg, stderr))
+	logger := newLogger(cfg, stderr)
+	repo, err := node.OpenRepo(ctx, cfg, bucket, logger)
 	if err != nil {
 		return err
 	}
-	defer srv.Index().Close()
-	if err := srv.Indexer().Reindex(ctx); err != nil {
+	index, err := node.OpenIndex(ctx, cfg)
+	if err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "reindexed: search index rebuilt up to change %d\n", srv.Indexer().Cursor())
+	defer index.Close()
+	indexer, err := node.NewIndexer(cfg, repo, index, bucket, nil, logger)
+	if err != nil {
+		return err
+	}
+	if err := indexer.Reindex(ctx); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "reindexed: search index rebuilt up to change %d\n", indexer.Cursor())
 	return nil
 }
 
@@ -312,15 +338,15 @@ func openFederation(ctx context.Context, args []string, name string, stderr io.W
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}
-	cfg, bucket, err := nf.openBucket(ctx)
+	cfg, bucket, err := nf.openNodeStore(ctx)
 	if err != nil {
 		return nil, err
 	}
-	repo, err := practices.Open(ctx, bucket, practices.Node{URL: cfg.Node.URL, ID: cfg.Node.ID}, practices.Options{})
+	repo, err := node.OpenRepo(ctx, cfg, bucket, nil)
 	if err != nil {
 		return nil, err
 	}
-	return federation.New(ctx, cfg.Federation, repo, federation.Options{Software: "brightspots/" + web.Version})
+	return node.OpenFederation(ctx, cfg, repo, nil, nil)
 }
 
 // peer lists the configured peers with what the store knows of their sync and what their discovery

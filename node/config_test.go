@@ -1,4 +1,4 @@
-package web_test
+package node_test
 
 import (
 	"os"
@@ -6,11 +6,11 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/brightspots-nic/brightspots/web"
+	"github.com/brightspots-nic/brightspots/node"
 )
 
 func TestConfigDefaultsNeedNoFile(t *testing.T) {
-	cfg, err := web.LoadConfig("", func(string) string { return "" })
+	cfg, err := node.LoadConfig("", func(string) string { return "" })
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -45,7 +45,7 @@ func TestConfigErrorsNameTheKey(t *testing.T) {
 		t.Run(tc.key, func(t *testing.T) {
 			path := filepath.Join(t.TempDir(), "c.yaml")
 			os.WriteFile(path, []byte(tc.yaml), 0o600)
-			_, err := web.LoadConfig(path, func(k string) string { return tc.env[k] })
+			_, err := node.LoadConfig(path, func(k string) string { return tc.env[k] })
 			if err == nil || !strings.Contains(err.Error(), tc.key) {
 				t.Fatalf("error %v does not name %q", err, tc.key)
 			}
@@ -57,7 +57,7 @@ func TestConfigSecretsFromEnvironment(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "c.yaml")
 	os.WriteFile(path, []byte("storage:\n  kind: s3\n  s3:\n    endpoint: minio:9000\n    bucket: b\n"), 0o600)
 	env := map[string]string{"BRIGHTSPOTS_S3_ACCESS_KEY": "ak", "BRIGHTSPOTS_S3_SECRET_KEY": "sk"}
-	cfg, err := web.LoadConfig(path, func(k string) string { return env[k] })
+	cfg, err := node.LoadConfig(path, func(k string) string { return env[k] })
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -69,7 +69,7 @@ func TestConfigSecretsFromEnvironment(t *testing.T) {
 func TestTopLevelPeersAreFederationPeers(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "c.yaml")
 	os.WriteFile(path, []byte("node: {id: riverside}\npeers:\n  - {url: 'http://127.0.0.1:9001', id: lakeview, name: Lakeview}\n"), 0o600)
-	cfg, err := web.LoadConfig(path, func(string) string { return "" })
+	cfg, err := node.LoadConfig(path, func(string) string { return "" })
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -77,7 +77,7 @@ func TestTopLevelPeersAreFederationPeers(t *testing.T) {
 		t.Fatalf("peers: %+v", cfg.Federation.Peers)
 	}
 	os.WriteFile(path, []byte("node: {id: riverside}\npeers:\n  - {url: 'ftp://x', id: lakeview}\n"), 0o600)
-	if _, err := web.LoadConfig(path, func(string) string { return "" }); err == nil || !strings.Contains(err.Error(), "peers[0].url") {
+	if _, err := node.LoadConfig(path, func(string) string { return "" }); err == nil || !strings.Contains(err.Error(), "peers[0].url") {
 		t.Fatalf("bad peer URL: %v", err)
 	}
 }

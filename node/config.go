@@ -1,4 +1,4 @@
-package web
+package node
 
 import (
 	"bytes"
@@ -16,20 +16,21 @@ import (
 
 	"github.com/brightspots-nic/brightspots/federation"
 	"github.com/brightspots-nic/brightspots/search/meili"
+	"github.com/brightspots-nic/brightspots/web"
 	"github.com/brightspots-nic/brightspots/web/auth"
 )
 
 // Config is the whole configuration of a node: one YAML file, environment overrides for secrets, a
 // default for every key. Keys are documented in deploy/brightspots.example.yaml.
 type Config struct {
-	Node    NodeConfig    `yaml:"node"`
-	Listen  string        `yaml:"listen"`
-	DataDir string        `yaml:"data_dir"`
-	Storage StorageConfig `yaml:"storage"`
-	Limits  LimitsConfig  `yaml:"limits"`
-	Privacy PrivacyConfig `yaml:"privacy"`
-	Log     LogConfig     `yaml:"log"`
-	Search  SearchConfig  `yaml:"search"`
+	Node    NodeConfig        `yaml:"node"`
+	Listen  string            `yaml:"listen"`
+	DataDir string            `yaml:"data_dir"`
+	Storage StorageConfig     `yaml:"storage"`
+	Limits  web.LimitsConfig  `yaml:"limits"`
+	Privacy web.PrivacyConfig `yaml:"privacy"`
+	Log     LogConfig         `yaml:"log"`
+	Search  SearchConfig      `yaml:"search"`
 	// Federation is this node's peers and signing keys (PROTOCOL.md).
 	Federation federation.Config `yaml:"federation"`
 	// Peers is a shorthand for federation.peers: the other nodes this node trusts.
@@ -39,13 +40,7 @@ type Config struct {
 	// TrustedProxies lists the CIDRs of reverse proxies whose X-Forwarded-For is believed. Empty: none.
 	TrustedProxies []string `yaml:"trusted_proxies"`
 	// RateLimit bounds requests per client (principal, or address when anonymous).
-	RateLimit RateLimitConfig `yaml:"rate_limit"`
-}
-
-// RateLimitConfig bounds how fast one caller may send requests.
-type RateLimitConfig struct {
-	PerSecond float64 `yaml:"per_second"` // sustained; default 50
-	Burst     int     `yaml:"burst"`      // default 200
+	RateLimit web.RateLimitConfig `yaml:"rate_limit"`
 }
 
 // NodeConfig identifies this district's node.
@@ -80,17 +75,6 @@ type SearchConfig struct {
 	Meilisearch  meili.Config `yaml:"meilisearch"`
 }
 
-// LimitsConfig bounds what a request may send.
-type LimitsConfig struct {
-	MaxArtifactBytes int64 `yaml:"max_artifact_bytes"` // default 200 MiB
-	MaxJSONBytes     int64 `yaml:"max_json_bytes"`     // default 1 MiB
-}
-
-// PrivacyConfig holds the student-privacy thresholds of DOMAIN.md.
-type PrivacyConfig struct {
-	MinN int `yaml:"min_n"` // default 10, allowed 5–30
-}
-
 // LogConfig sets the structured log.
 type LogConfig struct {
 	Level  string `yaml:"level"`  // debug | info | warn | error
@@ -105,10 +89,10 @@ func Defaults() Config {
 		DataDir:   "./brightspots-data",
 		Storage:   StorageConfig{Kind: "fs", S3: S3Config{Region: "us-east-1"}},
 		Search:    SearchConfig{Kind: "bleve"},
-		Limits:    LimitsConfig{MaxArtifactBytes: 200 << 20, MaxJSONBytes: 1 << 20},
-		Privacy:   PrivacyConfig{MinN: 10},
+		Limits:    web.LimitsConfig{MaxArtifactBytes: 200 << 20, MaxJSONBytes: 1 << 20},
+		Privacy:   web.PrivacyConfig{MinN: 10},
 		Log:       LogConfig{Level: "info", Format: "json"},
-		RateLimit: RateLimitConfig{PerSecond: 50, Burst: 200},
+		RateLimit: web.RateLimitConfig{PerSecond: 50, Burst: 200},
 	}
 }
 
@@ -134,7 +118,7 @@ func LoadConfig(path string, getenv func(string) string) (Config, error) {
 	return cfg, cfg.Check()
 }
 
-// yamlMessage turns yaml.v3's "field x not found in type web.Config" into words about keys.
+// yamlMessage turns yaml.v3's "field x not found in type node.Config" into words about keys.
 func yamlMessage(err error) string {
 	msg := err.Error()
 	re := regexp.MustCompile(`line (\d+): field (\S+) not found in type [\w.]+`)
