@@ -5,9 +5,10 @@ import (
 	"fmt"
 	"net"
 	"net/url"
-	"regexp"
 	"strings"
 	"time"
+
+	"github.com/brightspots-nic/brightspots/practices"
 )
 
 // Config is the federation part of a node's configuration (the `federation:` section of the YAML
@@ -50,8 +51,6 @@ const (
 	DefaultPollInterval   = 60 * time.Second
 	DefaultRequestTimeout = 30 * time.Second
 )
-
-var slugRE = regexp.MustCompile(`^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$`)
 
 // ConfigError names the configuration key that is wrong.
 type ConfigError struct {
@@ -110,7 +109,7 @@ func (c Config) Validate(selfURL, selfID string) error {
 			urls[p.URL] = i
 		}
 		switch {
-		case !slugRE.MatchString(p.ID):
+		case !practices.ValidNodeID(p.ID):
 			add(key("id"), "must be a slug of lower-case letters, digits and hyphens (1–63), not %q", p.ID)
 		case p.ID == selfID:
 			add(key("id"), "is this node's own id")

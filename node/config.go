@@ -15,6 +15,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/brightspots-nic/brightspots/federation"
+	"github.com/brightspots-nic/brightspots/practices"
 	"github.com/brightspots-nic/brightspots/search/meili"
 	"github.com/brightspots-nic/brightspots/web"
 	"github.com/brightspots-nic/brightspots/web/auth"
@@ -155,13 +156,11 @@ func applyEnv(c *Config, getenv func(string) string) {
 	}
 }
 
-var nodeIDPattern = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,62}$`)
-
 // Check validates the configuration, naming the key of every problem.
 func (c *Config) Check() error {
 	var errs []string
 	bad := func(key, format string, args ...any) { errs = append(errs, key+": "+fmt.Sprintf(format, args...)) }
-	if !nodeIDPattern.MatchString(c.Node.ID) {
+	if !practices.ValidNodeID(c.Node.ID) {
 		bad("node.id", "must be a short slug of lower-case letters, digits and dashes (got %q)", c.Node.ID)
 	}
 	if _, _, err := net.SplitHostPort(c.Listen); err != nil {
@@ -248,7 +247,7 @@ func (c *Config) Check() error {
 	if c.Federation.Contact == "" {
 		c.Federation.Contact = c.Node.Contact
 	}
-	if nodeIDPattern.MatchString(c.Node.ID) && !strings.Contains(strings.Join(errs, ""), "node.url") {
+	if practices.ValidNodeID(c.Node.ID) && !strings.Contains(strings.Join(errs, ""), "node.url") {
 		if err := c.Federation.Validate(c.Node.URL, c.Node.ID); err != nil {
 			errs = append(errs, err.Error())
 		}

@@ -13,6 +13,12 @@ import "slices"
 //
 // Writing: practices and tests, publishers of the owning team and admins; collections,
 // coordinators and admins. Creating needs the same, with the team named in the new record.
+//
+// Running the node: the network's peers and their sync health, coordinators and admins; API tokens,
+// admins.
+//
+// Every decision answers ErrUnauthenticated for a caller who is not signed in (a page then sends
+// them to sign in) and ErrForbidden for one who is but may not.
 
 // CanRead reports whether p may see the record described by m on the node `local`.
 func CanRead(p Principal, m *Meta, local Node) bool {
@@ -58,6 +64,40 @@ func CanCreate(p Principal, kind Kind, team string) error {
 		return ErrUnauthenticated
 	}
 	if !canEdit(p, kind, team) {
+		return ErrForbidden
+	}
+	return nil
+}
+
+// CanCreateSome returns nil if p may create a record of kind for some team of theirs (for a kind no
+// team owns, at all): what a page asks before it offers the form for a new record.
+func CanCreateSome(p Principal, kind Kind) error {
+	if !p.Authenticated() {
+		return ErrUnauthenticated
+	}
+	if len(p.Teams) == 0 {
+		return CanCreate(p, kind, "")
+	}
+	var err error
+	for _, t := range p.Teams {
+		if err = CanCreate(p, kind, t); err == nil {
+			return nil
+		}
+	}
+	return err
+}
+
+// CanViewNetwork returns nil if p may see this node's peers and their sync health.
+func CanViewNetwork(p Principal) error { return needRole(p, RoleCoordinator) }
+
+// CanManageTokens returns nil if p may list, create and revoke API tokens.
+func CanManageTokens(p Principal) error { return needRole(p, RoleAdmin) }
+
+func needRole(p Principal, r Role) error {
+	if !p.Authenticated() {
+		return ErrUnauthenticated
+	}
+	if !p.Has(r) {
 		return ErrForbidden
 	}
 	return nil

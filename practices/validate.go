@@ -1,6 +1,7 @@
 package practices
 
 import (
+	"errors"
 	"fmt"
 	"net/url"
 	"regexp"
@@ -24,6 +25,8 @@ type FieldError struct {
 	Rule    string `json:"rule"` // machine-readable: required, max_length, one_of, format, range …
 	Message string `json:"message"`
 }
+
+func (e *FieldError) Error() string { return e.Field + ": " + e.Message }
 
 // ValidationError lists every failed rule of a record, not just the first.
 type ValidationError struct {
@@ -111,14 +114,12 @@ const (
 
 var visibilities = []string{string(VisibilityDistrict), string(VisibilityNetwork), string(VisibilityPeers), string(VisibilityPublic)}
 
-var nodeIDPattern = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,62}$`)
-
 func (c *checker) meta(m *Meta, needTeam bool) {
-	if needTeam {
-		c.text("team", m.Team, 100, true)
-	}
-	if m.Team != "" && !nodeIDPattern.MatchString(strings.ToLower(m.Team)) && strings.ContainsAny(m.Team, "/\\\x00") {
-		c.add("team", "format", "must not contain slashes")
+	if needTeam || m.Team != "" {
+		var fe *FieldError
+		if errors.As(CheckTeam(m.Team), &fe) {
+			c.problems = append(c.problems, *fe)
+		}
 	}
 	c.oneOf("visibility", string(m.Visibility), visibilities, false)
 	if m.Visibility == VisibilityPeers && len(m.SharedWith) == 0 {
@@ -128,7 +129,7 @@ func (c *checker) meta(m *Meta, needTeam bool) {
 		c.add("shared_with", "not_allowed", "is only allowed when visibility is peers")
 	}
 	for i, id := range m.SharedWith {
-		if !nodeIDPattern.MatchString(id) {
+		if !ValidNodeID(id) {
 			c.add(fmt.Sprintf("shared_with[%d]", i), "format", "must be a peer node id (lower-case letters, digits and dashes)")
 		}
 	}

@@ -1,6 +1,45 @@
 package practices
 
-// Controlled vocabularies of DOMAIN.md. Codes are what records store; labels are for display.
+import (
+	"regexp"
+	"strings"
+	"unicode/utf8"
+)
+
+// Controlled vocabularies of DOMAIN.md, and the names several parts of the node share. Codes are what
+// records store; labels are for display. Each name has one definition here, which every part that
+// accepts one asks: a team that sign-in accepts is a team a token and a record accept.
+
+// MaxTeamLength is the longest team name, in characters.
+const MaxTeamLength = 100
+
+// CheckTeam returns nil if name can name a team (a PLC) — wherever one is named: a record's team, a
+// team claim at sign-in, a local account, an API token — or a *FieldError on the field "team" with
+// the rule it breaks: not blank, at most MaxTeamLength characters of UTF-8, no control characters,
+// no slashes or backslashes.
+func CheckTeam(name string) error {
+	bad := func(rule, msg string) error { return &FieldError{Field: "team", Rule: rule, Message: msg} }
+	switch {
+	case strings.TrimSpace(name) == "":
+		return bad("required", "is required")
+	case !utf8.ValidString(name):
+		return bad("format", "must be valid UTF-8 text")
+	case utf8.RuneCountInString(name) > MaxTeamLength:
+		return bad("max_length", "must be at most 100 characters")
+	case strings.ContainsFunc(name, func(r rune) bool { return r < 0x20 || r == 0x7f }):
+		return bad("format", "must not contain control characters")
+	case strings.ContainsAny(name, `/\`):
+		return bad("format", "must not contain slashes")
+	}
+	return nil
+}
+
+// ValidNodeID reports whether id is a node id (PROTOCOL.md): a slug of 1–63 lower-case letters,
+// digits and hyphens that starts and ends with a letter or digit. Configuration (node.id and each
+// peer's id) and records (shared_with) ask it.
+func ValidNodeID(id string) bool { return nodeIDPattern.MatchString(id) }
+
+var nodeIDPattern = regexp.MustCompile(`^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$`)
 
 // Subjects maps subject code → display label, in display order via SubjectCodes.
 var Subjects = map[string]string{

@@ -35,19 +35,8 @@ type tokensPageData struct {
 	Created tokens.Token // the new token
 }
 
-func requireAdmin(c echo.Context) error {
-	p := principal(c)
-	if !p.Authenticated() {
-		return practices.ErrUnauthenticated
-	}
-	if !p.Has(practices.RoleAdmin) {
-		return practices.ErrForbidden
-	}
-	return nil
-}
-
 func (s *Server) tokensPage(c echo.Context) error {
-	if err := requireAdmin(c); err != nil {
+	if err := practices.CanManageTokens(principal(c)); err != nil {
 		return err
 	}
 	ep := newEditPage(kindToken, url.Values{"role": {"publisher"}}, 0)
@@ -84,7 +73,7 @@ func tokenBefore(a, b tokens.Token) bool {
 }
 
 func (s *Server) createTokenPage(c echo.Context) error {
-	if err := requireAdmin(c); err != nil {
+	if err := practices.CanManageTokens(principal(c)); err != nil {
 		return err
 	}
 	posted, err := c.FormParams()
@@ -111,7 +100,7 @@ func (s *Server) createTokenPage(c echo.Context) error {
 }
 
 func (s *Server) revokeTokenPage(c echo.Context) error {
-	if err := requireAdmin(c); err != nil {
+	if err := practices.CanManageTokens(principal(c)); err != nil {
 		return err
 	}
 	ctx := c.Request().Context()

@@ -345,12 +345,8 @@ type networkPageData struct {
 }
 
 func (s *Server) networkPage(c echo.Context) error {
-	p := principal(c)
-	if !p.Authenticated() {
-		return practices.ErrUnauthenticated
-	}
-	if !p.Has(practices.RoleCoordinator) { // the rule of GET /api/v1/network
-		return practices.ErrForbidden
+	if err := practices.CanViewNetwork(principal(c)); err != nil {
+		return err
 	}
 	now := time.Now()
 	data := networkPageData{Checked: now.UTC().Format("2 Jan 2006 15:04:05 UTC")}

@@ -55,19 +55,7 @@ func someTeam(p practices.Principal) string {
 // mayCreate asks the access rules whether p may create records of kind for some team of theirs
 // (admins for any team): the gate of the workspace pages.
 func mayCreate(p practices.Principal, kind practices.Kind) error {
-	if !p.Authenticated() {
-		return practices.ErrUnauthenticated
-	}
-	if len(p.Teams) == 0 {
-		return practices.CanCreate(p, kind, "")
-	}
-	var err error
-	for _, t := range p.Teams {
-		if err = practices.CanCreate(p, kind, t); err == nil {
-			return nil
-		}
-	}
-	return err
+	return practices.CanCreateSome(p, kind)
 }
 
 // lookupPractice finds the practice a URI names, local or mirrored from a peer, if p may see it.

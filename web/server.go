@@ -373,12 +373,8 @@ func (s *Server) me(c echo.Context) error {
 
 // network describes this node's peers and their live sync health (coordinators and admins).
 func (s *Server) network(c echo.Context) error {
-	p := principal(c)
-	if !p.Authenticated() {
-		return practices.ErrUnauthenticated
-	}
-	if !p.Has(practices.RoleCoordinator) {
-		return practices.ErrForbidden
+	if err := practices.CanViewNetwork(principal(c)); err != nil {
+		return err
 	}
 	return c.JSON(http.StatusOK, map[string]any{
 		"node":  map[string]string{"id": s.cfg.Node.ID, "url": s.cfg.Node.URL, "name": s.cfg.Node.Name},

@@ -86,7 +86,7 @@ func (c *Config) principal(claims map[string]any) (practices.Principal, error) {
 	}
 	if c.Teams.Claim != "" {
 		for _, t := range stringValues(claims[c.Teams.Claim]) {
-			if strings.HasPrefix(t, c.Teams.Prefix) && validTeam(t) && len(p.Teams) < maxTeams {
+			if strings.HasPrefix(t, c.Teams.Prefix) && practices.CheckTeam(t) == nil && len(p.Teams) < maxTeams {
 				p.Teams = append(p.Teams, t)
 			}
 		}
@@ -145,16 +145,4 @@ func truthy(v any) bool {
 		return strings.EqualFold(v, "true")
 	}
 	return false
-}
-
-func validTeam(s string) bool {
-	if s == "" || len(s) > 100 {
-		return false
-	}
-	for _, r := range s {
-		if r < 0x20 || r == 0x7f {
-			return false
-		}
-	}
-	return true
 }

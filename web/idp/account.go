@@ -105,8 +105,8 @@ func AddAccount(ctx context.Context, bucket storage.Bucket, a Account, password 
 		}
 	}
 	for _, t := range slices.Concat(a.Teams, a.Groups) {
-		if !validName(t) {
-			return fmt.Errorf("account %s: team or group %q must be 1-100 printable characters: %w", addr.Address, t, ErrInvalidAccount)
+		if err := practices.CheckTeam(t); err != nil {
+			return fmt.Errorf("account %s: team or group %q: %v: %w", addr.Address, t, err, ErrInvalidAccount)
 		}
 	}
 	a.Email = strings.ToLower(addr.Address)
@@ -153,18 +153,6 @@ func isHex(s string) bool {
 	}
 	_, err := hex.DecodeString(s)
 	return err == nil
-}
-
-func validName(s string) bool {
-	if s == "" || len(s) > 100 {
-		return false
-	}
-	for _, r := range s {
-		if r < 0x20 || r == 0x7f {
-			return false
-		}
-	}
-	return true
 }
 
 // newPassword returns a random password of 20 characters from an unambiguous alphabet (~115 bits).

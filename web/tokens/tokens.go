@@ -64,7 +64,6 @@ func New(bucket storage.Bucket) *Store {
 }
 
 var namePattern = regexp.MustCompile(`^[\p{L}\p{N} ._-]{1,80}$`)
-var teamPattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9 ._-]{0,99}$`)
 
 // Create makes a token and returns its secret (shown once) and its record.
 func (s *Store) Create(ctx context.Context, name, role, team string) (string, Token, error) {
@@ -78,8 +77,11 @@ func (s *Store) Create(ctx context.Context, name, role, team string) (string, To
 	if r == practices.RolePublisher && team == "" {
 		return "", Token{}, errors.New("--team: a publisher token must name its team")
 	}
-	if team != "" && !teamPattern.MatchString(team) {
-		return "", Token{}, errors.New("--team: letters, digits, spaces, dots, dashes or underscores")
+	if team != "" {
+		var fe *practices.FieldError
+		if errors.As(practices.CheckTeam(team), &fe) {
+			return "", Token{}, errors.New("--team: " + fe.Message)
+		}
 	}
 	raw := make([]byte, 32)
 	if _, err := rand.Read(raw); err != nil {

@@ -65,11 +65,27 @@ func TestTokenCreateRefusesBadInput(t *testing.T) {
 		{"x", "superuser", "", "--role"},
 		{"x", "publisher", "", "--team"},
 		{"x", "teacher", "../etc", "--team"},
+		{"x", "teacher", "bad\tteam", "--team"},
 		{"bad\nname", "teacher", "", "--name"},
 	}
 	for _, c := range cases {
 		if _, _, err := s.Create(context.Background(), c.name, c.role, c.team); err == nil || !strings.Contains(err.Error(), c.flag) {
 			t.Errorf("Create(%q,%q,%q): %v, want an error naming %s", c.name, c.role, c.team, err, c.flag)
+		}
+	}
+}
+
+// A token takes every team name sign-in takes (practices.CheckTeam is the one rule), not a narrower
+// set: a PLC named with accents or punctuation signs in and gets a token alike.
+func TestTokenTakesTheTeamsSignInTakes(t *testing.T) {
+	b, _ := fs.Open(t.TempDir())
+	s := tokens.New(b)
+	for _, team := range []string{"Équipe de mathématiques", "Grade 4 (Math) PLC", "ela+3"} {
+		if err := practices.CheckTeam(team); err != nil {
+			t.Fatalf("%q: %v", team, err)
+		}
+		if _, tok, err := s.Create(context.Background(), "x", "publisher", team); err != nil || tok.Team != team {
+			t.Errorf("Create with team %q: %v", team, err)
 		}
 	}
 }
