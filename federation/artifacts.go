@@ -27,7 +27,7 @@ const MaxArtifactSize = 4 << 30
 // OpenArtifact opens an artifact for p: a local one if a local record p may see references it,
 // otherwise one referenced by a mirrored record p may see, fetched from its origin the first time
 // (then served from the local cache). It returns practices.ErrNotFound when p may not see it.
-func (f *Federation) OpenArtifact(ctx context.Context, p practices.Principal, sum string, offset, length int64) (io.ReadCloser, practices.ArtifactRef, error) {
+func (f *Member) OpenArtifact(ctx context.Context, p practices.Principal, sum string, offset, length int64) (io.ReadCloser, practices.ArtifactRef, error) {
 	rc, ref, err := f.repo.OpenArtifact(ctx, p, sum, offset, length)
 	if !errors.Is(err, practices.ErrNotFound) {
 		return rc, ref, err
@@ -57,7 +57,7 @@ func (f *Federation) OpenArtifact(ctx context.Context, p practices.Principal, su
 // with a node token and stores it under artifacts/sha256/{hex}. The bytes stream to a temporary key
 // while their SHA-256 and size are checked against ref; only verified bytes are copied to the
 // artifact's key. A mismatch returns ErrArtifactMismatch and leaves nothing behind.
-func (f *Federation) FetchArtifact(ctx context.Context, originURL string, ref practices.ArtifactRef) error {
+func (f *Member) FetchArtifact(ctx context.Context, originURL string, ref practices.ArtifactRef) error {
 	p, ok := f.byURL[originURL]
 	if !ok {
 		return fmt.Errorf("fetch artifact: %q is not a configured peer", originURL)
@@ -113,7 +113,7 @@ func (f *Federation) FetchArtifact(ctx context.Context, originURL string, ref pr
 
 // purgeArtifact drops the mirrored record's reference to sum and deletes the cached bytes when
 // nothing here references them any more (never a local record's artifact).
-func (f *Federation) purgeArtifact(ctx context.Context, origin string, kind practices.Kind, id, sum string) error {
+func (f *Member) purgeArtifact(ctx context.Context, origin string, kind practices.Kind, id, sum string) error {
 	if err := f.repo.DropMirrorArtifact(ctx, origin, kind, id, sum); err != nil {
 		return err
 	}

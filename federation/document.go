@@ -61,7 +61,7 @@ func shareable(rec practices.Record) (json.RawMessage, error) {
 }
 
 // signRecord signs the current state of one of this node's records.
-func (f *Federation) signRecord(rec practices.Record) (string, error) {
+func (f *Member) signRecord(rec practices.Record) (string, error) {
 	m := rec.RecordMeta()
 	if m.Origin != f.node.URL {
 		return "", fmt.Errorf("sign %s %s: origin %q is not this node", m.Kind, m.ID, m.Origin)
@@ -81,14 +81,14 @@ func (f *Federation) signRecord(rec practices.Record) (string, error) {
 
 // signTombstone signs the statement that a record is no longer visible to the reader. at is when it
 // left view.
-func (f *Federation) signTombstone(kind practices.Kind, id string, version int, reason string, at time.Time) (string, error) {
+func (f *Member) signTombstone(kind practices.Kind, id string, version int, reason string, at time.Time) (string, error) {
 	return f.signDocument(Document{
 		Origin: f.node.URL, Kind: kind, ID: id, Version: version, Deleted: true,
 		PublishedAt: at.UTC(), Reason: reason,
 	})
 }
 
-func (f *Federation) signDocument(d Document) (string, error) {
+func (f *Member) signDocument(d Document) (string, error) {
 	payload, err := json.Marshal(d)
 	if err != nil {
 		return "", fmt.Errorf("encode document: %w", err)

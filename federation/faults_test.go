@@ -77,7 +77,7 @@ func logEntriesFrom(t testing.TB, n *testNode, origin string) map[string]int {
 // and a 429 is backed off and retried; in the end B holds everything once: nothing lost, nothing
 // applied twice.
 func TestFaultyPeer(t *testing.T) {
-	c := &cluster{tune: func(id string, f *Federation) { f.pageLimit = 7 }}
+	c := &cluster{tune: func(id string, f *Member) { f.pageLimit = 7 }}
 	c = c.with(t, map[string]storage.Bucket{"a": fsBucket(t), "b": fsBucket(t)})
 	a, b := c.nodes["a"], c.nodes["b"]
 

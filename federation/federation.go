@@ -19,7 +19,7 @@ import (
 	"github.com/brightspots-nic/brightspots/practices"
 )
 
-// Options are what a Federation uses besides its configuration. The zero value is fine.
+// Options are what a Member uses besides its configuration. The zero value is fine.
 type Options struct {
 	Logger *slog.Logger
 	// Registry receives the federation metrics. Nil: a private registry (metrics not exported).
@@ -32,9 +32,9 @@ type Options struct {
 	Software string
 }
 
-// Federation is this node's part in the network: its identity, the endpoints peers call, and one
+// Member is this node's membership of the network: its identity, the endpoints peers call, and one
 // sync loop per peer. Build it with New, mount Handler, start Run.
-type Federation struct {
+type Member struct {
 	cfg      Config
 	repo     *practices.Repo
 	node     practices.Node
@@ -65,7 +65,7 @@ type idpKey struct{ issuer, client string }
 // peer is one configured peer: its clients, its verifiers (built once) and its sync state.
 type peer struct {
 	cfg PeerConfig
-	f   *Federation
+	f   *Member
 
 	keyClient      *http.Client // discovery and JWKS: rate-limited, small bodies
 	client         *http.Client // feed, records, notify: whole-request timeout
@@ -89,13 +89,13 @@ func (p *peer) principal() practices.Principal {
 // New builds the federation of the node repo belongs to: it validates cfg, binds each peer's URL to
 // its id in repo, and loads the node's signing keys (generating the first on first start). It makes
 // no network call.
-func New(ctx context.Context, cfg Config, repo *practices.Repo, opts Options) (*Federation, error) {
+func New(ctx context.Context, cfg Config, repo *practices.Repo, opts Options) (*Member, error) {
 	node := repo.Node()
 	if err := cfg.Validate(node.URL, node.ID); err != nil {
 		return nil, err
 	}
 	cfg = cfg.withDefaults()
-	f := &Federation{
+	f := &Member{
 		cfg: cfg, repo: repo, node: node, log: opts.Logger, now: opts.Now, software: opts.Software,
 		byURL: map[string]*peer{}, byIdP: map[idpKey]*peer{}, replay: newReplayCache(replayCacheSize),
 		changed:   make(chan struct{}, 1),
@@ -160,12 +160,12 @@ func noRedirects(*http.Request, []*http.Request) error { return http.ErrUseLastR
 // Rotate makes a fresh signing key current (`brightspots keys rotate`). The old key stays in the
 // JWKS for at least 24 hours; a running server in another process picks the new key up within a
 // minute.
-func (f *Federation) Rotate(ctx context.Context) (kid string, err error) {
+func (f *Member) Rotate(ctx context.Context) (kid string, err error) {
 	return f.keys.rotate(ctx)
 }
 
 // Peers returns the configured peers.
-func (f *Federation) Peers() []PeerConfig {
+func (f *Member) Peers() []PeerConfig {
 	out := make([]PeerConfig, len(f.peers))
 	for i, p := range f.peers {
 		out[i] = p.cfg
@@ -176,7 +176,7 @@ func (f *Federation) Peers() []PeerConfig {
 // Run runs one sync loop per peer, the notifier and the key reloader until ctx ends. It returns nil
 // when ctx is cancelled. Replicas sharing a bucket run the sync loops one at a time: only while
 // holding the sync lease (lease.go).
-func (f *Federation) Run(ctx context.Context) error {
+func (f *Member) Run(ctx context.Context) error {
 	var wg sync.WaitGroup
 	wg.Go(func() {
 		f.runLeased(ctx, func(ctx context.Context) {

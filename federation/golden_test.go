@@ -23,7 +23,7 @@ var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
 var goldenNow = time.Date(2026, 3, 14, 15, 9, 26, 0, time.UTC)
 
 // fixedNode is a federation with a fixed Ed25519 key and clock, so what it signs is deterministic.
-func fixedNode(t *testing.T) (*Federation, *practices.Repo, storage.Bucket) {
+func fixedNode(t *testing.T) (*Member, *practices.Repo, storage.Bucket) {
 	t.Helper()
 	ctx := context.Background()
 	b := fsBucket(t)
@@ -83,7 +83,7 @@ func checkGolden(t *testing.T, name string, got []byte) {
 }
 
 // verifyFixed checks a document against the fixed key the way a receiver does.
-func verifyFixed(t *testing.T, f *Federation, raw string) Document {
+func verifyFixed(t *testing.T, f *Member, raw string) Document {
 	t.Helper()
 	jws, err := ParseDocument(raw)
 	if err != nil {

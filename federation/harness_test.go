@@ -39,7 +39,7 @@ type testNode struct {
 	addr   string
 	bucket storage.Bucket
 	repo   *practices.Repo
-	fed    *Federation
+	fed    *Member
 	reg    *prometheus.Registry
 
 	// wrap, when set, sits in front of the federation handler (fault injection).
@@ -58,7 +58,7 @@ type cluster struct {
 	cfg   func(*Config)
 	opts  func(id string, o *Options)
 	// tune, when set, adjusts a node's federation before it starts (tunables, not yet running).
-	tune func(id string, f *Federation)
+	tune func(id string, f *Member)
 }
 
 func newCluster(t testing.TB, buckets map[string]storage.Bucket, tweak func(*Config), opts ...func(id string, o *Options)) *cluster {

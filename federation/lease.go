@@ -217,7 +217,7 @@ func (l *syncLease) release(ctx context.Context) {
 
 // runLeased runs sync (the per-peer loops) only while this replica holds the sync lease, until ctx
 // ends. While it does not hold it, it forwards peers' notifies to the holder through the store.
-func (f *Federation) runLeased(ctx context.Context, sync func(ctx context.Context)) {
+func (f *Member) runLeased(ctx context.Context, sync func(ctx context.Context)) {
 	if len(f.peers) == 0 {
 		return
 	}
@@ -225,7 +225,7 @@ func (f *Federation) runLeased(ctx context.Context, sync func(ctx context.Contex
 	f.runLease(ctx, l, sync)
 }
 
-func (f *Federation) runLease(ctx context.Context, l *syncLease, sync func(ctx context.Context)) {
+func (f *Member) runLease(ctx context.Context, l *syncLease, sync func(ctx context.Context)) {
 	for ctx.Err() == nil {
 		held, err := l.tryAcquire(ctx)
 		if err != nil && ctx.Err() == nil {
@@ -255,7 +255,7 @@ func (f *Federation) runLease(ctx context.Context, l *syncLease, sync func(ctx c
 }
 
 // holdLease renews the lease and relays forwarded notifies until ctx ends or the lease is lost.
-func (f *Federation) holdLease(ctx context.Context, l *syncLease) {
+func (f *Member) holdLease(ctx context.Context, l *syncLease) {
 	renew := time.NewTicker(l.renew)
 	defer renew.Stop()
 	poll := time.NewTicker(l.wakePoll)
@@ -293,7 +293,7 @@ func (f *Federation) holdLease(ctx context.Context, l *syncLease) {
 }
 
 // wakeObjects lists the forwarded-notify objects: peer id → ETag.
-func (f *Federation) wakeObjects(ctx context.Context) (map[string]string, error) {
+func (f *Member) wakeObjects(ctx context.Context) (map[string]string, error) {
 	objs, err := f.repo.Bucket().List(ctx, storage.ListOptions{Prefix: wakePrefix, Limit: 1000})
 	if err != nil {
 		return nil, err
@@ -307,7 +307,7 @@ func (f *Federation) wakeObjects(ctx context.Context) (map[string]string, error)
 
 // forwardWakes, in a replica that does not hold the lease, turns each notify from a peer into a write
 // of that peer's wake object, until ctx ends.
-func (f *Federation) forwardWakes(ctx context.Context, l *syncLease) {
+func (f *Member) forwardWakes(ctx context.Context, l *syncLease) {
 	var wg sync.WaitGroup
 	for _, p := range f.peers {
 		wg.Go(func() {

@@ -70,7 +70,7 @@ func TestLeaseRunsSyncInOneReplicaAtATime(t *testing.T) {
 	cancels := make([]context.CancelFunc, 3)
 	var wg sync.WaitGroup
 	for i := range 3 {
-		f := &Federation{repo: repo, log: slog.New(slog.DiscardHandler), now: time.Now}
+		f := &Member{repo: repo, log: slog.New(slog.DiscardHandler), now: time.Now}
 		ctx, cancel := context.WithCancel(context.Background())
 		cancels[i] = cancel
 		l := shortLease(b, fmt.Sprint(i))
@@ -126,8 +126,8 @@ func TestLeaseForwardsNotifies(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	replica := func(name string) (*Federation, *syncLease) {
-		f := &Federation{repo: repo, log: slog.New(slog.DiscardHandler), now: time.Now}
+	replica := func(name string) (*Member, *syncLease) {
+		f := &Member{repo: repo, log: slog.New(slog.DiscardHandler), now: time.Now}
 		for _, id := range []string{"lakeview", "hillcrest"} {
 			f.peers = append(f.peers, &peer{cfg: PeerConfig{ID: id, URL: "http://" + id + ".test"}, f: f, wake: make(chan struct{}, 1)})
 		}

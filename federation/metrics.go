@@ -14,7 +14,7 @@ type metrics struct {
 	lastSuccess      *prometheus.GaugeVec
 }
 
-func newMetrics(reg *prometheus.Registry, f *Federation) (*metrics, error) {
+func newMetrics(reg *prometheus.Registry, f *Member) (*metrics, error) {
 	m := &metrics{
 		reg: reg,
 		refused: prometheus.NewCounterVec(prometheus.CounterOpts{
@@ -68,7 +68,7 @@ var (
 )
 
 // healthCollector exports Health() at scrape time.
-type healthCollector struct{ f *Federation }
+type healthCollector struct{ f *Member }
 
 func (c *healthCollector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- lagSecondsDesc

@@ -30,7 +30,7 @@ const (
 // of the node's public URL for /.well-known/brightspots-node, /.well-known/openid-configuration,
 // /.well-known/jwks.json and /federation/; paths are matched in full, so it must not be mounted
 // under a stripped prefix (htu is checked against the node URL plus the request path).
-func (f *Federation) Handler() http.Handler {
+func (f *Member) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /.well-known/brightspots-node", f.serveNodeInfo)
 	mux.HandleFunc("GET /.well-known/openid-configuration", f.serveDiscovery)
@@ -48,7 +48,7 @@ func (f *Federation) Handler() http.Handler {
 type authedHandler func(w http.ResponseWriter, r *http.Request, p practices.Principal) error
 
 // auth runs the node-token checks before h (deny by default: every federation endpoint is behind it).
-func (f *Federation) auth(h authedHandler) http.Handler {
+func (f *Member) auth(h authedHandler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		p, err := f.Authenticate(r)
 		if err != nil {
@@ -111,7 +111,7 @@ type NodeInfo struct {
 	Contact  string   `json:"contact,omitempty"`
 }
 
-func (f *Federation) serveNodeInfo(w http.ResponseWriter, r *http.Request) {
+func (f *Member) serveNodeInfo(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Cache-Control", "max-age=300")
 	writeJSON(w, http.StatusOK, NodeInfo{
 		NodeURL: f.node.URL, NodeID: f.node.ID, Name: f.cfg.Name, Protocol: []string{"1"},
@@ -119,7 +119,7 @@ func (f *Federation) serveNodeInfo(w http.ResponseWriter, r *http.Request) {
 	})
 }
 
-func (f *Federation) serveDiscovery(w http.ResponseWriter, r *http.Request) {
+func (f *Member) serveDiscovery(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Cache-Control", "max-age=300")
 	writeJSON(w, http.StatusOK, map[string]any{
 		"issuer":                                f.node.URL,
@@ -128,7 +128,7 @@ func (f *Federation) serveDiscovery(w http.ResponseWriter, r *http.Request) {
 	})
 }
 
-func (f *Federation) serveJWKS(w http.ResponseWriter, r *http.Request) {
+func (f *Member) serveJWKS(w http.ResponseWriter, r *http.Request) {
 	if err := f.keys.reloadIfStale(r.Context()); err != nil {
 		f.log.Warn("reload node keys", "err", err)
 	}
@@ -182,7 +182,7 @@ type recordKey struct {
 	id   string
 }
 
-func (f *Federation) serveChanges(w http.ResponseWriter, r *http.Request, p practices.Principal) error {
+func (f *Member) serveChanges(w http.ResponseWriter, r *http.Request, p practices.Principal) error {
 	q := r.URL.Query()
 	after, err := decodeCursor(q.Get("after"))
 	if err != nil {
@@ -206,7 +206,7 @@ func (f *Federation) serveChanges(w http.ResponseWriter, r *http.Request, p prac
 
 // buildPage reads the change log after `after` and returns each of this node's records that changed,
 // once, at its current state as peer p may see it.
-func (f *Federation) buildPage(r *http.Request, p practices.Principal, after uint64, limit int) (Page, error) {
+func (f *Member) buildPage(r *http.Request, p practices.Principal, after uint64, limit int) (Page, error) {
 	ctx := r.Context()
 	page := Page{Items: []PageItem{}}
 	seen := map[recordKey]bool{}
@@ -265,7 +265,7 @@ scan:
 
 // feedItem returns the signed current state of the record e names, "" to leave it out (a draft never
 // published has never left the node), or settled false when the record's head is behind e.
-func (f *Federation) feedItem(r *http.Request, p practices.Principal, e practices.LogEntry) (string, bool, error) {
+func (f *Member) feedItem(r *http.Request, p practices.Principal, e practices.LogEntry) (string, bool, error) {
 	rec, gone, err := f.repo.Load(r.Context(), f.node.URL, e.Kind, e.ID)
 	if err != nil {
 		return "", false, fmt.Errorf("feed: load %s %s: %w", e.Kind, e.ID, err)
@@ -299,7 +299,7 @@ func (f *Federation) feedItem(r *http.Request, p practices.Principal, e practice
 	return jws, true, err
 }
 
-func (f *Federation) serveRecord(w http.ResponseWriter, r *http.Request, p practices.Principal) error {
+func (f *Member) serveRecord(w http.ResponseWriter, r *http.Request, p practices.Principal) error {
 	kind := practices.Kind(r.PathValue("kind"))
 	if !kind.Valid() {
 		return errNotFound
@@ -319,7 +319,7 @@ func (f *Federation) serveRecord(w http.ResponseWriter, r *http.Request, p pract
 	return nil
 }
 
-func (f *Federation) serveArtifact(w http.ResponseWriter, r *http.Request, p practices.Principal) error {
+func (f *Member) serveArtifact(w http.ResponseWriter, r *http.Request, p practices.Principal) error {
 	sum := r.PathValue("sha256")
 	if !practices.ValidSHA256(sum) {
 		return errNotFound
@@ -349,7 +349,7 @@ func (f *Federation) serveArtifact(w http.ResponseWriter, r *http.Request, p pra
 	return nil
 }
 
-func (f *Federation) serveNotify(w http.ResponseWriter, r *http.Request, p practices.Principal) error {
+func (f *Member) serveNotify(w http.ResponseWriter, r *http.Request, p practices.Principal) error {
 	var body struct {
 		Cursor string `json:"cursor"`
 	}

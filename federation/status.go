@@ -26,7 +26,7 @@ type PeerStatus struct {
 }
 
 // Status probes every configured peer (and only those) and reads the stored sync state.
-func (f *Federation) Status(ctx context.Context) []PeerStatus {
+func (f *Member) Status(ctx context.Context) []PeerStatus {
 	out := make([]PeerStatus, len(f.peers))
 	for i, p := range f.peers {
 		st := PeerStatus{PeerConfig: p.cfg}

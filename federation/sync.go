@@ -3,7 +3,6 @@ package federation
 import (
 	"bytes"
 	"context"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -46,7 +45,7 @@ type PeerHealth struct {
 }
 
 // Health returns the sync state of every peer, in configuration order.
-func (f *Federation) Health() []PeerHealth {
+func (f *Member) Health() []PeerHealth {
 	out := make([]PeerHealth, len(f.peers))
 	for i, p := range f.peers {
 		out[i] = p.snapshot()
@@ -388,22 +387,15 @@ func (p *peer) pending(page *Page, err error) error {
 
 // peekDeleted reads the deleted flag of a document without verifying it (for health figures only).
 func peekDeleted(raw string) (bool, error) {
-	parts := strings.Split(raw, ".")
-	if len(parts) != 3 {
-		return false, errors.New("not compact")
-	}
-	b, err := base64.RawURLEncoding.DecodeString(parts[1])
-	if err != nil {
-		return false, err
-	}
 	var d struct {
 		Deleted bool `json:"deleted"`
 	}
-	return d.Deleted, json.Unmarshal(b, &d)
+	err := practices.DecodeUnverifiedPayload([]byte(raw), &d)
+	return d.Deleted, err
 }
 
 // applyDocument stores one verified document and keeps the artifact references and caches in step.
-func (f *Federation) applyDocument(ctx context.Context, v *verified) (bool, error) {
+func (f *Member) applyDocument(ctx context.Context, v *verified) (bool, error) {
 	origin, kind, id := v.doc.Origin, v.doc.Kind, v.doc.ID
 	// What the held copy referenced, so artifacts only it referenced can be purged after.
 	var before []practices.ArtifactRef
@@ -464,7 +456,7 @@ func containsSum(refs []practices.ArtifactRef, sum string) bool {
 // notifier sends POST /federation/v1/notify to every peer after local changes: at once for the first
 // change, then at most once per debounce interval, so a burst of changes costs peers one pull and a
 // single publish reaches them without waiting out the interval.
-func (f *Federation) notifier(ctx context.Context) {
+func (f *Member) notifier(ctx context.Context) {
 	lastEnd, lastMirrored := f.repo.LogEnd(), f.mirrorApplied.Load()
 	var lastSent time.Time
 	for {
@@ -506,7 +498,7 @@ func (f *Federation) notifier(ctx context.Context) {
 // peersCare reports whether the change-log entries in (from, to] include a change of this node's own
 // records that a peer's feed would carry: anything but a draft. On any doubt (a read error, too many
 // entries to look at) it says yes.
-func (f *Federation) peersCare(ctx context.Context, from, to uint64) bool {
+func (f *Member) peersCare(ctx context.Context, from, to uint64) bool {
 	if to-from > 100 {
 		return true
 	}
@@ -528,7 +520,7 @@ func (f *Federation) peersCare(ctx context.Context, from, to uint64) bool {
 
 // LocalChange tells the federation the change log grew; wire it to practices.Repo.OnChange. It never
 // blocks: peers are notified shortly after, once for a burst of changes.
-func (f *Federation) LocalChange() {
+func (f *Member) LocalChange() {
 	select {
 	case f.changed <- struct{}{}:
 	default:

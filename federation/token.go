@@ -48,7 +48,7 @@ type nodeClaims struct {
 
 // mintToken makes a node token for a request of method to u (a full URL; its query is dropped) on
 // the peer at aud.
-func (f *Federation) mintToken(aud, method, u string) (string, error) {
+func (f *Member) mintToken(aud, method, u string) (string, error) {
 	if i := strings.IndexAny(u, "?#"); i >= 0 {
 		u = u[:i]
 	}
@@ -105,7 +105,7 @@ var refuseReasons = []string{
 
 // Authenticate verifies the node token (or configured IdP access token) of r, following PROTOCOL.md
 // steps 1–3, and returns the peer it identifies. Errors are *authError; the handler answers 401.
-func (f *Federation) Authenticate(r *http.Request) (practices.Principal, error) {
+func (f *Member) Authenticate(r *http.Request) (practices.Principal, error) {
 	p, err := f.authenticate(r)
 	if err != nil {
 		var ae *authError
@@ -118,7 +118,7 @@ func (f *Federation) Authenticate(r *http.Request) (practices.Principal, error) 
 	return p, nil
 }
 
-func (f *Federation) authenticate(r *http.Request) (practices.Principal, error) {
+func (f *Member) authenticate(r *http.Request) (practices.Principal, error) {
 	h := r.Header.Get("Authorization")
 	scheme, raw, ok := strings.Cut(h, " ")
 	if !ok || !strings.EqualFold(scheme, "Bearer") || raw == "" {
@@ -160,7 +160,7 @@ func clientOf(c nodeClaims) string {
 	return c.AZP
 }
 
-func (f *Federation) verifyNodeToken(r *http.Request, p *peer, raw string, tok *jwt.JSONWebToken, c nodeClaims) (practices.Principal, error) {
+func (f *Member) verifyNodeToken(r *http.Request, p *peer, raw string, tok *jwt.JSONWebToken, c nodeClaims) (practices.Principal, error) {
 	if typ, _ := tok.Headers[0].ExtraHeaders[jose.HeaderType].(string); typ != nodeTokenType {
 		return practices.Principal{}, refuse("typ", "typ %q", truncate(typ, 60))
 	}
@@ -205,7 +205,7 @@ func (f *Federation) verifyNodeToken(r *http.Request, p *peer, raw string, tok *
 
 // checkTimes: iat and exp present, exp − iat ≤ 120 s, not issued in the future and not expired,
 // each with at most 30 s of leeway.
-func (f *Federation) checkTimes(c nodeClaims) error {
+func (f *Member) checkTimes(c nodeClaims) error {
 	if c.IssuedAt == nil || c.Expiry == nil {
 		return refuse("lifetime", "iat or exp missing")
 	}
@@ -225,7 +225,7 @@ func (f *Federation) checkTimes(c nodeClaims) error {
 
 // classifyVerifyError names why go-oidc refused a token, for the log and the metric only: what is
 // accepted is decided by go-oidc and the checks above, never by this function.
-func (f *Federation) classifyVerifyError(err error, unverified nodeClaims) error {
+func (f *Member) classifyVerifyError(err error, unverified nodeClaims) error {
 	var exp *oidc.TokenExpiredError
 	switch {
 	case errors.As(err, &exp):
@@ -251,7 +251,7 @@ func audienceContains(aud any, want string) bool {
 	return false
 }
 
-func (f *Federation) verifyIdPToken(r *http.Request, p *peer, raw string, c nodeClaims) (practices.Principal, error) {
+func (f *Member) verifyIdPToken(r *http.Request, p *peer, raw string, c nodeClaims) (practices.Principal, error) {
 	v, err := p.idpVerifier(r.Context())
 	if err != nil {
 		return practices.Principal{}, refuse("keys_unavailable", "peer %s IdP: %v", p.cfg.ID, err)

@@ -41,7 +41,7 @@ func (c *countingTransport) count(host string) int {
 	return c.hosts[host]
 }
 
-func counterValue(t testing.TB, f *Federation, reason string) float64 {
+func counterValue(t testing.TB, f *Member, reason string) float64 {
 	t.Helper()
 	var m dto.Metric
 	if err := f.metrics.refused.WithLabelValues(reason).Write(&m); err != nil {

@@ -40,7 +40,7 @@ type Node struct {
 	tokens  *tokens.Store
 	index   search.Index
 	indexer *search.Indexer
-	fed     *federation.Federation
+	fed     *federation.Member
 	idp     *idp.Provider // nil when the district's own provider is configured
 	auth    *auth.Authenticator
 	server  *web.Server
@@ -156,7 +156,7 @@ func (n *Node) Indexer() *search.Indexer { return n.indexer }
 func (n *Node) Index() search.Index { return n.index }
 
 // Federation is the node's part in the network (peers, keys, sync).
-func (n *Node) Federation() *federation.Federation { return n.fed }
+func (n *Node) Federation() *federation.Member { return n.fed }
 
 // Auth is the node's sign-in.
 func (n *Node) Auth() *auth.Authenticator { return n.auth }
@@ -241,4 +241,4 @@ func (n *Node) pruneLoop(ctx context.Context) {
 	}
 }
 
-var _ web.Network = (*federation.Federation)(nil)
+var _ web.Network = (*federation.Member)(nil)

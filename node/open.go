@@ -93,7 +93,7 @@ func NewIndexer(cfg Config, repo *practices.Repo, index search.Index, bucket sto
 // OpenFederation builds the node's part in the network over repo: it loads (on first start,
 // generates) the signing keys and binds each configured peer. It makes no network call. registry
 // and logger may be nil.
-func OpenFederation(ctx context.Context, cfg Config, repo *practices.Repo, registry *prometheus.Registry, logger *slog.Logger) (*federation.Federation, error) {
+func OpenFederation(ctx context.Context, cfg Config, repo *practices.Repo, registry *prometheus.Registry, logger *slog.Logger) (*federation.Member, error) {
 	f, err := federation.New(ctx, cfg.Federation, repo, federation.Options{
 		Logger: logger, Registry: registry, Software: "brightspots/" + web.Version,
 	})

@@ -381,7 +381,7 @@ func checkPeers(ctx context.Context, cfg node.Config) []check {
 		return []check{fail("peers", "scratch folder: %v", err)}
 	}
 	defer os.RemoveAll(scratch)
-	f, err := func() (*federation.Federation, error) {
+	f, err := func() (*federation.Member, error) {
 		b, err := fs.Open(scratch)
 		if err != nil {
 			return nil, err

@@ -330,7 +330,7 @@ func reindex(ctx context.Context, args []string, stdout, stderr io.Writer) error
 }
 
 // openFederation builds the node's federation part without serving (for operator commands).
-func openFederation(ctx context.Context, args []string, name string, stderr io.Writer) (*federation.Federation, error) {
+func openFederation(ctx context.Context, args []string, name string, stderr io.Writer) (*federation.Member, error) {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	var nf nodeFlags
