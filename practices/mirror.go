@@ -26,18 +26,28 @@ type SignedHeader struct {
 	Deleted bool   `json:"deleted"`
 }
 
-func readSignedHeader(jws []byte) (SignedHeader, error) {
+// DecodeUnverifiedPayload decodes the JSON payload of a compact JWS into v without checking its
+// signature: only for documents federation verified before they were stored, or for figures that
+// trust nothing they read.
+func DecodeUnverifiedPayload(jws []byte, v any) error {
 	parts := strings.Split(string(jws), ".")
 	if len(parts) != 3 {
-		return SignedHeader{}, errors.New("not a compact JWS")
+		return errors.New("not a compact JWS")
 	}
 	payload, err := base64.RawURLEncoding.DecodeString(parts[1])
 	if err != nil {
-		return SignedHeader{}, fmt.Errorf("payload: %w", err)
+		return fmt.Errorf("payload: %w", err)
 	}
+	if err := json.Unmarshal(payload, v); err != nil {
+		return fmt.Errorf("payload: %w", err)
+	}
+	return nil
+}
+
+func readSignedHeader(jws []byte) (SignedHeader, error) {
 	var h SignedHeader
-	if err := json.Unmarshal(payload, &h); err != nil {
-		return SignedHeader{}, fmt.Errorf("payload: %w", err)
+	if err := DecodeUnverifiedPayload(jws, &h); err != nil {
+		return SignedHeader{}, err
 	}
 	return h, nil
 }

@@ -3,7 +3,6 @@ package practices
 import (
 	"bytes"
 	"context"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -318,20 +317,12 @@ func (r *Repo) GetMirror(ctx context.Context, origin string, kind Kind, id strin
 
 // decodeSignedPayload reads the payload of a compact JWS that federation verified before storing it.
 func decodeSignedPayload(kind Kind, jws []byte) (Record, bool, error) {
-	parts := strings.Split(string(jws), ".")
-	if len(parts) != 3 {
-		return nil, false, errors.New("not a compact JWS")
-	}
-	payload, err := base64.RawURLEncoding.DecodeString(parts[1])
-	if err != nil {
-		return nil, false, fmt.Errorf("payload: %w", err)
-	}
 	var doc struct {
 		Deleted bool            `json:"deleted"`
 		Record  json.RawMessage `json:"record"`
 	}
-	if err := json.Unmarshal(payload, &doc); err != nil {
-		return nil, false, fmt.Errorf("payload: %w", err)
+	if err := DecodeUnverifiedPayload(jws, &doc); err != nil {
+		return nil, false, err
 	}
 	if doc.Deleted {
 		return nil, true, nil
