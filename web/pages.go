@@ -32,7 +32,8 @@ var templateFS embed.FS
 //go:embed static
 var staticFS embed.FS
 
-// pageFuncs are available in every template.
+// pageFuncs are available in every template: all of them are listed here, defined beside the pages
+// that use them most.
 var pageFuncs = template.FuncMap{
 	"subjectLabel": func(code string) string {
 		if l, ok := practices.Subjects[code]; ok {
@@ -57,6 +58,19 @@ var pageFuncs = template.FuncMap{
 	"add":       func(a, b int) int { return a + b },
 	"contains":  func(list []string, s string) bool { return contains(list, s) },
 	"query":     func(v url.Values) string { return v.Encode() },
+
+	// Search and reading pages (pages_search.go).
+	"designLabel":   designLabel,
+	"decisionLabel": decisionLabel,
+	"gradeList":     gradeList,
+	"subjectList":   subjectList,
+
+	// Editing forms (pages_workspace_forms.go, pages_workspace.go).
+	"field":       formField,
+	"typed":       typedField,
+	"fid":         fieldID,
+	"optionLabel": optionLabel,
+	"bytes":       fileSize,
 }
 
 func contains(list []string, s string) bool {

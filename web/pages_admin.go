@@ -18,10 +18,6 @@ import (
 // kindToken names the token form's fields (it edits no record).
 const kindToken practices.Kind = "token"
 
-func init() {
-	fieldLabels[kindToken] = map[string]string{"name": "Name", "role": "Role", "team": "PLC team"}
-}
-
 func (s *Server) adminPages(e *echo.Echo) {
 	e.GET("/admin/tokens", s.tokensPage)
 	e.POST("/admin/tokens", s.createTokenPage)

@@ -35,13 +35,6 @@ func (s *Server) teacherPages(e *echo.Echo) {
 	e.GET("/collections/:id", s.collectionPage)
 }
 
-func init() {
-	pageFuncs["designLabel"] = designLabel
-	pageFuncs["decisionLabel"] = decisionLabel
-	pageFuncs["gradeList"] = gradeList
-	pageFuncs["subjectList"] = subjectList
-}
-
 // ---- Search ----
 
 type searchView struct {

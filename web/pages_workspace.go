@@ -565,10 +565,6 @@ func editStatusOf(err error) int {
 
 // ---- tests ----
 
-func init() {
-	pageFuncs["bytes"] = fileSize
-}
-
 // fileSize is a byte count in words.
 func fileSize(n int64) string {
 	switch {

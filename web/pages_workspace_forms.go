@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/brightspots-nic/brightspots/practices"
 )
@@ -69,6 +70,7 @@ func gradeOptions() []option {
 
 // fieldLabels are the human names of form fields, by record kind.
 var fieldLabels = map[practices.Kind]map[string]string{
+	kindToken: {"name": "Name", "role": "Role", "team": "PLC team"},
 	practices.KindPractice: {
 		"title": "Title", "summary": "Summary", "description": "What the teacher does, step by step",
 		"key_moves": "Key moves", "subjects": "Subjects", "grade_levels": "Grades", "standards": "Standards",
@@ -323,39 +325,42 @@ func (f fieldView) DescribedBy() string {
 
 type editor interface{ edit() *EditPage }
 
-func init() {
-	pageFuncs["field"] = func(page any, name, hint string) (fieldView, error) {
-		ed, ok := page.(editor)
-		if !ok {
-			return fieldView{}, fmt.Errorf("field %s: %T is not an editing page", name, page)
-		}
-		e := ed.edit()
-		f := fieldView{e: e, Name: name, Label: e.label(name), Hint: hint, Type: "text"}
-		if o, ok := vocabularies[strings.TrimPrefix(strings.TrimPrefix(name, "cohort."), "based_on.")]; ok {
-			f.Options = o
-		}
-		switch {
-		case strings.HasSuffix(name, "grade_levels"):
-			f.Options = vocabularies["grades"]
-		case strings.HasSuffix(name, ".method") && strings.HasPrefix(name, "fidelity"):
-			f.Options = vocabularies["fidelity"]
-		case strings.HasPrefix(name, "assessment.form"):
-			f.Options = vocabularies["form"]
-		case name == "prediction.metric" || name == "prediction.operator":
-			f.Options = vocabularies[strings.TrimPrefix(name, "prediction.")]
-		}
-		return f, nil
+// formField is the template function "field": the view of one field of an editing page, with its
+// label, hint, value, error and, for a controlled vocabulary, its options.
+func formField(page any, name, hint string) (fieldView, error) {
+	ed, ok := page.(editor)
+	if !ok {
+		return fieldView{}, fmt.Errorf("field %s: %T is not an editing page", name, page)
 	}
-	pageFuncs["typed"] = func(t string, f fieldView) fieldView { f.Type = t; return f }
-	pageFuncs["fid"] = fieldID
-	pageFuncs["optionLabel"] = func(vocab, v string) string {
-		for _, o := range vocabularies[vocab] {
-			if o.Value == v {
-				return o.Label
-			}
-		}
-		return v
+	e := ed.edit()
+	f := fieldView{e: e, Name: name, Label: e.label(name), Hint: hint, Type: "text"}
+	if o, ok := vocabularies[strings.TrimPrefix(strings.TrimPrefix(name, "cohort."), "based_on.")]; ok {
+		f.Options = o
 	}
+	switch {
+	case strings.HasSuffix(name, "grade_levels"):
+		f.Options = vocabularies["grades"]
+	case strings.HasSuffix(name, ".method") && strings.HasPrefix(name, "fidelity"):
+		f.Options = vocabularies["fidelity"]
+	case strings.HasPrefix(name, "assessment.form"):
+		f.Options = vocabularies["form"]
+	case name == "prediction.metric" || name == "prediction.operator":
+		f.Options = vocabularies[strings.TrimPrefix(name, "prediction.")]
+	}
+	return f, nil
+}
+
+// typedField is the template function "typed": the field shown as an input of type t.
+func typedField(t string, f fieldView) fieldView { f.Type = t; return f }
+
+// optionLabel is the display label of the value v of a controlled vocabulary.
+func optionLabel(vocab, v string) string {
+	for _, o := range vocabularies[vocab] {
+		if o.Value == v {
+			return o.Label
+		}
+	}
+	return v
 }
 
 // canonical turns a posted form into canonical values: only keys, CRLF newlines as LF.
@@ -790,5 +795,50 @@ func collectionFromValues(v url.Values, cur *practices.Collection) *practices.Co
 func setNonEmpty(v url.Values, k, s string) {
 	if s != "" {
 		v.Set(k, s)
+	}
+}
+
+// publishForm is what the "ws-publish" partial shows: the Publish section of an editing page — when
+// and to whom the record was published, or the checklist and the form that publishes it.
+type publishForm struct {
+	Heading     string // the section heading: "Publish", or "4. Publish" on the test page
+	Noun        string // practice, test, collection
+	Action      string // where the form posts
+	Version     int
+	Published   bool
+	PublishedAt *time.Time
+	Visibility  practices.Visibility // shown as "who may see it" when set
+	NewVersion  bool                 // saving a published record publishes a new version
+	ShowReady   bool                 // say above the checklist whether everything is there
+	Ready       bool
+	Checklist   []checkItem
+}
+
+// Publish is the Publish section of the practice page.
+func (v practiceEditView) Publish() publishForm {
+	return publishForm{
+		Heading: "Publish", Noun: "practice", Action: "/workspace/practices/" + v.Practice.ID + "/publish",
+		Version: v.Practice.Version, Published: v.Practice.Status == practices.StatusPublished,
+		PublishedAt: v.Practice.PublishedAt, Visibility: v.Practice.Visibility, NewVersion: true,
+		ShowReady: true, Ready: v.Ready, Checklist: v.Checklist,
+	}
+}
+
+// Publish is the Publish section of the test page, its fourth step.
+func (v testView) Publish() publishForm {
+	return publishForm{
+		Heading: "4. Publish", Noun: "test", Action: "/workspace/tests/" + v.Test.ID + "/publish",
+		Version: v.Test.Version, Published: v.Test.Status == practices.StatusPublished,
+		PublishedAt: v.Test.PublishedAt, Visibility: v.Test.Visibility,
+		ShowReady: true, Ready: v.Ready, Checklist: v.Checklist,
+	}
+}
+
+// Publish is the Publish section of the collection editor.
+func (v collectionEditView) Publish() publishForm {
+	return publishForm{
+		Heading: "Publish", Noun: "collection", Action: "/collections/" + v.Collection.ID + "/publish",
+		Version: v.Collection.Version, Published: v.Collection.Status == practices.StatusPublished,
+		PublishedAt: v.Collection.PublishedAt, NewVersion: true, Ready: v.Ready, Checklist: v.Checklist,
 	}
 }
