@@ -59,7 +59,7 @@ func (d *dyingBucket) Copy(ctx context.Context, src, dst string, o storage.PutOp
 // version is in the log, the head shows the latest committed version, and no intent is left over.
 func TestCrashBetweenEveryPairOfWrites(t *testing.T) {
 	ctx := context.Background()
-	// An update makes 5 writes (intent, version, log, head, intent delete); crash after 0..5 of them.
+	// An update makes 5 writes (intent, version, head, log, intent delete); crash after 0..5 of them.
 	for allowed := 0; allowed <= 5; allowed++ {
 		t.Run(strings.Repeat("w", allowed)+"|crash", func(t *testing.T) {
 			base := newBucket(t)

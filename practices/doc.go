@@ -12,6 +12,7 @@
 //	node/state/log-checkpoint.json            a recent log position, so finding the end needs no full listing
 //	artifacts/sha256/{hex}                    content-addressed files
 //	artifacts/refs/{hex}/{kind}.{id}          which records reference an artifact (for read checks)
+//	artifacts/refs/{hex}/{kind}.{id}.{origin-id}  the same for a record mirrored from a peer (mirror_artifacts.go)
 //
 // Other parts of the node keep their state in the same store: node/keys/… (federation signing keys),
 // node/state/peers/{id}.json (sync cursors), node/state/sync-lease.json and node/state/sync-wake/{peer}.json
@@ -42,7 +43,7 @@
 // already show at least the version the entry names, or the change would be skipped.
 //
 // A client is told a write succeeded only after step 4. Invariant, after a crash between any two writes:
-// every acknowledged change is in the log (step 3 precedes the answer), and nothing the log names is
+// every acknowledged change is in the log (step 4 precedes the answer), and nothing the log names is
 // missing (step 2 precedes step 4). What a crash can leave behind is a committed version with no log
 // entry, possibly behind a stale head; the reconciler (run at start-up and every few minutes) reads
 // the intents, and for each moves the head forward to the latest committed version and appends a log

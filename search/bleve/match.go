@@ -20,7 +20,7 @@ import (
 // candidates). Each term's postings become a bitmap once per index segment (segments are
 // immutable) and are cached; a query combines cached bitmaps, then adds each matched term's weight
 // to the score of the documents it holds. The score is a sum of inverse document frequencies —
-// double for a word of the title, 0.4× for a typo candidate, 0.8× for a synonym — without term
+// three times for a word of the title (the title weight adds to the body's), 0.4× for a typo candidate, 0.8× for a synonym — without term
 // frequency or length normalization; ties go to the newest.
 
 // Weights of a matched term, times its idf.
