@@ -74,7 +74,6 @@ var Partitions = []string{"el", "swd", "econ_disadv"}
 type GroupAnalysis struct {
 	Group Group `json:"group"`
 	Descriptives
-	summary GroupSummary
 }
 
 // SubgroupAnalysis is one cell of a partition (for example treatment, el = Y).
@@ -125,8 +124,7 @@ func Analyze(t *ScoreTable, opts Options) (*Analysis, error) {
 	}
 	for _, g := range groups {
 		rows := byGroup[g]
-		d, s := Describe(rows, opts.ProficiencyCut)
-		a.Groups = append(a.Groups, GroupAnalysis{Group: g, Descriptives: d, summary: s})
+		a.Groups = append(a.Groups, GroupAnalysis{Group: g, Descriptives: Describe(rows, opts.ProficiencyCut)})
 		for _, p := range Partitions {
 			if !t.Has(p) {
 				continue
@@ -140,7 +138,7 @@ func Analyze(t *ScoreTable, opts Options) (*Analysis, error) {
 				if len(cells[f]) == 0 {
 					continue
 				}
-				d, _ := Describe(cells[f], opts.ProficiencyCut)
+				d := Describe(cells[f], opts.ProficiencyCut)
 				a.Subgroups = append(a.Subgroups, SubgroupAnalysis{Group: g, Partition: p, Value: f.String(), Descriptives: d})
 			}
 		}
@@ -196,10 +194,10 @@ func newAnalysis(o Options, source string) *Analysis {
 }
 
 func (a *Analysis) computeEffect() {
-	t := a.Groups[0].summary
+	t := a.Groups[0].Summary()
 	var c GroupSummary
 	if len(a.Groups) > 1 {
-		c = a.Groups[1].summary
+		c = a.Groups[1].Summary()
 		if b, err := BaselineEquivalence(t, c); err == nil {
 			a.Baseline = &b
 		}
@@ -245,8 +243,9 @@ type Results struct {
 	Baseline       *Baseline        `json:"baseline,omitempty"`
 }
 
-// Stats are published descriptives. All are absent when the cell is suppressed; percentages are
-// coarsened strings ("≤5%", "37%", "≥95%"). No minimum, maximum, median or histogram, ever.
+// Stats are published descriptives: what publishStats keeps of Descriptives, field for field. All
+// are absent when the cell is suppressed; percentages are coarsened strings ("≤5%", "37%", "≥95%").
+// No minimum, maximum, median or histogram, ever.
 type Stats struct {
 	N                 *int     `json:"n,omitempty"`
 	MeanPre           *float64 `json:"mean_pre,omitempty"`

@@ -266,14 +266,26 @@ type Descriptives struct {
 
 func ptr(f float64) *float64 { return &f }
 
+// Summary is the sufficient statistics the descriptives hold, for effect sizes: one group's
+// statistics are described once (Descriptives) and this view is derived from them.
+func (d Descriptives) Summary() GroupSummary {
+	s := GroupSummary{N: d.N, MeanPre: d.MeanPre, MeanPost: d.MeanPost, R: math.NaN()}
+	if d.SDPre != nil && d.SDPost != nil {
+		s.SDPre, s.SDPost = *d.SDPre, *d.SDPost
+	}
+	if d.R != nil {
+		s.R = *d.R
+	}
+	return s
+}
+
 // Describe computes the descriptives of a set of score rows. cut is the proficiency cut (score ≥
 // cut is proficient); nil leaves the proficiency percentages out.
-func Describe(rows []Score, cut *float64) (Descriptives, GroupSummary) {
+func Describe(rows []Score, cut *float64) Descriptives {
 	n := len(rows)
 	d := Descriptives{N: n}
-	s := GroupSummary{N: n, R: math.NaN()}
 	if n == 0 {
-		return d, s
+		return d
 	}
 	var sumPre, sumPost float64
 	var profPre, profPost, improved int
@@ -295,14 +307,13 @@ func Describe(rows []Score, cut *float64) (Descriptives, GroupSummary) {
 	fn := float64(n)
 	mPre, mPost := sumPre/fn, sumPost/fn
 	d.MeanPre, d.MeanPost, d.MeanGain = mPre, mPost, mPost-mPre
-	s.MeanPre, s.MeanPost = mPre, mPost
 	d.PctImproved = ptr(100 * float64(improved) / fn)
 	if cut != nil {
 		d.PctProficientPre = ptr(100 * float64(profPre) / fn)
 		d.PctProficientPost = ptr(100 * float64(profPost) / fn)
 	}
 	if n < 2 {
-		return d, s
+		return d
 	}
 	// Two-pass sums of squares and cross-products around the means.
 	var ssPre, ssPost, sp, ssDiff float64
@@ -316,16 +327,14 @@ func Describe(rows []Score, cut *float64) (Descriptives, GroupSummary) {
 		ssDiff += g * g
 	}
 	sdPre, sdPost := math.Sqrt(ssPre/(fn-1)), math.Sqrt(ssPost/(fn-1))
-	s.SDPre, s.SDPost = sdPre, sdPost
 	d.SDPre, d.SDPost = ptr(sdPre), ptr(sdPost)
 	if ssPre > 0 && ssPost > 0 {
-		s.R = sp / math.Sqrt(ssPre*ssPost)
-		d.R = ptr(s.R)
+		d.R = ptr(sp / math.Sqrt(ssPre*ssPost))
 	}
 	if g, err := pairedGain(n, mGain, math.Sqrt(ssDiff/(fn-1))); err == nil {
 		d.GainCILower, d.GainCIUpper, d.PairedT = ptr(g.CILower), ptr(g.CIUpper), ptr(g.T)
 	}
-	return d, s
+	return d
 }
 
 // DescribeSummary turns summary statistics into descriptives: the percentages are unavailable.

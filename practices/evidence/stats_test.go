@@ -42,7 +42,8 @@ func scores(g Group, pre, post []float64) []Score {
 
 func TestDescribeDistrictA(t *testing.T) {
 	cut := 65.0
-	d, s := Describe(scores(Treatment, districtAPre, districtAPost), &cut)
+	d := Describe(scores(Treatment, districtAPre, districtAPost), &cut)
+	s := d.Summary()
 	if d.N != 12 {
 		t.Fatalf("n = %d, want 12", d.N)
 	}
@@ -70,8 +71,8 @@ func TestDescribeDistrictA(t *testing.T) {
 }
 
 func TestReferenceEffects(t *testing.T) {
-	_, a := Describe(scores(Treatment, districtAPre, districtAPost), nil)
-	_, c := Describe(scores(Comparison, compPre, compPost), nil)
+	a := Describe(scores(Treatment, districtAPre, districtAPost), nil).Summary()
+	c := Describe(scores(Comparison, compPre, compPost), nil).Summary()
 	smd := func() (Effect, error) { return SMD(a.N, a.MeanPost, a.SDPost, c.N, c.MeanPost, c.SDPost) }
 	tests := []struct {
 		name    string
@@ -178,7 +179,7 @@ func TestUndefinedEffects(t *testing.T) {
 // fourDistricts are DOMAIN.md's pooling vectors: A from rows, B–D from summary statistics.
 func fourDistricts(t testing.TB) []Effect {
 	t.Helper()
-	_, a := Describe(scores(Treatment, districtAPre, districtAPost), nil)
+	a := Describe(scores(Treatment, districtAPre, districtAPost), nil).Summary()
 	in := []GroupSummary{
 		a,
 		{N: 25, MeanPre: 48.2, SDPre: 10.5, MeanPost: 53.9, R: 0.78},
@@ -345,10 +346,10 @@ func TestEffectsScaleInvariant(t *testing.T) {
 			}
 			return out
 		}
-		_, ta := Describe(t1, nil)
-		_, ca := Describe(c1, nil)
-		_, tb := Describe(scale(t1), nil)
-		_, cb := Describe(scale(c1), nil)
+		ta := Describe(t1, nil).Summary()
+		ca := Describe(c1, nil).Summary()
+		tb := Describe(scale(t1), nil).Summary()
+		cb := Describe(scale(c1), nil).Summary()
 		for _, d := range []Design{SingleGroup, PrePostComparison, PostOnlyComparison} {
 			ea, err1 := EffectFor(d, ta, ca)
 			eb, err2 := EffectFor(d, tb, cb)

@@ -143,7 +143,7 @@ func AnalyzeSummary(in SummaryInput, opts Options) (*Analysis, error) {
 			}
 			d := DescribeSummary(s)
 			d.PctProficientPre, d.PctProficientPost, d.PctImproved = g.PctProficientPre, g.PctProficientPost, g.PctImproved
-			a.Groups = append(a.Groups, GroupAnalysis{Group: want, Descriptives: d, summary: s})
+			a.Groups = append(a.Groups, GroupAnalysis{Group: want, Descriptives: d})
 			a.RowsUsed += g.N
 		}
 	}
