@@ -10,12 +10,14 @@ import (
 	"net/http"
 	"net/url"
 	"path"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/labstack/echo/v4"
 
 	"github.com/brightspots-nic/brightspots/practices"
+	"github.com/brightspots-nic/brightspots/practices/evidence"
 	"github.com/brightspots-nic/brightspots/web/auth"
 )
 
@@ -58,6 +60,13 @@ var pageFuncs = template.FuncMap{
 	"add":       func(a, b int) int { return a + b },
 	"contains":  func(list []string, s string) bool { return contains(list, s) },
 	"query":     func(v url.Values) string { return v.Encode() },
+	"fixed":     func(f float64, places int) string { return strconv.FormatFloat(f, 'f', places, 64) },
+	"deref": func(f *float64) float64 {
+		if f == nil {
+			return math.NaN()
+		}
+		return *f
+	},
 
 	// Search and reading pages (pages_search.go).
 	"designLabel":   designLabel,
@@ -71,6 +80,9 @@ var pageFuncs = template.FuncMap{
 	"fid":         fieldID,
 	"optionLabel": optionLabel,
 	"bytes":       fileSize,
+
+	// Results (the results-table partial).
+	"groupLabel": evidence.GroupLabel,
 }
 
 func contains(list []string, s string) bool {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"html/template"
 	"io"
 	"mime"
 	"net/http"
@@ -587,7 +586,6 @@ type testView struct {
 	FreeTeam              bool
 	Locked                bool // results exist: design, prediction and assessment are fixed
 	Results               *evidence.Results
-	ResultsTable          template.HTML
 	ResultsImage          string
 	RowsUsed, RowsDropped int
 	UploadBlocked         []string // why scores cannot be uploaded yet
@@ -693,7 +691,6 @@ func (s *Server) renderTest(c echo.Context, status int, page *testView) error {
 	page.MinN = s.cfg.Privacy.MinN
 	if t.Results != nil {
 		page.Results = t.Results
-		page.ResultsTable = template.HTML(evidence.ResultsTableHTML(t.Results))
 		page.ResultsImage = fmt.Sprintf("/api/v1/tests/%s/results.svg?v=%d", t.ID, t.Version)
 		if in, err := s.repo.InternalResults(ctx, t.ID); err == nil && in.Analysis != nil {
 			page.RowsUsed, page.RowsDropped = in.Analysis.RowsUsed, in.Analysis.RowsDropped

@@ -23,6 +23,7 @@
 //     CheckCorrection record and police what is released.
 //   - Evidence. Summarize pools a practice's published tests by design family with PoolDL and
 //     assigns the evidence level (described, tested, replicated, compared, network_confirmed).
-//   - Drawing. RenderResultsSVG and RenderForestSVG draw server-side SVG with a title, a
-//     description and an HTML table as the text alternative (ResultsTableHTML, ForestTableHTML).
+//   - Drawing. RenderResultsSVG and RenderForestSVG draw server-side SVG with a title and a
+//     description as the text alternative; the pages that show a chart put every figure in an HTML
+//     table beside it (package web), so this package renders no HTML.
 package evidence

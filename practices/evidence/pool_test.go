@@ -197,15 +197,6 @@ func TestRenderForestSVG(t *testing.T) {
 	if strings.Contains(out, "<script>") {
 		t.Error("label not escaped")
 	}
-	table := string(ForestTableHTML(s.Pools[0]))
-	for _, want := range []string{"<table", "<caption", "&lt;script&gt;", "not a pass mark", "0.53", "-0.20 to 1.25"} {
-		if !strings.Contains(table, want) {
-			t.Errorf("forest table lacks %q:\n%s", want, table)
-		}
-	}
-	if strings.Contains(table, "<script>") {
-		t.Error("table label not escaped")
-	}
 	// Two tests: no prediction interval.
 	s2, _ := Summarize(ts[:2], 10)
 	if out := string(RenderForestSVG(s2.Pools[0])); strings.Contains(out, `class="pi"`) {
@@ -227,12 +218,6 @@ func TestRenderResultsSVG(t *testing.T) {
 			t.Errorf("results SVG lacks %q", want)
 		}
 	}
-	table := string(ResultsTableHTML(r))
-	for _, want := range []string{"<table", "Treatment group", "61.0 (7.6)", "33%", "≥95%", "0.72"} {
-		if !strings.Contains(table, want) {
-			t.Errorf("results table lacks %q:\n%s", want, table)
-		}
-	}
 
 	// A suppressed group draws no statistics.
 	rng := rand.New(rand.NewSource(9))
@@ -245,10 +230,6 @@ func TestRenderResultsSVG(t *testing.T) {
 	wellFormed(t, svg)
 	if !strings.Contains(string(svg), "fewer than 10 students") || strings.Contains(string(svg), "<circle") || strings.Contains(string(svg), "<rect") {
 		t.Errorf("suppressed group drawn:\n%s", svg)
-	}
-	table = string(ResultsTableHTML(b.Results()))
-	if !strings.Contains(table, "fewer than 10 students") || strings.Contains(table, "<td>9</td>") {
-		t.Errorf("suppressed group tabulated:\n%s", table)
 	}
 }
 

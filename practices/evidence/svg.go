@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/xml"
 	"fmt"
-	"html/template"
 	"math"
 	"strconv"
 	"strings"
@@ -46,7 +45,8 @@ func (w *svgWriter) open(width, height float64, id, title, desc string) {
 
 func num(f float64, places int) string { return strconv.FormatFloat(f, 'f', places, 64) }
 
-func groupLabel(g Group) string {
+// GroupLabel is how charts and tables name a group.
+func GroupLabel(g Group) string {
 	if g == Comparison {
 		return "Comparison group"
 	}
@@ -75,10 +75,10 @@ func resultsDesc(r *Results) string {
 	var b strings.Builder
 	for _, g := range r.Groups {
 		if g.Suppressed {
-			fmt.Fprintf(&b, "%s: no statistics published (%s). ", groupLabel(g.Group), g.Note)
+			fmt.Fprintf(&b, "%s: no statistics published (%s). ", GroupLabel(g.Group), g.Note)
 			continue
 		}
-		fmt.Fprintf(&b, "%s, %d students: mean %s before, %s after", groupLabel(g.Group), *g.N, num(*g.MeanPre, 1), num(*g.MeanPost, 1))
+		fmt.Fprintf(&b, "%s, %d students: mean %s before, %s after", GroupLabel(g.Group), *g.N, num(*g.MeanPre, 1), num(*g.MeanPost, 1))
 		if g.PctProficientPre != "" {
 			fmt.Fprintf(&b, "; proficient %s before, %s after", g.PctProficientPre, g.PctProficientPost)
 		}
@@ -94,7 +94,7 @@ func resultsDesc(r *Results) string {
 
 // RenderResultsSVG draws a test's published results: each group's mean before and after with 95%
 // CIs on the assessment's scale, and % proficient before and after. Suppressed groups show only
-// their note. The text alternative is in <desc> and, as a table, in ResultsTableHTML.
+// their note. The text alternative is in <desc> and, as a table, in the page that shows the chart.
 func RenderResultsSVG(r *Results) []byte {
 	const width, left, right, rowH = 640.0, 150.0, 600.0, 46.0
 	hasPct := r.ProficiencyCut != nil
@@ -112,7 +112,7 @@ func RenderResultsSVG(r *Results) []byte {
 	w.textAt(10, 20, "start", "h", "Mean score before (open) and after (filled), with 95% confidence intervals")
 	y := 40.0
 	for _, g := range r.Groups {
-		w.textAt(10, y+20, "start", "", groupLabel(g.Group))
+		w.textAt(10, y+20, "start", "", GroupLabel(g.Group))
 		if g.Suppressed {
 			w.textAt(left, y+20, "start", "m", "No statistics published: "+g.Note)
 			y += rowH
@@ -140,7 +140,7 @@ func RenderResultsSVG(r *Results) []byte {
 		y += 10
 		px := func(p float64) float64 { return left + (right-left)*p/100 }
 		for _, g := range r.Groups {
-			w.textAt(10, y+22, "start", "", groupLabel(g.Group))
+			w.textAt(10, y+22, "start", "", GroupLabel(g.Group))
 			switch {
 			case g.Suppressed:
 				w.textAt(left, y+22, "start", "m", "No statistics published: "+g.Note)
@@ -159,33 +159,6 @@ func RenderResultsSVG(r *Results) []byte {
 	}
 	w.f("</svg>\n")
 	return w.Bytes()
-}
-
-var resultsTable = template.Must(template.New("results").Funcs(template.FuncMap{"label": groupLabel, "num": num, "deref": deref}).Parse(
-	`<table class="results">
-<caption>Results before and after{{if .Effect}}: effect size g = {{num .Effect.G 2}} (95% CI {{num .Effect.CILower 2}} to {{num .Effect.CIUpper 2}}){{else if .EffectNote}}: {{.EffectNote}}{{end}}</caption>
-<thead><tr><th scope="col">Group</th><th scope="col">n</th><th scope="col">Mean before (SD)</th><th scope="col">Mean after (SD)</th><th scope="col">Mean gain (95% CI)</th><th scope="col">% proficient before</th><th scope="col">% proficient after</th><th scope="col">% improved</th></tr></thead>
-<tbody>
-{{range .Groups}}{{if .Suppressed}}<tr><th scope="row">{{label .Group}}</th><td colspan="7">{{.Note}}</td></tr>
-{{else}}<tr><th scope="row">{{label .Group}}</th><td>{{.N}}</td><td>{{num (deref .MeanPre) 1}}{{with .SDPre}} ({{num (deref .) 1}}){{end}}</td><td>{{num (deref .MeanPost) 1}}{{with .SDPost}} ({{num (deref .) 1}}){{end}}</td><td>{{num (deref .MeanGain) 1}}{{if .GainCILower}} ({{num (deref .GainCILower) 1}} to {{num (deref .GainCIUpper) 1}}){{end}}</td><td>{{or .PctProficientPre "—"}}</td><td>{{or .PctProficientPost "—"}}</td><td>{{or .PctImproved "—"}}</td></tr>
-{{end}}{{end}}</tbody>
-</table>
-`))
-
-func deref(f *float64) float64 {
-	if f == nil {
-		return math.NaN()
-	}
-	return *f
-}
-
-// ResultsTableHTML is the accessible table alternative to RenderResultsSVG.
-func ResultsTableHTML(r *Results) []byte {
-	var b bytes.Buffer
-	if err := resultsTable.Execute(&b, r); err != nil {
-		return []byte("<p>Results could not be shown as a table.</p>\n")
-	}
-	return b.Bytes()
 }
 
 func rowLabel(row ForestRow) string {
@@ -278,25 +251,4 @@ func RenderForestSVG(p Pool) []byte {
 	w.textAt(10, y, "start", "m", fmt.Sprintf("Heterogeneity: I² = %s%%, τ² = %s, Q = %s (df %d)", num(d.I2, 0), num(d.Tau2, 3), num(d.Q, 2), d.DF))
 	w.f("</svg>\n")
 	return w.Bytes()
-}
-
-var forestTable = template.Must(template.New("forest").Funcs(template.FuncMap{"num": num, "label": rowLabel, "deref": deref}).Parse(
-	`<table class="forest">
-<caption>Evidence across districts ({{.Family}} designs). The 0.40 line is Hattie's reference, not a pass mark.</caption>
-<thead><tr><th scope="col">Test</th><th scope="col">n</th><th scope="col">g</th><th scope="col">95% CI</th><th scope="col">Weight</th><th scope="col">Adapted</th></tr></thead>
-<tbody>
-{{range .Rows}}<tr><th scope="row">{{label .}}</th><td>{{.N}}</td><td>{{num .G 2}}</td><td>{{num .CILower 2}} to {{num .CIUpper 2}}</td><td>{{num .Weight 1}}%</td><td>{{if .Adapted}}yes{{else}}no{{end}}</td></tr>
-{{end}}<tr><th scope="row">Pooled, random effects</th><td></td><td>{{num .Result.Estimate 2}}</td><td>{{num .Result.CILower 2}} to {{num .Result.CIUpper 2}}</td><td>100%</td><td></td></tr>
-</tbody>
-<tfoot><tr><td colspan="6">{{if .Result.PILower}}Prediction interval {{num (deref .Result.PILower) 2}} to {{num (deref .Result.PIUpper) 2}}; {{end}}I² = {{num .Result.I2 0}}%, τ² = {{num .Result.Tau2 3}}, Q = {{num .Result.Q 2}} (df {{.Result.DF}}).</td></tr></tfoot>
-</table>
-`))
-
-// ForestTableHTML is the accessible table alternative to RenderForestSVG.
-func ForestTableHTML(p Pool) []byte {
-	var b bytes.Buffer
-	if err := forestTable.Execute(&b, p); err != nil {
-		return []byte("<p>The evidence could not be shown as a table.</p>\n")
-	}
-	return b.Bytes()
 }
