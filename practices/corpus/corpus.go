@@ -89,6 +89,9 @@ type TestResult struct {
 // Item is one generated practice, its published tests and the evidence they add up to.
 type Item struct {
 	Practice practices.Practice
+	// Topic and Strategy say what the practice was generated from (a topic name such as "equivalent
+	// fractions" and a strategy such as "Worked examples"): relevance judgments are written against them.
+	Topic, Strategy string
 	Tests    []practices.Test
 	Results  []TestResult
 
@@ -210,7 +213,7 @@ func (g *Generator) Item(i int) Item {
 		p.Standards = append(p.Standards, practices.Standard{Code: code, Framework: framework(code), Alignment: "teaches"})
 	}
 
-	it := Item{Practice: p}
+	it := Item{Practice: p, Topic: tp.name, Strategy: strings.TrimSuffix(strat.title, " for %s")}
 	nTests := [...]int{0, 1, 1, 1, 2, 2, 3, 4}[rng.IntN(8)]
 	districts := map[string]bool{}
 	for j := 0; j < nTests; j++ {

@@ -29,6 +29,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 
 	blv "github.com/blevesearch/bleve/v2"
@@ -41,6 +42,7 @@ import (
 	tokenmap "github.com/blevesearch/bleve/v2/analysis/tokenmap"
 	"github.com/blevesearch/bleve/v2/index/scorch"
 	"github.com/blevesearch/bleve/v2/mapping"
+	index "github.com/blevesearch/bleve_index_api"
 	segment "github.com/blevesearch/scorch_segment_api/v2"
 
 	"github.com/brightspots-nic/brightspots/search"
@@ -53,11 +55,18 @@ type Config struct {
 	// Synonyms expand query words; nil uses search.DefaultSynonyms().
 	Synonyms *search.Synonyms
 	Logger   *slog.Logger
+	// CacheBytes bounds the memory of the term postings cache (default DefaultCacheBytes): two thirds
+	// for per-segment postings, which survive writes, one third for the current snapshot's.
+	CacheBytes int64
 }
+
+// DefaultCacheBytes is the default bound of the term postings cache. At 100,000 practices the
+// benchmark mix's working set is ~10 MB.
+const DefaultCacheBytes = 48 << 20
 
 // mappingVersion changes whenever the bleve mapping or the stored document changes; an index of
 // another version is rebuilt empty (the indexer then replays the log, see InstanceID).
-const mappingVersion = "brightspots-search-1"
+const mappingVersion = "brightspots-search-2"
 
 var (
 	keyVersion  = []byte("brightspots:mapping")
@@ -65,9 +74,8 @@ var (
 )
 
 const (
-	fieldTitle = "title"
-	fieldBody  = "body"
-	fieldSrc   = "src"
+	fieldBody = "body"
+	fieldSrc  = "src"
 )
 
 // Index is the embedded search index.
@@ -149,8 +157,10 @@ func newMapping() (*mapping.IndexMappingImpl, error) {
 	src.DocValues = false
 
 	dm := mapping.NewDocumentStaticMapping()
-	dm.AddFieldMappingsAt(fieldTitle, text())
 	dm.AddFieldMappingsAt(fieldBody, text())
+	for _, f := range textFields {
+		dm.AddFieldMappingsAt(f.name, text())
+	}
 	dm.AddFieldMappingsAt(fieldSrc, src)
 
 	im.DefaultMapping = dm
@@ -158,6 +168,9 @@ func newMapping() (*mapping.IndexMappingImpl, error) {
 	im.IndexDynamic = false
 	im.StoreDynamic = false
 	im.DocValuesDynamic = false
+	// Our ranking does not use bleve's scorer; the BM25 model is for BM25Baseline, bleve's own query
+	// path that the relevance benchmark compares against.
+	im.ScoringModel = index.BM25Scoring
 	return im, nil
 }
 
@@ -218,7 +231,11 @@ func (x *Index) open() error {
 	x.tbl = newTable()
 	x.cur = nil
 	x.segs = map[segment.Segment][]int32{}
-	x.terms = newTermCache()
+	budget := x.cfg.CacheBytes
+	if budget <= 0 {
+		budget = DefaultCacheBytes
+	}
+	x.terms = newTermCache(budget)
 	if err := x.load(); err != nil {
 		idx.Close()
 		return err
@@ -299,39 +316,17 @@ func (x *Index) Len() int {
 	return x.tbl.live
 }
 
-type bleveDoc struct {
-	Title string `json:"title"`
-	Body  string `json:"body"`
-	Src   string `json:"src"`
-}
-
+// body is every text field in one: what a query word must match (in any field) and the dictionary
+// typo candidates come from.
 func body(d *search.Document) string {
-	n := len(d.Title) + len(d.Summary) + len(d.Description) + len(d.Tags) + len(d.District) + 16
-	for _, m := range d.KeyMoves {
-		n += len(m) + 1
-	}
-	for _, s := range d.Standards {
-		n += len(s) + 1
-	}
-	b := make([]byte, 0, n)
-	add := func(s string) {
-		if s != "" {
-			b = append(b, s...)
-			b = append(b, '\n')
+	var b strings.Builder
+	for _, f := range textFields {
+		if t := f.text(d); t != "" {
+			b.WriteString(t)
+			b.WriteByte('\n')
 		}
 	}
-	add(d.Title)
-	add(d.Summary)
-	add(d.Description)
-	for _, m := range d.KeyMoves {
-		add(m)
-	}
-	for _, s := range d.Standards {
-		add(s)
-	}
-	add(d.Tags)
-	add(d.District)
-	return string(b)
+	return b.String()
 }
 
 // Upsert implements search.Index.
@@ -353,7 +348,13 @@ func (x *Index) Upsert(ctx context.Context, docs []search.Document) error {
 		if err != nil {
 			return fmt.Errorf("search/bleve: encode document %s: %w", d.ID, err)
 		}
-		if err := b.Index(d.ID, map[string]any{fieldTitle: d.Title, fieldBody: body(d), fieldSrc: string(src)}); err != nil {
+		fields := make(map[string]any, len(textFields)+2)
+		for _, f := range textFields {
+			fields[f.name] = f.text(d)
+		}
+		fields[fieldBody] = body(d)
+		fields[fieldSrc] = string(src)
+		if err := b.Index(d.ID, fields); err != nil {
 			return fmt.Errorf("search/bleve: index document %s: %w", d.ID, err)
 		}
 	}

@@ -14,36 +14,53 @@ import (
 	"github.com/brightspots-nic/brightspots/search"
 )
 
-// Matching runs on roaring bitmaps of bleve's postings rather than on bleve's searchers: a query is
-// an AND of clauses, a clause an OR of alternatives (the typed words, or a synonym term), an
-// alternative an AND of words, and a word an OR of its dictionary terms (exact and typo
-// candidates). Each term's postings become a bitmap once per index segment (segments are
-// immutable) and are cached; a query combines cached bitmaps, then adds each matched term's weight
-// to the score of the documents it holds. The score is a sum of inverse document frequencies —
-// three times for a word of the title (the title weight adds to the body's), 0.4× for a typo candidate, 0.8× for a synonym — without term
-// frequency or length normalization; ties go to the newest.
-
-// Weights of a matched term, times its idf.
+// Ranking.
+//
+// Matching runs on roaring bitmaps of bleve's postings: a query is an AND of clauses, a clause an OR
+// of alternatives (the typed words, or a synonym term), an alternative an AND of words, and a word an
+// OR of its dictionary terms in the body field (every text field in one: the exact word and its typo
+// candidates). A question — five clauses or more, or a shorter query no document matches entirely —
+// is matched by the documents holding all but one of the most clauses any document holds, and each
+// score is scaled by the share of those clauses the document holds: a teacher's "how can I help my
+// 3rd graders compare fractions" has words no practice uses, and the practices holding the most of
+// the rest come first (Meilisearch's "words" ranking rule does the same).
+//
+// Scoring is BM25F over the text fields (fields.go): for each scored term, a document's term
+// frequency in each field is length-normalised (b per field), weighted (title 3 … tags 0.8),
+// summed, saturated (k1 = 1.2) and multiplied by the term's idf. Each typed word is scored exactly
+// (×1); its typo candidates at ×0.3 (one edit) or ×0.15 (two edits) and the terms of a synonym at
+// ×0.8, so an exact match always outscores the same match through a typo or a synonym. Term
+// frequencies come from the same cached bitmaps, one per frequency level (cache.go).
+//
+// Two adjustments follow, both multiplicative and bounded so that they reorder near-equal text
+// matches and never lift a weak one over a strong one:
+//
+//   - evidence prior: ×(1 + 0.02 × evidence rank), at most +8 % for network-confirmed over
+//     described. A practice whose words match in passing (one mention in the description, ~1/3 of a
+//     title match's score) cannot pass a title match however strong its evidence.
+//   - phrase credit (query.go): for a query of two or more words, the best candidates (rerankPool)
+//     gain up to +30 % when consecutive query words are consecutive in the title or the standard
+//     codes, +10 % in the summary.
 const (
-	weightBody    = 1.0
-	weightTitle   = 2.0 // added on top of body for a title match
-	weightFuzzy   = 0.4
+	k1            = 1.2
+	weightTypo1   = 0.3
+	weightTypo2   = 0.15
 	weightSynonym = 0.8
-	maxCachedSeg  = 50000 // term bitmaps cached per segment before the cache is dropped
+	evidenceStep  = 0.02
 )
 
 type term struct {
 	field, text string
 }
 
-// scoring is a term whose documents get weight × idf added to their score.
+// scoring is a term whose BM25F score, times w, is added to the documents holding it.
 type scoring struct {
-	t term
-	w float64
+	text string
+	w    float64
 }
 
-// word matches any of its terms.
-type word []term
+// word matches any of its body terms.
+type word []string
 
 // alt matches all of its words.
 type alt []word
@@ -55,7 +72,18 @@ type clause []alt
 type plan struct {
 	clauses []clause
 	scores  []scoring
-	matched map[string]bool // lower-cased words that count as matches, for snippets
+	matched map[string]bool   // lower-cased words that count as matches, for snippets
+	phrase  []map[string]bool // the typed words in order, each with its accepted forms
+}
+
+func (p *plan) score(t string, w float64) {
+	for i := range p.scores {
+		if p.scores[i].text == t {
+			p.scores[i].w = max(p.scores[i].w, w)
+			return
+		}
+	}
+	p.scores = append(p.scores, scoring{t, w})
 }
 
 func (x *Index) plan(snap *scorch.IndexSnapshot, text string) (plan, error) {
@@ -67,21 +95,24 @@ func (x *Index) plan(snap *scorch.IndexSnapshot, text string) (plan, error) {
 		for _, w := range c.Words {
 			n := utf8.RuneCountInString(w)
 			for _, t := range x.analyze(w) {
-				wd := word{{fieldBody, t}}
+				wd := word{t}
+				forms := map[string]bool{t: true}
 				p.matched[t] = true
-				p.scores = append(p.scores, scoring{term{fieldBody, t}, weightBody}, scoring{term{fieldTitle, t}, weightTitle})
+				p.score(t, 1)
 				if f := fuzziness(n); f > 0 && len(c.Alternatives) == 0 {
-					cands, err := fuzzyTerms(snap, t, f)
+					cands, err := x.fuzzyTerms(snap, t, f)
 					if err != nil {
 						return p, err
 					}
 					for _, ct := range cands {
-						wd = append(wd, term{fieldBody, ct})
-						p.matched[ct] = true
-						p.scores = append(p.scores, scoring{term{fieldBody, ct}, weightFuzzy})
+						wd = append(wd, ct.term)
+						forms[ct.term] = true
+						p.matched[ct.term] = true
+						p.score(ct.term, typoWeight(ct.dist))
 					}
 				}
 				typed = append(typed, wd)
+				p.phrase = append(p.phrase, forms)
 			}
 		}
 		if len(typed) > 0 {
@@ -91,9 +122,9 @@ func (x *Index) plan(snap *scorch.IndexSnapshot, text string) (plan, error) {
 			var a alt
 			for _, w := range syn {
 				for _, t := range x.analyze(w) {
-					a = append(a, word{{fieldBody, t}})
+					a = append(a, word{t})
 					p.matched[t] = true
-					p.scores = append(p.scores, scoring{term{fieldBody, t}, weightSynonym})
+					p.score(t, weightSynonym)
 				}
 			}
 			if len(a) > 0 {
@@ -107,36 +138,56 @@ func (x *Index) plan(snap *scorch.IndexSnapshot, text string) (plan, error) {
 	return p, nil
 }
 
-// bits caches term bitmaps: per segment in the segment's own document numbers, and per snapshot in
-// global numbers (live documents only).
+func typoWeight(dist int) float64 {
+	if dist <= 1 {
+		return weightTypo1
+	}
+	return weightTypo2
+}
+
+// termCache holds term postings: per segment in the segment's own document numbers (segments are
+// immutable, so these survive writes), and per snapshot in global numbers (live documents only).
+// Both are bounded in bytes (Config.CacheBytes).
 type termCache struct {
+	seg *boundedCache[segTerm]
+
 	mu   sync.Mutex
-	seg  map[segment.Segment]map[term]*roaring.Bitmap
+	snap *scorch.IndexSnapshot // the latest snapshot seen; the global cache is emptied when it changes
+	glob *boundedCache[snapTerm]
+}
+
+type snapTerm struct {
 	snap *scorch.IndexSnapshot
-	glob map[term]*roaring.Bitmap
+	t    term
 }
 
-func newTermCache() *termCache {
-	return &termCache{seg: map[segment.Segment]map[term]*roaring.Bitmap{}}
+type segTerm struct {
+	seg segment.Segment
+	t   term
 }
 
-func segmentBits(seg segment.Segment, t term) (*roaring.Bitmap, error) {
-	bm := roaring.New()
+func newTermCache(budget int64) *termCache {
+	return &termCache{seg: newBoundedCache[segTerm](budget * 2 / 3), glob: newBoundedCache[snapTerm](budget / 3)}
+}
+
+func segmentPostings(seg segment.Segment, t term) (*postings, error) {
 	d, err := seg.Dictionary(t.field)
 	if err != nil {
 		return nil, fmt.Errorf("search/bleve: dictionary %s: %w", t.field, err)
 	}
 	if d == nil {
-		return bm, nil
+		return emptyPostings, nil
 	}
 	pl, err := d.PostingsList([]byte(t.text), nil, nil)
 	if err != nil {
 		return nil, fmt.Errorf("search/bleve: postings of %s: %w", t.text, err)
 	}
 	if pl == nil {
-		return bm, nil
+		return emptyPostings, nil
 	}
-	it := pl.Iterator(false, false, false, nil)
+	freq := t.field != fieldBody
+	layers := []*roaring.Bitmap{roaring.New()}
+	it := pl.Iterator(freq, false, false, nil)
 	for {
 		p, err := it.Next()
 		if err != nil {
@@ -145,89 +196,118 @@ func segmentBits(seg segment.Segment, t term) (*roaring.Bitmap, error) {
 		if p == nil {
 			break
 		}
-		bm.Add(uint32(p.Number()))
-	}
-	bm.RunOptimize()
-	return bm, nil
-}
-
-// get returns the global bitmap of t in snap. The result is shared: never modify it.
-func (b *termCache) get(snap *scorch.IndexSnapshot, t term) (*roaring.Bitmap, error) {
-	b.mu.Lock()
-	if b.snap != snap {
-		b.snap, b.glob = snap, map[term]*roaring.Bitmap{}
-		live := make(map[segment.Segment]map[term]*roaring.Bitmap, len(snap.Segments()))
-		for _, ss := range snap.Segments() {
-			if m, ok := b.seg[ss.Segment()]; ok {
-				live[ss.Segment()] = m
+		n := uint32(p.Number())
+		layers[0].Add(n)
+		if freq {
+			for l := 1; l < min(int(p.Frequency()), maxLayers); l++ {
+				if l == len(layers) {
+					layers = append(layers, roaring.New())
+				}
+				layers[l].Add(n)
 			}
 		}
-		b.seg = live
 	}
-	if g, ok := b.glob[t]; ok {
-		b.mu.Unlock()
-		return g, nil
+	for _, l := range layers {
+		l.RunOptimize()
+	}
+	return &postings{layers: layers}, nil
+}
+
+// get returns the global postings of t in snap. The result is shared: never modify it.
+func (b *termCache) get(snap *scorch.IndexSnapshot, t term) (*postings, error) {
+	b.mu.Lock()
+	if b.snap != snap {
+		b.snap = snap
+		b.glob.reset()
 	}
 	b.mu.Unlock()
+	gk := snapTerm{snap, t}
+	if g, ok := b.glob.get(gk); ok {
+		return g, nil
+	}
 
-	var parts []*roaring.Bitmap
+	var parts [maxLayers][]*roaring.Bitmap
 	var offset uint64
 	for _, ss := range snap.Segments() {
 		seg := ss.Segment()
-		b.mu.Lock()
-		m := b.seg[seg]
-		if m == nil || len(m) > maxCachedSeg {
-			m = map[term]*roaring.Bitmap{}
-			b.seg[seg] = m
-		}
-		local, ok := m[t]
-		b.mu.Unlock()
+		k := segTerm{seg, t}
+		local, ok := b.seg.get(k)
 		if !ok {
 			var err error
-			if local, err = segmentBits(seg, t); err != nil {
+			if local, err = segmentPostings(seg, t); err != nil {
 				return nil, err
 			}
-			b.mu.Lock()
-			m[t] = local
-			b.mu.Unlock()
+			b.seg.put(k, local)
 		}
-		part := local
-		if del := ss.Deleted(); del != nil && !del.IsEmpty() && local.Intersects(del) {
-			part = roaring.AndNot(local, del)
-		}
-		if offset > 0 && !part.IsEmpty() {
-			part = roaring.AddOffset64(part, int64(offset))
-		}
-		if !part.IsEmpty() {
-			parts = append(parts, part)
+		del := ss.Deleted()
+		for l, bm := range local.layers {
+			part := bm
+			if del != nil && !del.IsEmpty() && bm.Intersects(del) {
+				part = roaring.AndNot(bm, del)
+			}
+			if offset > 0 && !part.IsEmpty() {
+				part = roaring.AddOffset64(part, int64(offset))
+			}
+			if !part.IsEmpty() {
+				parts[l] = append(parts[l], part)
+			}
 		}
 		offset += seg.Count()
 	}
-	var g *roaring.Bitmap
-	switch len(parts) {
-	case 0:
-		g = roaring.New()
-	case 1:
-		g = parts[0]
-	default:
-		g = roaring.FastOr(parts...)
+	g := &postings{}
+	for l := range parts {
+		switch len(parts[l]) {
+		case 0:
+		case 1:
+			g.layers = append(g.layers, parts[l][0])
+		default:
+			g.layers = append(g.layers, roaring.FastOr(parts[l]...))
+		}
+		if len(g.layers) <= l {
+			break
+		}
+	}
+	if len(g.layers) == 0 {
+		g = emptyPostings
 	}
 	b.mu.Lock()
-	if b.snap == snap {
-		b.glob[t] = g
-	}
+	same := b.snap == snap
 	b.mu.Unlock()
+	if same {
+		b.glob.put(gk, g)
+	}
 	return g, nil
 }
 
-var scorePool = sync.Pool{New: func() any { return new([]float32) }}
+var (
+	scorePool = sync.Pool{New: func() any { return new([]float32) }}
+	countPool = sync.Pool{New: func() any { return new([]uint8) }}
+)
+
+// questionWords is the number of clauses from which a query is taken for a question: documents
+// holding all but one of the most words any document holds match, scaled by the share they hold.
+const questionWords = 5
+
+func scratch(n int) *[]float32 {
+	sp := scorePool.Get().(*[]float32)
+	if len(*sp) < n {
+		*sp = make([]float32, n)
+	}
+	return sp
+}
 
 // match evaluates the plan over snap and calls fn for every matching document with its score; it
 // returns how many matches fn accepted.
 func (x *Index) match(ctx context.Context, snap *scorch.IndexSnapshot, p *plan, ords []int32,
 	fn func(ord int32, score float64) bool) (int, error) {
-	get := func(t term) (*roaring.Bitmap, error) { return x.terms.get(snap, t) }
-	var result *roaring.Bitmap
+	bodyDocs := func(t string) (*roaring.Bitmap, error) {
+		pl, err := x.terms.get(snap, term{fieldBody, t})
+		if err != nil {
+			return nil, err
+		}
+		return pl.docs(), nil
+	}
+	cbs := make([]*roaring.Bitmap, 0, len(p.clauses))
 	for _, cl := range p.clauses {
 		var altBits []*roaring.Bitmap
 		for _, a := range cl {
@@ -235,7 +315,7 @@ func (x *Index) match(ctx context.Context, snap *scorch.IndexSnapshot, p *plan, 
 			for _, w := range a {
 				var wbs []*roaring.Bitmap
 				for _, t := range w {
-					bm, err := get(t)
+					bm, err := bodyDocs(t)
 					if err != nil {
 						return 0, err
 					}
@@ -257,67 +337,164 @@ func (x *Index) match(ctx context.Context, snap *scorch.IndexSnapshot, p *plan, 
 		if len(altBits) > 1 {
 			cb = roaring.FastOr(altBits...)
 		}
-		if result == nil {
-			result = cb
-		} else {
-			result = roaring.And(result, cb)
+		cbs = append(cbs, cb)
+	}
+	var counts []uint8
+	var most uint8
+	result := roaring.New()
+	if len(cbs) < questionWords {
+		result = and(cbs)
+	}
+	if result.IsEmpty() && len(cbs) > 1 {
+		cp := countPool.Get().(*[]uint8)
+		if len(*cp) < len(ords) {
+			*cp = make([]uint8, len(ords))
 		}
-		if result.IsEmpty() {
-			return 0, nil
-		}
+		counts = (*cp)[:len(ords)]
+		defer func() {
+			clear(counts)
+			countPool.Put(cp)
+		}()
+		result, most = relax(cbs, counts)
+	}
+	if result.IsEmpty() {
+		return 0, nil
 	}
 	if err := ctx.Err(); err != nil {
 		return 0, err
 	}
 
-	sp := scorePool.Get().(*[]float32)
+	sp, ap := scratch(len(ords)), scratch(len(ords))
 	defer scorePool.Put(sp)
-	if len(*sp) < len(ords) {
-		*sp = make([]float32, len(ords))
-	}
-	scores := (*sp)[:len(ords)]
-	n := float64(result.GetCardinality())
+	defer scorePool.Put(ap)
+	scores, acc := (*sp)[:len(ords)], (*ap)[:len(ords)]
+	rows := x.tbl.rows
 	total := float64(x.tbl.live)
+	var invAvg [maxTextFields]float32
+	for i := range textFields {
+		invAvg[i] = float32(1 / x.tbl.avgLen(i))
+	}
 	buf := make([]uint32, 256)
-	for _, s := range p.scores {
-		bm, err := get(s.t)
-		if err != nil {
-			return 0, err
-		}
-		df := float64(bm.GetCardinality())
-		if df == 0 {
-			continue
-		}
-		w := float32(s.w * math.Log(1+total/df))
-		hits := bm
-		if df > n {
-			hits = roaring.And(bm, result)
-		} else {
+	each := func(bm *roaring.Bitmap, f func(d uint32)) {
+		var hits *roaring.Bitmap
+		if bm.GetCardinality() > result.GetCardinality() {
 			hits = roaring.And(result, bm)
+		} else {
+			hits = roaring.And(bm, result)
 		}
 		it := hits.ManyIterator()
 		for k := it.NextMany(buf); k > 0; k = it.NextMany(buf) {
 			for _, d := range buf[:k] {
-				scores[d] += w
+				if int(d) < len(ords) {
+					f(d)
+				}
 			}
 		}
+	}
+	for _, s := range p.scores {
+		docs, err := bodyDocs(s.text)
+		if err != nil {
+			return 0, err
+		}
+		df := float64(docs.GetCardinality())
+		if df == 0 {
+			continue
+		}
+		for fi := range textFields {
+			f := &textFields[fi]
+			pl, err := x.terms.get(snap, term{f.name, s.text})
+			if err != nil {
+				return 0, err
+			}
+			w, b, ia := float32(f.weight), float32(f.b), invAvg[fi]
+			for _, layer := range pl.layers {
+				each(layer, func(d uint32) {
+					o := ords[d]
+					if o < 0 {
+						return
+					}
+					acc[d] += w / (1 - b + b*float32(rows[o].lens[fi])*ia)
+				})
+			}
+		}
+		idf := math.Log(1 + (total-df+0.5)/(df+0.5))
+		c := float32(s.w * idf * (k1 + 1))
+		each(docs, func(d uint32) {
+			a := acc[d]
+			acc[d] = 0
+			scores[d] += c * a / (k1 + a)
+		})
 	}
 
 	accepted := 0
 	it := result.ManyIterator()
 	for k := it.NextMany(buf); k > 0; k = it.NextMany(buf) {
 		for _, d := range buf[:k] {
-			sc := scores[d]
-			scores[d] = 0
 			if int(d) >= len(ords) {
 				continue
 			}
-			if o := ords[d]; o >= 0 && fn(o, float64(sc)) {
-				accepted++
+			sc := scores[d]
+			scores[d] = 0
+			if o := ords[d]; o >= 0 {
+				sc *= 1 + evidenceStep*float32(rows[o].rank)
+				if counts != nil {
+					sc *= float32(counts[d]) / float32(most)
+				}
+				if fn(o, float64(sc)) {
+					accepted++
+				}
 			}
 		}
 	}
 	return accepted, nil
+}
+
+func and(bms []*roaring.Bitmap) *roaring.Bitmap {
+	if len(bms) == 0 {
+		return roaring.New()
+	}
+	r := bms[0]
+	for _, b := range bms[1:] {
+		r = roaring.And(r, b)
+		if r.IsEmpty() {
+			break
+		}
+	}
+	return r
+}
+
+// relax is the match of a question: documents holding at least all but one of the most clauses any
+// document holds (at least one), with how many each holds (counts, indexed by document number).
+func relax(cbs []*roaring.Bitmap, counts []uint8) (*roaring.Bitmap, uint8) {
+	buf := make([]uint32, 256)
+	most := uint8(0)
+	for _, cb := range cbs {
+		it := cb.ManyIterator()
+		for k := it.NextMany(buf); k > 0; k = it.NextMany(buf) {
+			for _, d := range buf[:k] {
+				if int(d) < len(counts) {
+					counts[d]++
+					most = max(most, counts[d])
+				}
+			}
+		}
+	}
+	least := max(1, most-1)
+	if most <= 1 {
+		least = 1
+	}
+	r := roaring.New()
+	for _, cb := range cbs {
+		it := cb.ManyIterator()
+		for k := it.NextMany(buf); k > 0; k = it.NextMany(buf) {
+			for _, d := range buf[:k] {
+				if int(d) < len(counts) && counts[d] >= least {
+					r.Add(d)
+				}
+			}
+		}
+	}
+	return r, most
 }
 
 func (x *Index) analyze(word string) []string {

@@ -64,9 +64,14 @@ func (x *Index) ordinals(snap *scorch.IndexSnapshot) []int32 {
 	return ords
 }
 
+type fuzzyCand struct {
+	term string
+	dist int
+}
+
 // fuzzyTerms returns the body terms within f edits of term (other than term), sharing its first
 // character, nearest and most frequent first, at most maxFuzzy.
-func fuzzyTerms(snap *scorch.IndexSnapshot, term string, f int) ([]string, error) {
+func (x *Index) fuzzyTerms(snap *scorch.IndexSnapshot, term string, f int) ([]fuzzyCand, error) {
 	r, size := utf8.DecodeRuneInString(term)
 	if r == utf8.RuneError {
 		return nil, nil
@@ -95,9 +100,9 @@ func fuzzyTerms(snap *scorch.IndexSnapshot, term string, f int) ([]string, error
 		}
 		return cmp.Compare(b.Count, a.Count)
 	})
-	out := make([]string, 0, min(len(ents), maxFuzzy))
+	out := make([]fuzzyCand, 0, min(len(ents), maxFuzzy))
 	for i := 0; i < len(ents) && i < maxFuzzy; i++ {
-		out = append(out, ents[i].Term)
+		out = append(out, fuzzyCand{ents[i].Term, int(ents[i].EditDistance)})
 	}
 	return out, nil
 }
@@ -132,7 +137,12 @@ func (x *Index) Search(ctx context.Context, q search.Query) (search.Result, erro
 	f := x.tbl.compile(&q)
 	order := q.SortOrder()
 	k := q.Offset() + q.Limit()
-	top := newTopK(k, x.less(order))
+	rerank := order == search.SortRelevance && len(p.phrase) >= 2
+	pool := k
+	if rerank {
+		pool = max(k, rerankPool)
+	}
+	top := newTopK(pool, x.less(order))
 	c := &counts{districts: make([]int, len(x.tbl.districts.vals))}
 	total := 0
 	rows := x.tbl.rows
@@ -173,7 +183,10 @@ func (x *Index) Search(ctx context.Context, q search.Query) (search.Result, erro
 		PerPage: q.Limit(),
 	}
 	sorted := top.sorted()
-	for i := q.Offset(); i < len(sorted); i++ {
+	if rerank {
+		sorted = x.rerank(sorted, &p, x.less(order))
+	}
+	for i := q.Offset(); i < len(sorted) && i < k; i++ {
 		res.Hits = append(res.Hits, x.hit(&rows[sorted[i].ord], sorted[i].score, p.matched))
 	}
 	res.TookMS = time.Since(start).Milliseconds()

@@ -65,6 +65,7 @@ type row struct {
 	updated    int64
 	effect     float64 // NaN without a pooled effect
 	standards  []int32
+	lens       [maxTextFields]uint16 // words per text field (textFields), for length normalisation
 	doc        *search.Document // title, summary and the hit fields; Description and KeyMoves dropped
 }
 
@@ -72,6 +73,7 @@ type table struct {
 	ids                                         map[string]int32
 	rows                                        []row
 	live                                        int
+	sumLen                                      [maxTextFields]int64 // over live rows
 	subjects, grades, bands, designs, decisions *dict
 	districts, standards                        *dict
 }
@@ -105,6 +107,8 @@ func (t *table) put(d *search.Document) {
 	r := &t.rows[o]
 	if !r.live {
 		t.live++
+	} else {
+		t.subLens(r)
 	}
 	keep := *d
 	keep.Description, keep.KeyMoves, keep.Tags = "", nil, ""
@@ -137,10 +141,29 @@ func (t *table) put(d *search.Document) {
 	for _, s := range d.Standards {
 		r.standards = append(r.standards, int32(t.standards.id(s)))
 	}
+	for i, f := range textFields {
+		r.lens[i] = fieldLen(f.text(d))
+		t.sumLen[i] += int64(r.lens[i])
+	}
+}
+
+func (t *table) subLens(r *row) {
+	for i := range r.lens {
+		t.sumLen[i] -= int64(r.lens[i])
+	}
+}
+
+// avgLen is the mean length of text field i over live documents (at least 1).
+func (t *table) avgLen(i int) float64 {
+	if t.live == 0 || t.sumLen[i] <= 0 {
+		return 1
+	}
+	return max(1, float64(t.sumLen[i])/float64(t.live))
 }
 
 func (t *table) remove(id string) {
 	if o, ok := t.ids[id]; ok && t.rows[o].live {
+		t.subLens(&t.rows[o])
 		t.rows[o] = row{}
 		t.live--
 	}

@@ -1,0 +1,111 @@
+package bleve
+
+import (
+	"sync"
+	"sync/atomic"
+
+	"github.com/RoaringBitmap/roaring/v2"
+)
+
+// postings are the documents holding a term in one field, as bitmaps by term frequency:
+// layers[i] holds the documents where the term occurs more than i times (up to maxLayers; BM25's
+// saturation makes higher counts matter little). Most terms of short fields have one layer.
+type postings struct {
+	layers []*roaring.Bitmap
+}
+
+const maxLayers = 4
+
+var emptyPostings = &postings{layers: []*roaring.Bitmap{roaring.New()}}
+
+func (p *postings) docs() *roaring.Bitmap { return p.layers[0] }
+
+func (p *postings) size() int64 {
+	n := int64(64)
+	for _, l := range p.layers {
+		n += int64(l.GetSizeInBytes()) + 48
+	}
+	return n
+}
+
+// boundedCache maps keys to postings within a byte budget, with two generations instead of an LRU
+// list: entries go to the current generation; when it holds half the budget it becomes the old one
+// and the previous old one is dropped. A hit in the old generation moves the entry to the current.
+// So the cache never holds more than the budget (plus the entries being read), lookups are one or
+// two map reads, and what is used keeps surviving.
+type boundedCache[K comparable] struct {
+	mu       sync.Mutex
+	budget   int64
+	cur, old map[K]*postings
+	curBytes int64
+	oldBytes int64
+
+	hits, misses, evicted atomic.Int64
+}
+
+func newBoundedCache[K comparable](budget int64) *boundedCache[K] {
+	return &boundedCache[K]{budget: budget, cur: map[K]*postings{}, old: map[K]*postings{}}
+}
+
+func (c *boundedCache[K]) get(k K) (*postings, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if p, ok := c.cur[k]; ok {
+		c.hits.Add(1)
+		return p, true
+	}
+	if p, ok := c.old[k]; ok {
+		c.hits.Add(1)
+		delete(c.old, k)
+		c.oldBytes -= p.size()
+		c.putLocked(k, p)
+		return p, true
+	}
+	c.misses.Add(1)
+	return nil, false
+}
+
+func (c *boundedCache[K]) put(k K, p *postings) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if _, ok := c.cur[k]; ok {
+		return
+	}
+	c.putLocked(k, p)
+}
+
+func (c *boundedCache[K]) putLocked(k K, p *postings) {
+	c.cur[k] = p
+	c.curBytes += p.size()
+	if c.curBytes >= c.budget/2 {
+		c.evicted.Add(int64(len(c.old)))
+		c.old, c.oldBytes = c.cur, c.curBytes
+		c.cur, c.curBytes = make(map[K]*postings, len(c.old)), 0
+	}
+}
+
+// reset drops every entry (counted as evicted).
+func (c *boundedCache[K]) reset() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.evicted.Add(int64(len(c.cur) + len(c.old)))
+	c.cur, c.old = map[K]*postings{}, map[K]*postings{}
+	c.curBytes, c.oldBytes = 0, 0
+}
+
+// CacheStats describes one cache of the index.
+type CacheStats struct {
+	Entries   int
+	Bytes     int64 // approximate heap held by the entries
+	Budget    int64
+	Hits      int64
+	Misses    int64
+	Evictions int64
+}
+
+func (c *boundedCache[K]) stats() CacheStats {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return CacheStats{Entries: len(c.cur) + len(c.old), Bytes: c.curBytes + c.oldBytes, Budget: c.budget,
+		Hits: c.hits.Load(), Misses: c.misses.Load(), Evictions: c.evicted.Load()}
+}
