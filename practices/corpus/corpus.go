@@ -92,8 +92,8 @@ type Item struct {
 	// Topic and Strategy say what the practice was generated from (a topic name such as "equivalent
 	// fractions" and a strategy such as "Worked examples"): relevance judgments are written against them.
 	Topic, Strategy string
-	Tests    []practices.Test
-	Results  []TestResult
+	Tests           []practices.Test
+	Results         []TestResult
 
 	Level         string   // evidence level (practices.EvidenceLevels)
 	PooledEffect  *float64 // DerSimonian–Laird random-effects estimate; nil without tests

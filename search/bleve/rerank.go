@@ -3,7 +3,6 @@ package bleve
 import (
 	"slices"
 	"strings"
-
 )
 
 // Phrase credit, applied to the best rerankPool candidates of a relevance-sorted query of two or
@@ -58,4 +57,3 @@ func pairShare(text string, words []map[string]bool) float64 {
 	}
 	return float64(found) / float64(len(words)-1)
 }
-

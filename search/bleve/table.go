@@ -66,7 +66,7 @@ type row struct {
 	effect     float64 // NaN without a pooled effect
 	standards  []int32
 	lens       [maxTextFields]uint16 // words per text field (textFields), for length normalisation
-	doc        *search.Document // title, summary and the hit fields; Description and KeyMoves dropped
+	doc        *search.Document      // title, summary and the hit fields; Description and KeyMoves dropped
 }
 
 type table struct {
