@@ -97,6 +97,10 @@ type Index struct {
 	cur   *snapMap
 	segs  map[segment.Segment][]int32
 	terms *termCache
+	fuzzy *boundedCache[fuzzyKey, []fuzzyCand]
+
+	fuzzyMu   sync.Mutex
+	fuzzySnap *scorch.IndexSnapshot
 }
 
 var _ search.Index = (*Index)(nil)
@@ -236,6 +240,7 @@ func (x *Index) open() error {
 		budget = DefaultCacheBytes
 	}
 	x.terms = newTermCache(budget)
+	x.fuzzy = newBoundedCache[fuzzyKey](fuzzyCacheBytes, fuzzySize)
 	if err := x.load(); err != nil {
 		idx.Close()
 		return err

@@ -33,21 +33,22 @@ func (p *postings) size() int64 {
 // and the previous old one is dropped. A hit in the old generation moves the entry to the current.
 // So the cache never holds more than the budget (plus the entries being read), lookups are one or
 // two map reads, and what is used keeps surviving.
-type boundedCache[K comparable] struct {
+type boundedCache[K comparable, V any] struct {
 	mu       sync.Mutex
 	budget   int64
-	cur, old map[K]*postings
+	sizeOf   func(V) int64
+	cur, old map[K]V
 	curBytes int64
 	oldBytes int64
 
 	hits, misses, evicted atomic.Int64
 }
 
-func newBoundedCache[K comparable](budget int64) *boundedCache[K] {
-	return &boundedCache[K]{budget: budget, cur: map[K]*postings{}, old: map[K]*postings{}}
+func newBoundedCache[K comparable, V any](budget int64, sizeOf func(V) int64) *boundedCache[K, V] {
+	return &boundedCache[K, V]{budget: budget, sizeOf: sizeOf, cur: map[K]V{}, old: map[K]V{}}
 }
 
-func (c *boundedCache[K]) get(k K) (*postings, bool) {
+func (c *boundedCache[K, V]) get(k K) (V, bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if p, ok := c.cur[k]; ok {
@@ -57,15 +58,16 @@ func (c *boundedCache[K]) get(k K) (*postings, bool) {
 	if p, ok := c.old[k]; ok {
 		c.hits.Add(1)
 		delete(c.old, k)
-		c.oldBytes -= p.size()
+		c.oldBytes -= c.sizeOf(p)
 		c.putLocked(k, p)
 		return p, true
 	}
 	c.misses.Add(1)
-	return nil, false
+	var zero V
+	return zero, false
 }
 
-func (c *boundedCache[K]) put(k K, p *postings) {
+func (c *boundedCache[K, V]) put(k K, p V) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if _, ok := c.cur[k]; ok {
@@ -74,22 +76,22 @@ func (c *boundedCache[K]) put(k K, p *postings) {
 	c.putLocked(k, p)
 }
 
-func (c *boundedCache[K]) putLocked(k K, p *postings) {
+func (c *boundedCache[K, V]) putLocked(k K, p V) {
 	c.cur[k] = p
-	c.curBytes += p.size()
+	c.curBytes += c.sizeOf(p)
 	if c.curBytes >= c.budget/2 {
 		c.evicted.Add(int64(len(c.old)))
 		c.old, c.oldBytes = c.cur, c.curBytes
-		c.cur, c.curBytes = make(map[K]*postings, len(c.old)), 0
+		c.cur, c.curBytes = make(map[K]V, len(c.old)), 0
 	}
 }
 
 // reset drops every entry (counted as evicted).
-func (c *boundedCache[K]) reset() {
+func (c *boundedCache[K, V]) reset() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.evicted.Add(int64(len(c.cur) + len(c.old)))
-	c.cur, c.old = map[K]*postings{}, map[K]*postings{}
+	c.cur, c.old = map[K]V{}, map[K]V{}
 	c.curBytes, c.oldBytes = 0, 0
 }
 
@@ -103,7 +105,7 @@ type CacheStats struct {
 	Evictions int64
 }
 
-func (c *boundedCache[K]) stats() CacheStats {
+func (c *boundedCache[K, V]) stats() CacheStats {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return CacheStats{Entries: len(c.cur) + len(c.old), Bytes: c.curBytes + c.oldBytes, Budget: c.budget,

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"slices"
 	"sync"
 	"unicode/utf8"
 
@@ -19,7 +20,8 @@ import (
 // Matching runs on roaring bitmaps of bleve's postings: a query is an AND of clauses, a clause an OR
 // of alternatives (the typed words, or a synonym term), an alternative an AND of words, and a word an
 // OR of its dictionary terms in the body field (every text field in one: the exact word and its typo
-// candidates). A question — five clauses or more, or a shorter query no document matches entirely —
+// candidates). A clause no document has at all (a word beyond typo reach) is dropped. A question —
+// five clauses or more, or four that no document matches entirely —
 // is matched by the documents holding all but one of the most clauses any document holds, and each
 // score is scaled by the share of those clauses the document holds: a teacher's "how can I help my
 // 3rd graders compare fractions" has words no practice uses, and the practices holding the most of
@@ -47,16 +49,23 @@ const (
 	weightTypo2   = 0.15
 	weightSynonym = 0.8
 	evidenceStep  = 0.02
+	// flatIDF: a term whose idf is below this (held by more than ~60 % of documents) is scored on
+	// the body alone.
+	flatIDF = 0.5
 )
 
 type term struct {
 	field, text string
 }
 
-// scoring is a term whose BM25F score, times w, is added to the documents holding it.
+// scoring is a term whose BM25F score, times w, is added to the documents holding it. A typo
+// candidate is scored on the body field alone (term frequency 1, the body's length): typo matches
+// are many (up to maxFuzzy per word) and weigh little, and per-field postings for each would
+// multiply the cache by the number of fields.
 type scoring struct {
-	text string
-	w    float64
+	text   string
+	w      float64
+	fields bool
 }
 
 // word matches any of its body terms.
@@ -76,14 +85,16 @@ type plan struct {
 	phrase  []map[string]bool // the typed words in order, each with its accepted forms
 }
 
-func (p *plan) score(t string, w float64) {
+func (p *plan) score(t string, w float64, fields bool) {
 	for i := range p.scores {
 		if p.scores[i].text == t {
-			p.scores[i].w = max(p.scores[i].w, w)
+			if w > p.scores[i].w {
+				p.scores[i] = scoring{t, w, fields}
+			}
 			return
 		}
 	}
-	p.scores = append(p.scores, scoring{t, w})
+	p.scores = append(p.scores, scoring{t, w, fields})
 }
 
 func (x *Index) plan(snap *scorch.IndexSnapshot, text string) (plan, error) {
@@ -98,7 +109,7 @@ func (x *Index) plan(snap *scorch.IndexSnapshot, text string) (plan, error) {
 				wd := word{t}
 				forms := map[string]bool{t: true}
 				p.matched[t] = true
-				p.score(t, 1)
+				p.score(t, 1, true)
 				if f := fuzziness(n); f > 0 && len(c.Alternatives) == 0 {
 					cands, err := x.fuzzyTerms(snap, t, f)
 					if err != nil {
@@ -108,7 +119,7 @@ func (x *Index) plan(snap *scorch.IndexSnapshot, text string) (plan, error) {
 						wd = append(wd, ct.term)
 						forms[ct.term] = true
 						p.matched[ct.term] = true
-						p.score(ct.term, typoWeight(ct.dist))
+						p.score(ct.term, typoWeight(ct.dist), false)
 					}
 				}
 				typed = append(typed, wd)
@@ -124,7 +135,7 @@ func (x *Index) plan(snap *scorch.IndexSnapshot, text string) (plan, error) {
 				for _, t := range x.analyze(w) {
 					a = append(a, word{t})
 					p.matched[t] = true
-					p.score(t, weightSynonym)
+					p.score(t, weightSynonym, true)
 				}
 			}
 			if len(a) > 0 {
@@ -149,11 +160,11 @@ func typoWeight(dist int) float64 {
 // immutable, so these survive writes), and per snapshot in global numbers (live documents only).
 // Both are bounded in bytes (Config.CacheBytes).
 type termCache struct {
-	seg *boundedCache[segTerm]
+	seg *boundedCache[segTerm, *postings]
 
 	mu   sync.Mutex
 	snap *scorch.IndexSnapshot // the latest snapshot seen; the global cache is emptied when it changes
-	glob *boundedCache[snapTerm]
+	glob *boundedCache[snapTerm, *postings]
 }
 
 type snapTerm struct {
@@ -167,7 +178,8 @@ type segTerm struct {
 }
 
 func newTermCache(budget int64) *termCache {
-	return &termCache{seg: newBoundedCache[segTerm](budget * 2 / 3), glob: newBoundedCache[snapTerm](budget / 3)}
+	size := (*postings).size
+	return &termCache{seg: newBoundedCache[segTerm](budget*2/3, size), glob: newBoundedCache[snapTerm](budget/3, size)}
 }
 
 func segmentPostings(seg segment.Segment, t term) (*postings, error) {
@@ -286,7 +298,13 @@ var (
 
 // questionWords is the number of clauses from which a query is taken for a question: documents
 // holding all but one of the most words any document holds match, scaled by the share they hold.
-const questionWords = 5
+// From relaxWords clauses, a query no document matches entirely is taken for a question too;
+// shorter ones then find nothing, as before (a two-word query with a word no practice has is
+// more likely a typo beyond reach than a question).
+const (
+	questionWords = 5
+	relaxWords    = 4
+)
 
 func scratch(n int) *[]float32 {
 	sp := scorePool.Get().(*[]float32)
@@ -344,8 +362,15 @@ func (x *Index) match(ctx context.Context, snap *scorch.IndexSnapshot, p *plan, 
 	result := roaring.New()
 	if len(cbs) < questionWords {
 		result = and(cbs)
+		if result.IsEmpty() && len(cbs) > 1 && len(cbs) < relaxWords {
+			// A word no document has (beyond typo reach) is dropped rather than emptying the result.
+			known := slices.DeleteFunc(slices.Clone(cbs), (*roaring.Bitmap).IsEmpty)
+			if len(known) > 0 && len(known) < len(cbs) {
+				result = and(known)
+			}
+		}
 	}
-	if result.IsEmpty() && len(cbs) > 1 {
+	if result.IsEmpty() && len(cbs) >= relaxWords {
 		cp := countPool.Get().(*[]uint8)
 		if len(*cp) < len(ords) {
 			*cp = make([]uint8, len(ords))
@@ -375,9 +400,10 @@ func (x *Index) match(ctx context.Context, snap *scorch.IndexSnapshot, p *plan, 
 		invAvg[i] = float32(1 / x.tbl.avgLen(i))
 	}
 	buf := make([]uint32, 256)
+	nResult := result.GetCardinality()
 	each := func(bm *roaring.Bitmap, f func(d uint32)) {
 		var hits *roaring.Bitmap
-		if bm.GetCardinality() > result.GetCardinality() {
+		if bm.GetCardinality() > nResult {
 			hits = roaring.And(result, bm)
 		} else {
 			hits = roaring.And(bm, result)
@@ -391,6 +417,7 @@ func (x *Index) match(ctx context.Context, snap *scorch.IndexSnapshot, p *plan, 
 			}
 		}
 	}
+	bodyB, bodyInvAvg := float32(0.75), float32(1/x.tbl.avgBody())
 	for _, s := range p.scores {
 		docs, err := bodyDocs(s.text)
 		if err != nil {
@@ -398,6 +425,22 @@ func (x *Index) match(ctx context.Context, snap *scorch.IndexSnapshot, p *plan, 
 		}
 		df := float64(docs.GetCardinality())
 		if df == 0 {
+			continue
+		}
+		idf := math.Log(1 + (total-df+0.5)/(df+0.5))
+		c := float32(s.w * idf * (k1 + 1))
+		if !s.fields || idf < flatIDF {
+			// Body only, term frequency 1: typo candidates, and words most documents hold (their
+			// idf is too small for their frequencies to matter; this is most of the cost of a broad
+			// query otherwise).
+			each(docs, func(d uint32) {
+				o := ords[d]
+				if o < 0 {
+					return
+				}
+				a := 1 / (1 - bodyB + bodyB*float32(rows[o].bodyLen())*bodyInvAvg)
+				scores[d] += c * a / (k1 + a)
+			})
 			continue
 		}
 		for fi := range textFields {
@@ -417,8 +460,6 @@ func (x *Index) match(ctx context.Context, snap *scorch.IndexSnapshot, p *plan, 
 				})
 			}
 		}
-		idf := math.Log(1 + (total-df+0.5)/(df+0.5))
-		c := float32(s.w * idf * (k1 + 1))
 		each(docs, func(d uint32) {
 			a := acc[d]
 			acc[d] = 0

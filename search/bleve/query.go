@@ -72,6 +72,44 @@ type fuzzyCand struct {
 // fuzzyTerms returns the body terms within f edits of term (other than term), sharing its first
 // character, nearest and most frequent first, at most maxFuzzy.
 func (x *Index) fuzzyTerms(snap *scorch.IndexSnapshot, term string, f int) ([]fuzzyCand, error) {
+	x.fuzzyMu.Lock()
+	if x.fuzzySnap != snap {
+		// Entries of other snapshots would never be read again, and would keep them reachable.
+		x.fuzzySnap = snap
+		x.fuzzy.reset()
+	}
+	x.fuzzyMu.Unlock()
+	k := fuzzyKey{snap, term, f}
+	if c, ok := x.fuzzy.get(k); ok {
+		return c, nil
+	}
+	c, err := fuzzyTermsOf(snap, term, f)
+	if err == nil {
+		x.fuzzy.put(k, c)
+	}
+	return c, err
+}
+
+// fuzzyKey keys the typo candidates of a word in one snapshot (a write may add candidates).
+type fuzzyKey struct {
+	snap *scorch.IndexSnapshot
+	word string
+	f    int
+}
+
+func fuzzySize(c []fuzzyCand) int64 {
+	n := int64(96)
+	for _, x := range c {
+		n += int64(len(x.term)) + 32
+	}
+	return n
+}
+
+// fuzzyCacheBytes bounds the typo candidate cache: building a word's Levenshtein automaton costs
+// more than the rest of a typical query.
+const fuzzyCacheBytes = 4 << 20
+
+func fuzzyTermsOf(snap *scorch.IndexSnapshot, term string, f int) ([]fuzzyCand, error) {
 	r, size := utf8.DecodeRuneInString(term)
 	if r == utf8.RuneError {
 		return nil, nil

@@ -153,6 +153,26 @@ func (t *table) subLens(r *row) {
 	}
 }
 
+func (r *row) bodyLen() int {
+	n := 0
+	for _, l := range r.lens {
+		n += int(l)
+	}
+	return n
+}
+
+// avgBody is the mean length of the body (all text fields) over live documents (at least 1).
+func (t *table) avgBody() float64 {
+	n := int64(0)
+	for _, s := range t.sumLen {
+		n += s
+	}
+	if t.live == 0 || n <= 0 {
+		return 1
+	}
+	return max(1, float64(n)/float64(t.live))
+}
+
 // avgLen is the mean length of text field i over live documents (at least 1).
 func (t *table) avgLen(i int) float64 {
 	if t.live == 0 || t.sumLen[i] <= 0 {

@@ -45,6 +45,62 @@ func Run(t *testing.T, newIndex func(t *testing.T) search.Index) {
 	t.Run("TextFeatures", func(t *testing.T) { testText(t, newIndex(t)) })
 	t.Run("Escaping", func(t *testing.T) { testEscaping(t, newIndex(t)) })
 	t.Run("Corpus", func(t *testing.T) { testCorpus(t, newIndex(t)) })
+	t.Run("Ranking", func(t *testing.T) { testRanking(t, newIndex(t)) })
+}
+
+// withEvidence sets a document's evidence level (and the tests behind it).
+func withEvidence(d search.Document, level string) search.Document {
+	d.EvidenceLevel = level
+	d.EvidenceRank = practices.EvidenceRank(level)
+	if d.EvidenceRank > 0 {
+		d.TestCount, d.DistrictCount, d.HasResults = 3, 3, true
+	}
+	return d
+}
+
+// testRanking pins what a teacher expects of the order, on each backend: a practice about the words
+// comes before one that mentions them in passing, an exact match before a typo match, and among
+// practices that match equally, the one with stronger evidence first — which never lifts a passing
+// mention over a title match. In each case the document that should lose is the newer one (the tie
+// break) and has the stronger evidence where evidence is not the point, so only the rule tested can
+// put the winner first.
+func testRanking(t *testing.T, idx search.Index) {
+	defer idx.Close()
+	long := "A weekly routine for the whole class. Students keep a reading log, meet a partner on Fridays, " +
+		"and write a short reflection. The teacher reviews the logs, confers with two students a day and " +
+		"keeps notes on their goals. Once a month the class also plays a game with fractions."
+	title := withEvidence(doc("r-title", "Fractions with fraction strips", "Students fold paper strips to compare parts of a whole.",
+		[]string{"math"}, []string{"04"}, practices.VisibilityNetwork, 10), practices.LevelDescribed)
+	passing := doc("r-passing", "Reading logs and partner Fridays", "A reading routine that keeps students reading at home.",
+		[]string{"ela"}, []string{"04"}, practices.VisibilityNetwork, 1)
+	passing.Description = long
+	passing = withEvidence(passing, practices.LevelNetworkConfirmed)
+
+	exact := withEvidence(doc("r-exact", "Geometry journals", "Students sketch polygons and explain their reasoning.",
+		[]string{"math"}, []string{"06"}, practices.VisibilityNetwork, 10), practices.LevelDescribed)
+	typo := withEvidence(doc("r-typo", "Geometry journal", "Students sketch polygons and explain their reasoning.",
+		[]string{"math"}, []string{"06"}, practices.VisibilityNetwork, 1), practices.LevelNetworkConfirmed)
+
+	strong := withEvidence(doc("r-strong", "Choral counting", "The class counts aloud together and looks for patterns.",
+		[]string{"math"}, []string{"01"}, practices.VisibilityNetwork, 10), practices.LevelNetworkConfirmed)
+	weak := withEvidence(doc("r-weak", "Choral counting", "The class counts aloud together and looks for patterns.",
+		[]string{"math"}, []string{"01"}, practices.VisibilityNetwork, 1), practices.LevelTested)
+	mustUpsert(t, idx, title, passing, exact, typo, strong, weak)
+
+	first := func(text string, want, other search.Document) {
+		t.Helper()
+		r := mustSearch(t, idx, member(search.Query{Text: text}))
+		got := ids(r)
+		if !slices.Contains(got, other.ID) {
+			t.Fatalf("%q: hits %v lack %s: the comparison needs both", text, got, other.ID)
+		}
+		if len(got) == 0 || got[0] != want.ID {
+			t.Errorf("%q: order %v, want %s (%s) first", text, got, want.ID, want.Title)
+		}
+	}
+	first("fractions", title, passing)              // the title match, though the passing mention has network-confirmed evidence
+	first("geometry journals", exact, typo)         // the exact word, though the typo match has stronger evidence
+	first("choral counting patterns", strong, weak) // equal text: stronger evidence first, though it is older
 }
 
 var ctx = context.Background()
