@@ -19,6 +19,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -52,18 +53,34 @@ type Index struct {
 var _ search.Index = (*Index)(nil)
 
 // Attributes of the search document (search.Document's JSON names).
+//
+// Ranking expresses the embedded backend's intent (search/bleve's package doc) with Meilisearch's
+// rules: searchableAttributes are in order of strength, so the "attribute" rule puts a title match
+// above a passing mention in the description (a new text field such as a test's "learnings" is one
+// entry here, after "description"); "typo" puts exact matches above typo matches (typo sizes as
+// bleve's: one typo from 5 letters, two from 9, none in standard codes); "proximity" is the phrase
+// credit; and "evidence_rank:desc" comes last, so stronger evidence only orders practices whose text
+// matches tie on every rule before it — it never lifts a weak text match over a strong one.
 var (
 	searchableAttributes = []string{"title", "summary", "key_moves", "description", "standards", "tags", "district"}
 	filterableAttributes = []string{"kind", "subjects", "grade_levels", "grade_bands", "standards", "district",
 		"evidence_rank", "evidence_level", "designs", "decisions", "has_results", "audience"}
 	sortableAttributes = []string{"updated_unix", "pooled_effect"}
 	// "sort" first: an explicit sort (newest, effect) orders the hits; without one it is skipped.
-	rankingRules = []string{"sort", "words", "typo", "proximity", "attribute", "exactness"}
+	rankingRules = []string{"sort", "words", "typo", "proximity", "attribute", "exactness", "evidence_rank:desc"}
 	facetAttrs   = map[string]string{
 		search.FacetSubject: "subjects", search.FacetGradeBand: "grade_bands",
 		search.FacetDistrict: "district", search.FacetEvidence: "evidence_level",
 	}
 )
+
+// MaxTotalHits bounds the Total Meilisearch counts: far above any network's size, so Total is exact.
+const MaxTotalHits = 10_000_000
+
+// questionWords is the number of query words from which a query is a question (as in search/bleve):
+// Meilisearch then drops the most frequent words until enough documents match ("frequency")
+// instead of requiring every word.
+const questionWords = 5
 
 // Settings returns the index settings the backend applies at start.
 func Settings(syn *search.Synonyms) *meilisearch.Settings {
@@ -81,7 +98,9 @@ func Settings(syn *search.Synonyms) *meilisearch.Settings {
 			DisableOnAttributes: []string{"standards"},
 			DisableOnNumbers:    false,
 		},
-		Pagination: &meilisearch.Pagination{MaxTotalHits: search.MaxWindow},
+		// Total counts every match up to MaxTotalHits (paging stays within search.MaxWindow): the
+		// default 1,000 would cap Total, and so would 10,000 on a network of more practices.
+		Pagination: &meilisearch.Pagination{MaxTotalHits: MaxTotalHits},
 		Faceting: &meilisearch.Faceting{MaxValuesPerFacet: 1000,
 			SortFacetValuesBy: map[string]meilisearch.SortFacetType{"*": meilisearch.SortFacetTypeCount}},
 	}
@@ -217,7 +236,7 @@ func Request(q *search.Query) *meilisearch.SearchRequest {
 		Facets:                []string{"subjects", "grade_bands", "district", "evidence_level"},
 		Page:                  int64(q.PageNumber()),
 		HitsPerPage:           &per,
-		MatchingStrategy:      meilisearch.All,
+		MatchingStrategy:      matchingStrategy(q.Text),
 		AttributesToHighlight: []string{"title", "summary"},
 		HighlightPreTag:       search.HighlightPre,
 		HighlightPostTag:      search.HighlightPost,
@@ -231,6 +250,19 @@ func Request(q *search.Query) *meilisearch.SearchRequest {
 		req.Sort = []string{"pooled_effect:desc", "updated_unix:desc"}
 	}
 	return req
+}
+
+func matchingStrategy(text string) meilisearch.MatchingStrategy {
+	n := 0
+	for _, w := range search.Words(text) {
+		if !slices.Contains(search.StopWords, w) {
+			n++
+		}
+	}
+	if n >= questionWords {
+		return meilisearch.Frequency
+	}
+	return meilisearch.All
 }
 
 // Quote returns s as a Meilisearch filter string: in double quotes, with backslashes and double

@@ -13,6 +13,8 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/meilisearch/meilisearch-go"
+
 	"github.com/brightspots-nic/brightspots/practices"
 	"github.com/brightspots-nic/brightspots/search"
 	"github.com/brightspots-nic/brightspots/search/searchtest"
@@ -120,6 +122,44 @@ func TestRequest(t *testing.T) {
 	q = search.Query{Text: "x"}
 	if r := Request(&q); r.Sort != nil {
 		t.Errorf("relevance sort %v, want none", r.Sort)
+	}
+	// Short queries need every word; a question (five words besides stop words) drops the most
+	// frequent ones until enough practices match, as the embedded backend does.
+	for text, want := range map[string]meilisearch.MatchingStrategy{
+		"fractions number line":                           meilisearch.All,
+		"how to run a morning meeting":                    meilisearch.All,
+		"how can I help my 3rd graders compare fractions": meilisearch.Frequency,
+		"what helps students name emotions and calm down": meilisearch.Frequency,
+	} {
+		q := search.Query{Text: text}
+		if got := Request(&q).MatchingStrategy; got != want {
+			t.Errorf("%q: matching strategy %q, want %q", text, got, want)
+		}
+	}
+}
+
+// The ranking rules say what the embedded backend's ranking does: text rules first (words, typo,
+// proximity, attribute, exactness), then evidence as the last tie-break; an explicit sort first.
+func TestRankingRules(t *testing.T) {
+	s := Settings(search.DefaultSynonyms())
+	want := []string{"sort", "words", "typo", "proximity", "attribute", "exactness", "evidence_rank:desc"}
+	if !slices.Equal(s.RankingRules, want) {
+		t.Errorf("ranking rules %v, want %v", s.RankingRules, want)
+	}
+	// The attribute rule ranks by this order: the title first, the description after the summary
+	// and key moves.
+	if s.SearchableAttributes[0] != "title" ||
+		slices.Index(s.SearchableAttributes, "description") < slices.Index(s.SearchableAttributes, "key_moves") {
+		t.Errorf("searchable attributes %v: want the title first and the description after the key moves", s.SearchableAttributes)
+	}
+	// The evidence rule reads an attribute every document has.
+	b, _ := json.Marshal(search.Document{EvidenceRank: 0})
+	if !strings.Contains(string(b), `"evidence_rank":0`) {
+		t.Errorf("documents lack evidence_rank: %s", b)
+	}
+	// Total is not capped at the paging window (nor at Meilisearch's default of 1,000).
+	if s.Pagination == nil || s.Pagination.MaxTotalHits < 1_000_000 {
+		t.Errorf("pagination %+v: Total would be capped", s.Pagination)
 	}
 }
 
