@@ -107,7 +107,12 @@ func NewIndexer(cfg IndexerConfig) (*Indexer, error) {
 		Help: "Age of the oldest change-log entry not yet in the search index; 0 when caught up."},
 		func() float64 { return x.Lag().Seconds() })
 	if cfg.Registry != nil {
-		for _, c := range []prometheus.Collector{x.mApplied, x.mErrors, x.mCursor, lag} {
+		cs := []prometheus.Collector{x.mApplied, x.mErrors, x.mCursor, lag}
+		// An index with metrics of its own (search/bleve's bounded caches) reports them here too.
+		if c, ok := cfg.Index.(prometheus.Collector); ok {
+			cs = append(cs, c)
+		}
+		for _, c := range cs {
 			if err := cfg.Registry.Register(c); err != nil {
 				return nil, fmt.Errorf("search indexer: register metrics: %w", err)
 			}

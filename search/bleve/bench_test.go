@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -86,6 +87,7 @@ func BenchmarkIndex(b *testing.B) {
 
 var (
 	built     = map[int]*bleve.Index{}
+	dirs      = map[int]string{} // index folder of built[n]
 	builtDirs []string
 	builtMu   sync.Mutex
 )
@@ -113,6 +115,7 @@ func indexOf(b *testing.B, n int) *bleve.Index {
 	}
 	builtDirs = append(builtDirs, dir)
 	idx, el := build(b, dir, n)
+	dirs[n] = dir
 	b.Logf("indexed %d practices in %v", n, el)
 	built[n] = idx
 	return idx
@@ -141,5 +144,125 @@ func BenchmarkQuery(b *testing.B) {
 				b.Logf("%d practices: %s", n, st)
 			})
 		}
+	}
+}
+
+// reopen closes the shared index of n practices and opens it again from its folder: a restart, with
+// every cache empty.
+func reopen(b *testing.B, n int) *bleve.Index {
+	idx := indexOf(b, n)
+	builtMu.Lock()
+	defer builtMu.Unlock()
+	if err := idx.Close(); err != nil {
+		b.Fatal(err)
+	}
+	t0 := time.Now()
+	idx2, err := bleve.Open(bleve.Config{Dir: dirs[n]})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Logf("reopened %d practices in %v", n, time.Since(t0))
+	built[n] = idx2
+	return idx2
+}
+
+// BenchmarkCold measures the first 1,000 queries of the mix after a restart (every cache empty),
+// from 16 clients, then the same 1,000 again (warm).
+//
+//	go test ./search/bleve -run '^$' -bench 'Cold/100000' -benchtime 1x -timeout 60m
+func BenchmarkCold(b *testing.B) {
+	for _, n := range []int{10000, 100000} {
+		b.Run(fmt.Sprint(n), func(b *testing.B) {
+			mix := searchbench.Mix(searchbench.MixConfig{Seed: 7, N: 1000, Corpus: generator(), CorpusLen: n, Districts: districts})
+			var cold, warm searchbench.Stats
+			for range b.N {
+				idx := reopen(b, n)
+				run := searchbench.Direct(idx)
+				cold = searchbench.Load(context.Background(), run, mix, 16, len(mix))
+				warm = searchbench.Load(context.Background(), run, mix, 16, len(mix))
+			}
+			b.ReportMetric(float64(cold.P99.Microseconds())/1000, "cold-p99-ms")
+			b.ReportMetric(float64(warm.P99.Microseconds())/1000, "warm-p99-ms")
+			b.Logf("%d practices, after restart: cold %s", n, cold)
+			b.Logf("%d practices, the same queries again: warm %s", n, warm)
+		})
+	}
+}
+
+// BenchmarkAfterWrite measures a query issued right after a write: each round replaces one
+// practice (a new segment, a new snapshot: the per-snapshot caches start over) and then runs the
+// next query of the mix, from one client.
+//
+//	go test ./search/bleve -run '^$' -bench 'AfterWrite/100000' -benchtime 1x -timeout 60m
+func BenchmarkAfterWrite(b *testing.B) {
+	for _, n := range []int{10000, 100000} {
+		b.Run(fmt.Sprint(n), func(b *testing.B) {
+			idx := indexOf(b, n)
+			mix := searchbench.Mix(searchbench.MixConfig{Seed: 7, N: 1000, Corpus: generator(), CorpusLen: n, Districts: districts})
+			searchbench.Load(context.Background(), searchbench.Direct(idx), mix, 1, 200) // warm up
+			g := generator()
+			const rounds = 300
+			var lat []time.Duration
+			for range b.N {
+				lat = lat[:0]
+				for i := range rounds {
+					it := g.Item(i * 37 % n)
+					it.Practice.Summary += fmt.Sprintf(" Revised %d.", i)
+					d := search.FromPractice(&it.Practice, searchtest.Evidence(&it))
+					if err := idx.Upsert(context.Background(), []search.Document{d}); err != nil {
+						b.Fatal(err)
+					}
+					t0 := time.Now()
+					if _, err := idx.Search(context.Background(), mix[i%len(mix)]); err != nil {
+						b.Fatal(err)
+					}
+					lat = append(lat, time.Since(t0))
+				}
+			}
+			slices.Sort(lat)
+			p := func(q float64) time.Duration { return lat[int(q*float64(len(lat)-1))] }
+			b.ReportMetric(float64(p(0.5).Microseconds())/1000, "p50-ms")
+			b.ReportMetric(float64(p(0.99).Microseconds())/1000, "p99-ms")
+			b.Logf("%d practices: query right after a write, %d rounds: p50 %v p90 %v p99 %v max %v", n, rounds, p(0.5), p(0.9), p(0.99), lat[len(lat)-1])
+		})
+	}
+}
+
+// BenchmarkHeapGrowth runs 100,000 distinct queries after a warm baseline and reports how much the
+// live heap grew (after a full GC, both times) and what the caches hold.
+//
+//	go test ./search/bleve -run '^$' -bench 'HeapGrowth/100000' -benchtime 1x -timeout 60m
+func BenchmarkHeapGrowth(b *testing.B) {
+	for _, n := range []int{10000, 100000} {
+		b.Run(fmt.Sprint(n), func(b *testing.B) {
+			idx := indexOf(b, n)
+			warmMix := searchbench.Mix(searchbench.MixConfig{Seed: 7, N: 1000, Corpus: generator(), CorpusLen: n, Districts: districts})
+			searchbench.Load(context.Background(), searchbench.Direct(idx), warmMix, 2, 2000)
+			mix := searchbench.Mix(searchbench.MixConfig{Seed: 99, N: 100000, Corpus: generator(), CorpusLen: n, Districts: districts})
+			heap := func() uint64 {
+				runtime.GC()
+				runtime.GC()
+				var ms runtime.MemStats
+				runtime.ReadMemStats(&ms)
+				return ms.HeapAlloc
+			}
+			var before, after uint64
+			for range b.N {
+				before = heap()
+				st := searchbench.Load(context.Background(), searchbench.Direct(idx), mix, 2, len(mix))
+				if st.Errors > 0 {
+					b.Fatalf("%d errors", st.Errors)
+				}
+				after = heap()
+				b.Logf("%d practices, %d distinct queries: %s", n, len(mix), st)
+			}
+			growth := (float64(after) - float64(before)) / (1 << 20)
+			b.ReportMetric(growth, "heap-growth-MB")
+			b.Logf("heap %0.1f MB → %0.1f MB (growth %+.1f MB)", float64(before)/(1<<20), float64(after)/(1<<20), growth)
+			for name, s := range idx.CacheStats() {
+				b.Logf("cache %-17s %7d entries %6.1f MB of %5.1f MB; %d hits, %d misses, %d evicted",
+					name, s.Entries, float64(s.Bytes)/(1<<20), float64(s.Budget)/(1<<20), s.Hits, s.Misses, s.Evictions)
+			}
+		})
 	}
 }

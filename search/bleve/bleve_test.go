@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/brightspots-nic/brightspots/practices/corpus"
 	"github.com/brightspots-nic/brightspots/search"
 	"github.com/brightspots-nic/brightspots/search/bleve"
@@ -106,5 +108,73 @@ func TestConcurrentSearchAndWrite(t *testing.T) {
 	r, err := idx.Search(context.Background(), search.Query{Audience: search.MembersAudience()})
 	if err != nil || r.Total != len(docs)-12 {
 		t.Fatalf("after writes: total %d err %v, want %d", r.Total, err, len(docs)-12)
+	}
+}
+
+// Every cache stays within its bound however many distinct queries arrive, and says so in its
+// metrics: 3,000 distinct queries against a 64 KB budget must evict, never exceed the budget by
+// more than one entry, and keep answering the same as with an unbounded cache.
+func TestCachesAreBounded(t *testing.T) {
+	const budget = 64 << 10
+	small, err := bleve.Open(bleve.Config{Dir: filepath.Join(t.TempDir(), "search"), CacheBytes: budget})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer small.Close()
+	large, err := bleve.Open(bleve.Config{Dir: filepath.Join(t.TempDir(), "search")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer large.Close()
+	g := corpus.New(corpus.Config{Seed: 13})
+	docs := searchtest.Documents(g.Generate(400))
+	for _, idx := range []*bleve.Index{small, large} {
+		if err := idx.Upsert(context.Background(), docs); err != nil {
+			t.Fatal(err)
+		}
+	}
+	vocab := corpus.Vocabulary()
+	for i := 0; i < 3000; i++ {
+		q := search.Query{Text: vocab[i%len(vocab)] + " " + vocab[(i*7+3)%len(vocab)], Audience: search.MembersAudience()}
+		a, err := small.Search(context.Background(), q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if i%100 == 0 {
+			b, err := large.Search(context.Background(), q)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if a.Total != b.Total || len(a.Hits) != len(b.Hits) || (len(a.Hits) > 0 && a.Hits[0].ID != b.Hits[0].ID) {
+				t.Fatalf("%q: bounded cache gives %d hits (first %v), unbounded %d (first %v)", q.Text, a.Total, a.Hits, b.Total, b.Hits)
+			}
+		}
+		for name, s := range small.CacheStats() {
+			if s.Bytes > s.Budget+16<<10 {
+				t.Fatalf("after %d queries cache %s holds %d bytes, over its budget %d", i+1, name, s.Bytes, s.Budget)
+			}
+		}
+	}
+	st := small.CacheStats()
+	if seg := st["segment_postings"]; seg.Evictions == 0 || seg.Hits == 0 || seg.Misses == 0 {
+		t.Errorf("segment cache after 3,000 distinct queries: %+v; want hits, misses and evictions", seg)
+	}
+	// The metrics say the same.
+	reg := prometheus.NewRegistry()
+	if err := reg.Register(small); err != nil {
+		t.Fatal(err)
+	}
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	series := map[string]int{}
+	for _, mf := range mfs {
+		series[mf.GetName()] = len(mf.GetMetric())
+	}
+	for _, name := range []string{"brightspots_search_cache_bytes", "brightspots_search_cache_budget_bytes", "brightspots_search_cache_evictions_total"} {
+		if series[name] != 3 {
+			t.Errorf("metric %s: %d series, want one per cache (3): %v", name, series[name], series)
+		}
 	}
 }
