@@ -3,20 +3,42 @@
 //
 // bleve keeps the text: analysis, the term dictionaries (with their Levenshtein automata for typo
 // tolerance), the postings, persistence. Query evaluation runs on roaring bitmaps of those postings
-// (match.go): each term's postings become a bitmap once per immutable index segment and are cached,
-// so a query is a few bitmap ANDs and ORs plus one pass that adds each matched term's weight to the
-// documents holding it. Everything after the match — the visibility and other filters, the four facet
-// counts, sorting by relevance, date or effect, paging, snippets — runs over a table of small integers
-// kept in memory beside bleve (table.go). bleve's own searchers, facets and sorts read postings and
-// doc values hit by hit, which is what made a broad query with three facets take a third of a second
-// on 100,000 documents; see BENCHMARKS.md for the figures before and after.
+// (match.go): each term's postings become bitmaps once per immutable index segment and are cached,
+// so a query is a few bitmap ANDs and ORs plus one pass per scored term and field that adds its
+// weight to the documents holding it. Everything after the match — the visibility and other filters,
+// the four facet counts, sorting by relevance, date or effect, paging, snippets — runs over a table
+// of small integers kept in memory beside bleve (table.go). bleve's own searchers, facets and sorts
+// read postings and doc values hit by hit, which is what made a broad query with three facets take a
+// third of a second on 100,000 documents; see BENCHMARKS.md for the figures before and after.
 //
-// The bleve mapping indexes two text fields (title, and body: every text field) with a Unicode
-// tokenizer, lower-casing and search.StopWords — no stemming, no term vectors, no doc values — and
-// stores one field: the document's JSON, from which the table is rebuilt when the index is opened.
-// Typo tolerance expands each query word of 5 characters or more to the dictionary terms within 1 edit
-// (2 from 9 characters; a swap of two letters is one edit), with the first character fixed, as
-// Meilisearch does.
+// Ranking (match.go, rerank.go) is BM25F over the document's text fields (fields.go: title, summary,
+// key moves, description, standard codes, tags — one line each, with its weight and length
+// normalisation), typo candidates and synonyms weighted below exact words, phrase credit for the best
+// candidates, and a bounded evidence prior. It is measured against bleve's own BM25 query path on the
+// same index by the judged query set of search/relevance (BENCHMARKS.md, "Search relevance").
+//
+// Why bitmaps and not bleve's searchers for scoring: bleve's BM25 path (BM25Baseline, kept for the
+// benchmark) scores hit by hit through its searchers, which is the cost the bitmaps removed; and the
+// ranking we want (per-field BM25F with field weights, typo and synonym weights, an evidence prior,
+// matching a question by most of its words) is not what its match query scores. Term frequencies come
+// from the same postings, as one bitmap per frequency level (1, 2, 3, 4+), so scoring stays a few
+// bitmap passes. The price is a dependency on scorch's segment API (IndexSnapshot.Segments, a
+// segment's dictionary and postings, its deleted documents): per-segment caching is what makes a query
+// right after a write cheap (only the new, small segment is read), and bleve's public IndexReader has
+// no per-segment view. Upgrading bleve therefore means re-running this package's tests and
+// benchmarks; the code touching scorch is confined to match.go (postings per segment), query.go
+// (document numbers to rows, typo candidates) and load in this file.
+//
+// Caches are bounded (Config.CacheBytes, default DefaultCacheBytes, plus 4 MB of typo candidates) and
+// reported as metrics (metrics.go).
+//
+// The bleve mapping indexes each text field on its own (for BM25F) and all of them again as "body"
+// (what a query word must match somewhere, and the dictionary typo candidates come from), with a
+// Unicode tokenizer, lower-casing and search.StopWords — no stemming, no term vectors, no doc values
+// — and stores one field: the document's JSON, from which the table is rebuilt when the index is
+// opened. Typo tolerance expands each query word of 5 characters or more to the dictionary terms
+// within 1 edit (2 from 9 characters; a swap of two letters is one edit), with the first character
+// fixed, as Meilisearch does.
 package bleve
 
 import (
