@@ -29,7 +29,7 @@ func TestAppendJSONMatchesEncodingJSON(t *testing.T) {
 				Title: pick(), Summary: pick(), TitleHTML: template.HTML(pick()), SummaryHTML: template.HTML(pick()),
 				EvidenceLevel: pick(), TestCount: rng.IntN(9), DistrictCount: rng.IntN(4),
 				UpdatedAt: time.Unix(rng.Int64N(4e9), rng.Int64N(1e9)).In(time.FixedZone("x", 3600*rng.IntN(3))),
-				Score: floats[rng.IntN(len(floats))]}
+				Score:     floats[rng.IntN(len(floats))]}
 			if rng.IntN(2) == 0 {
 				f := floats[rng.IntN(len(floats))]
 				h.PooledEffect = &f
