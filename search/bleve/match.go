@@ -22,7 +22,8 @@ import (
 // OR of its dictionary terms in the body field (every text field in one: the exact word and its typo
 // candidates). A clause no document has at all (a word beyond typo reach) is dropped. A question —
 // five clauses or more, or four that no document matches entirely —
-// is matched by the documents holding all but one of the most clauses any document holds, and each
+// is matched by the documents holding all but one of the most clauses any document holds (and at
+// least half of them), and each
 // score is scaled by the share of those clauses the document holds: a teacher's "how can I help my
 // 3rd graders compare fractions" has words no practice uses, and the practices holding the most of
 // the rest come first (Meilisearch's "words" ranking rule does the same).
@@ -504,8 +505,8 @@ func and(bms []*roaring.Bitmap) *roaring.Bitmap {
 	return r
 }
 
-// relax is the match of a question: documents holding at least all but one of the most clauses any
-// document holds (at least one), with how many each holds (counts, indexed by document number).
+// relax is the match of a question: documents holding all but one of the most clauses any document
+// holds, and at least half of them, with how many each holds (counts, indexed by document number).
 func relax(cbs []*roaring.Bitmap, counts []uint8) (*roaring.Bitmap, uint8) {
 	buf := make([]uint32, 256)
 	most := uint8(0)
@@ -520,10 +521,9 @@ func relax(cbs []*roaring.Bitmap, counts []uint8) (*roaring.Bitmap, uint8) {
 			}
 		}
 	}
-	least := max(1, most-1)
-	if most <= 1 {
-		least = 1
-	}
+	// All but one of the most any document holds, and at least half of the clauses: four words
+	// that never meet do not turn into "any of them".
+	least := max(1, most-1, uint8((len(cbs)+1)/2))
 	r := roaring.New()
 	for _, cb := range cbs {
 		it := cb.ManyIterator()
