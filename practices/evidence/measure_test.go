@@ -2,10 +2,12 @@ package evidence
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math"
 	"math/big"
 	"math/rand/v2"
+	"strings"
 	"testing"
 	"time"
 )
@@ -428,4 +430,82 @@ func TestPublishMeasure(t *testing.T) {
 	if m.Points[0].Value != 3.4 || len(m.Points) != 5 {
 		t.Error("PublishMeasure changed its input")
 	}
+}
+
+func TestParseMeasureScores(t *testing.T) {
+	cut := 3.0
+	mean := MeasureScoreOptions{Kind: MeasureMean, ScoreMin: 0, ScoreMax: 4}
+	pct := MeasureScoreOptions{Kind: MeasurePercent, ScoreMin: 0, ScoreMax: 4, Cut: &cut}
+	csvText := "\uFEFFDate,Score\n2026-09-14,3\n2026-09-07,2\n2026-09-14,4\n2026-09-07,\n2026-09-07,1\n"
+	ms, err := ParseMeasureScores(strings.NewReader(csvText), mean)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []MeasurePoint{{Date: "2026-09-07", N: 2, Value: 1.5}, {Date: "2026-09-14", N: 2, Value: 3.5}}
+	if fmt.Sprint(ms.Points) != fmt.Sprint(want) || ms.Read != 5 || ms.Blank != 1 || len(ms.SHA256) != 64 {
+		t.Errorf("got %+v, want points %v, 5 rows read, 1 blank", ms, want)
+	}
+	ms, err = ParseMeasureScores(strings.NewReader(csvText), pct)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want = []MeasurePoint{{Date: "2026-09-07", N: 2, Value: 0}, {Date: "2026-09-14", N: 2, Value: 100}}
+	if fmt.Sprint(ms.Points) != fmt.Sprint(want) {
+		t.Errorf("percent points %v, want %v", ms.Points, want)
+	}
+
+	secret := "Jordan.Rivera@example.org"
+	refused := []struct {
+		name, body, rule string
+		opts             MeasureScoreOptions
+	}{
+		{"identifier header", "date,score,student_name\n2026-09-07,3,Ana\n", RuleIdentifier, mean},
+		{"unknown header", "date,score,period\n2026-09-07,3,2\n", RuleUnknownColumn, mean},
+		{"missing score", "date\n2026-09-07\n", RuleMissingColumn, mean},
+		{"email cell", "date,score\n2026-09-07," + secret + "\n", RuleEmail, mean},
+		{"formula", "date,score\n2026-09-07,=A1\n", RuleFormula, mean},
+		{"formula date", "date,score\n=TODAY(),3\n", RuleFormula, mean},
+		{"bad date", "date,score\n09/07/2026,3\n", RuleInvalidValue, mean},
+		{"impossible date", "date,score\n2026-02-30,3\n", RuleInvalidValue, mean},
+		{"out of range", "date,score\n2026-09-07,5\n", RuleOutOfRange, mean},
+		{"letters", "date,score\n2026-09-07,three\n", RuleLetters, mean},
+		{"no date", "date,score\n,3\n", RuleRequired, mean},
+		{"empty", "", RuleEmpty, mean},
+		{"header only", "date,score\n", RuleNoRows, mean},
+		{"no cut", "date,score\n2026-09-07,3\n", RuleInvalidOption, MeasureScoreOptions{Kind: MeasurePercent, ScoreMax: 4}},
+		{"too many rows", "date,score\n" + strings.Repeat("2026-09-07,3\n", MaxDataRows+1), RuleTooManyRows, mean},
+	}
+	for _, tc := range refused {
+		_, err := ParseMeasureScores(strings.NewReader(tc.body), tc.opts)
+		var ie *InputError
+		if !errors.As(err, &ie) || ie.Rule != tc.rule {
+			t.Errorf("%s: error %v, want rule %s", tc.name, err, tc.rule)
+			continue
+		}
+		if strings.Contains(err.Error(), secret) || strings.Contains(err.Error(), "Ana") {
+			t.Errorf("%s: the error echoes a cell: %v", tc.name, err)
+		}
+	}
+}
+
+func FuzzParseMeasureScores(f *testing.F) {
+	for _, s := range []string{"date,score\n2026-09-07,3\n", "score,date\n1,2026-01-01\n2,2026-01-01\n", "date,score\n=1,2\n", "\uFEFFdate,score\n2026-09-07,\"4\"\n"} {
+		f.Add(s)
+	}
+	cut := 2.0
+	f.Fuzz(func(t *testing.T, s string) {
+		ms, err := ParseMeasureScores(strings.NewReader(s), MeasureScoreOptions{Kind: MeasurePercent, ScoreMin: 0, ScoreMax: 4, Cut: &cut})
+		if err != nil {
+			var ie *InputError
+			if !errors.As(err, &ie) {
+				t.Fatalf("error is not an InputError: %v", err)
+			}
+			return
+		}
+		for i, p := range ms.Points {
+			if p.N <= 0 || p.Value < 0 || p.Value > 100 || (i > 0 && ms.Points[i-1].Date >= p.Date) {
+				t.Fatalf("bad point %+v", p)
+			}
+		}
+	})
 }
