@@ -48,7 +48,7 @@ func OpenBucket(ctx context.Context, cfg Config) (storage.Bucket, error) {
 // OpenRepo opens the repository in bucket as the node cfg names. Opening finishes any write a
 // crash interrupted, and refuses a store that belongs to another node identity.
 func OpenRepo(ctx context.Context, cfg Config, bucket storage.Bucket, logger *slog.Logger) (*practices.Repo, error) {
-	repo, err := practices.Open(ctx, bucket, practices.Node{URL: cfg.Node.URL, ID: cfg.Node.ID}, practices.Options{Logger: logger})
+	repo, err := practices.Open(ctx, bucket, practices.Node{URL: cfg.Node.URL, ID: cfg.Node.ID}, practices.Options{Logger: logger, MinimumN: cfg.Privacy.MinN})
 	if err != nil {
 		return nil, fmt.Errorf("open repository: %w", err)
 	}

@@ -182,24 +182,27 @@ type Fidelity struct {
 // Test is one STEP-Confirm or PDSA cycle of a practice, run by one team.
 type Test struct {
 	Meta
-	Title         string            `json:"title,omitempty"`
-	Practice      PracticeRef       `json:"practice"`
-	Cycle         string            `json:"cycle"`  // step | pdsa
-	Design        string            `json:"design"` // single_group_pre_post | pre_post_with_comparison | post_only_comparison
-	Question      string            `json:"question"`
-	Prediction    *Prediction       `json:"prediction,omitempty"`
-	Assessment    *Assessment       `json:"assessment,omitempty"`
-	Cohort        *Cohort           `json:"cohort,omitempty"`
-	StartDate     string            `json:"start_date,omitempty"` // YYYY-MM-DD
-	EndDate       string            `json:"end_date,omitempty"`
-	Dosage        *Dosage           `json:"dosage,omitempty"`
-	Fidelity      *Fidelity         `json:"fidelity,omitempty"`
-	Adaptations   string            `json:"adaptations,omitempty"`
-	Deviations    string            `json:"deviations,omitempty"`
-	Learnings     string            `json:"learnings,omitempty"`
-	Results       *evidence.Results `json:"results,omitempty"`        // computed by the server
-	PredictionMet string            `json:"prediction_met,omitempty"` // yes | partly | no
-	Decision      string            `json:"decision,omitempty"`       // adopt | adapt | abandon
+	Title       string            `json:"title,omitempty"`
+	Practice    PracticeRef       `json:"practice"`
+	Cycle       string            `json:"cycle"`  // step | pdsa
+	Design      string            `json:"design"` // single_group_pre_post | pre_post_with_comparison | post_only_comparison
+	Question    string            `json:"question"`
+	Prediction  *Prediction       `json:"prediction,omitempty"`
+	Assessment  *Assessment       `json:"assessment,omitempty"`
+	Cohort      *Cohort           `json:"cohort,omitempty"`
+	StartDate   string            `json:"start_date,omitempty"` // YYYY-MM-DD
+	EndDate     string            `json:"end_date,omitempty"`
+	Dosage      *Dosage           `json:"dosage,omitempty"`
+	Fidelity    *Fidelity         `json:"fidelity,omitempty"`
+	Adaptations string            `json:"adaptations,omitempty"`
+	Deviations  string            `json:"deviations,omitempty"`
+	Learnings   string            `json:"learnings,omitempty"`
+	Results     *evidence.Results `json:"results,omitempty"` // computed by the server
+	// Measures are practical measures taken repeatedly during the cycle (IMPROVEMENT.md). In the
+	// record they are the published view: see measures.go.
+	Measures      []evidence.Measure `json:"measures,omitempty"`
+	PredictionMet string             `json:"prediction_met,omitempty"` // yes | partly | no
+	Decision      string             `json:"decision,omitempty"`       // adopt | adapt | abandon
 }
 
 // CollectionItem is one curated practice with the curator's note.

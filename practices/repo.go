@@ -14,6 +14,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/brightspots-nic/brightspots/practices/evidence"
 	"github.com/brightspots-nic/brightspots/storage"
 )
 
@@ -67,12 +68,16 @@ type Repo struct {
 	mirrors map[string]string
 
 	onChange func() // called after each log append (wakes the indexer); may be nil
+
+	minimumN int // points of measures below it stay inside the district
 }
 
 // Options tune a Repo. The zero value is fine.
 type Options struct {
 	Logger *slog.Logger
 	Now    func() time.Time // for tests
+	// MinimumN is the privacy minimum n (DOMAIN.md, default 10) applied to measures' points.
+	MinimumN int
 }
 
 // Open opens the repository in bucket for node, finds the end of the change log and runs the
@@ -94,6 +99,10 @@ func Open(ctx context.Context, bucket storage.Bucket, node Node, opts Options) (
 	}
 	if r.now == nil {
 		r.now = time.Now
+	}
+	r.minimumN = opts.MinimumN
+	if r.minimumN <= 0 {
+		r.minimumN = 10
 	}
 	if _, err := r.Reconcile(ctx, 0); err != nil {
 		return nil, err
@@ -359,11 +368,23 @@ func (r *Repo) Create(ctx context.Context, p Principal, rec Record) (Record, err
 	*m = fresh
 	clearComputed(rec)
 	applyDefaults(rec)
+	var team []evidence.Measure
+	if t, ok := rec.(*Test); ok {
+		var err error
+		if team, err = r.prepareMeasures(t); err != nil {
+			return nil, err
+		}
+	}
 	if err := Validate(rec, LevelCreate); err != nil {
 		return nil, err
 	}
 	if err := r.commit(ctx, rec, ""); err != nil {
 		return nil, err
+	}
+	if team != nil {
+		if err := r.putTeamMeasures(ctx, m.ID, m.Version, team); err != nil {
+			return nil, err
+		}
 	}
 	return rec, nil
 }
@@ -371,7 +392,8 @@ func (r *Repo) Create(ctx context.Context, p Principal, rec Record) (Record, err
 // Update replaces the client-editable content of a record. expected is the version the client last
 // read (If-Match); ErrStale when it is not the current one.
 func (r *Repo) Update(ctx context.Context, p Principal, kind Kind, id string, expected int, rec Record) (Record, error) {
-	return r.change(ctx, p, kind, id, expected, func(cur Record) error {
+	var team []evidence.Measure
+	out, err := r.change(ctx, p, kind, id, expected, func(cur Record) error {
 		if kindOf(rec) != kind {
 			return errors.New("record kind mismatch")
 		}
@@ -388,10 +410,28 @@ func (r *Repo) Update(ctx context.Context, p Principal, kind Kind, id string, ex
 			m.Visibility = VisibilityDistrict
 		}
 		keepComputed(rec, cur)
+		if t, ok := rec.(*Test); ok {
+			var err error
+			if team, err = r.prepareMeasures(t); err != nil {
+				return err
+			}
+			if t.Measures == nil {
+				t.Measures = cur.(*Test).Measures
+			}
+		}
 		*rec.RecordMeta() = m
 		copyRecord(cur, rec)
 		return nil
 	})
+	if err != nil {
+		return nil, err
+	}
+	if team != nil {
+		if err := r.putTeamMeasures(ctx, id, out.RecordMeta().Version, team); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
 }
 
 // Publish makes the current version visible according to its visibility, after checking that every

@@ -369,6 +369,7 @@ func validateTest(c *checker, t *Test, level Level) {
 			c.add("prediction_met", "before_results", "cannot be recorded before results exist")
 		}
 	}
+	validateMeasures(c, t.Measures, t.Assessment)
 	c.oneOf("prediction_met", t.PredictionMet, yesNo, pub)
 	c.oneOf("decision", t.Decision, Decisions, pub)
 }

@@ -69,7 +69,7 @@ type Measure struct {
 	ScoreMin   *float64       `json:"score_min,omitempty"`
 	ScoreMax   *float64       `json:"score_max,omitempty"`
 	Cut        *float64       `json:"cut,omitempty"`      // kind percent: the score that counts as meeting
-	Baseline   int            `json:"baseline,omitempty"` // 0: all points
+	Baseline   *int           `json:"baseline,omitempty"` // nil: all points
 	Target     *float64       `json:"target,omitempty"`   // drawn as a line when set
 	Points     []MeasurePoint `json:"points"`
 	Notes      []MeasureNote  `json:"notes,omitempty"`
@@ -77,6 +77,14 @@ type Measure struct {
 	// a count so readers know the series has gaps.
 	Withheld int              `json:"withheld,omitempty"`
 	Analysis *MeasureAnalysis `json:"analysis,omitempty"` // computed by the server
+}
+
+// BaselineLen is the baseline as a number of points, 0 meaning all.
+func (m *Measure) BaselineLen() int {
+	if m.Baseline == nil {
+		return 0
+	}
+	return *m.Baseline
 }
 
 // Span is the dates a signal covers.
@@ -396,15 +404,19 @@ func PublishMeasure(m Measure, minimumN int) Measure {
 	}
 	// The baseline counts the team's points; the published one covers the same stretch of dates
 	// (all points when none of the baseline's points may be published).
-	out.Baseline = 0
-	if m.Baseline > 0 {
-		for _, p := range m.Points[:min(m.Baseline, len(m.Points))] {
+	out.Baseline = nil
+	if m.Baseline != nil {
+		kept := 0
+		for _, p := range m.Points[:min(max(*m.Baseline, 0), len(m.Points))] {
 			if p.N >= minimumN {
-				out.Baseline++
+				kept++
 			}
 		}
+		if kept > 0 {
+			out.Baseline = &kept
+		}
 	}
-	out.Analysis = AnalyzeMeasure(m.Kind, out.Baseline, out.Points)
+	out.Analysis = AnalyzeMeasure(m.Kind, out.BaselineLen(), out.Points)
 	return out
 }
 

@@ -394,7 +394,8 @@ func TestQBinomMatchesExactSums(t *testing.T) {
 }
 
 func TestPublishMeasure(t *testing.T) {
-	m := Measure{ID: "exit", Kind: MeasurePercent, Baseline: 4, Points: []MeasurePoint{
+	four := 4
+	m := Measure{ID: "exit", Kind: MeasurePercent, Baseline: &four, Points: []MeasurePoint{
 		{Date: "2026-09-07", N: 22, Value: 3.4},
 		{Date: "2026-09-14", N: 6, Value: 50}, // below the minimum: stays in the district
 		{Date: "2026-09-21", N: 24, Value: 41.6},
@@ -414,11 +415,11 @@ func TestPublishMeasure(t *testing.T) {
 	if fmt.Sprint(pub.Points) != fmt.Sprint(want) {
 		t.Errorf("points %v, want %v", pub.Points, want)
 	}
-	if pub.Baseline != 3 {
+	if pub.Baseline == nil || *pub.Baseline != 3 {
 		t.Errorf("baseline %d, want 3 (the first four dates, one withheld)", pub.Baseline)
 	}
 	// The published analysis is exactly the analysis of the published points.
-	again := AnalyzeMeasure(pub.Kind, pub.Baseline, pub.Points)
+	again := AnalyzeMeasure(pub.Kind, pub.BaselineLen(), pub.Points)
 	if a, b := fmt.Sprint(*again), fmt.Sprint(*pub.Analysis); a != b {
 		t.Errorf("published analysis %s differs from the analysis of the published points %s", b, a)
 	}
@@ -508,4 +509,54 @@ func FuzzParseMeasureScores(f *testing.F) {
 			}
 		}
 	})
+}
+
+func TestMeasureSentenceAndSVG(t *testing.T) {
+	p := []float64{40, 45, 38, 42, 44, 41, 55, 58, 61, 60, 66, 63}
+	n := []int{24, 25, 23, 24, 26, 25, 24, 25, 24, 23, 25, 24}
+	six := 6
+	m := Measure{ID: "fluency", Name: "Students meeting the fluency goal", Kind: MeasurePercent, Direction: DirectionUp,
+		Baseline: &six, Points: seriesPoints(p, n), Notes: []MeasureNote{{Date: "2026-10-12", Text: "Cycle 2: daily <practice> & feedback"}}}
+	m.Analysis = AnalyzeMeasure(m.Kind, 6, m.Points)
+	s := MeasureSentence(m)
+	want := "6 points in a row above the median from 19 October 2026: a shift upwards, which for this measure is improvement."
+	if !strings.HasPrefix(s, want) {
+		t.Errorf("sentence %q, want it to start %q", s, want)
+	}
+	m.Direction = DirectionDown
+	if s := MeasureSentence(m); !strings.Contains(s, "a change for the worse") {
+		t.Errorf("direction down: %q", s)
+	}
+	m.Direction = DirectionUp
+	for _, opts := range []ChartOptions{{}, {Control: true}, {Small: true, YMin: 0, YMax: 100}} {
+		svg := string(RenderMeasureSVG(m, opts))
+		for _, want := range []string{"<title id=", "<desc id=", "a shift upwards", "19 Oct", "class=\"cl\"", "50%"} {
+			if !strings.Contains(svg, want) {
+				t.Errorf("%+v: the SVG lacks %q", opts, want)
+			}
+		}
+		if strings.Contains(svg, "<practice>") {
+			t.Errorf("a note's text is not escaped")
+		}
+		if !opts.Small && !strings.Contains(svg, "daily &lt;practice&gt; &amp; feedback") {
+			t.Errorf("%+v: the note's text is missing", opts)
+		}
+		if opts.Control != strings.Contains(svg, `class="lim"`) {
+			t.Errorf("%+v: limits drawn %v", opts, !opts.Control)
+		}
+	}
+	table := string(MeasureTableHTML(m))
+	if !strings.Contains(table, "<td>7 September 2026</td><td>24</td><td>40%</td>") {
+		t.Errorf("table: %s", table)
+	}
+	flat := Measure{ID: "x", Name: "Flat", Kind: MeasureMean, Direction: DirectionUp, Points: seriesPoints([]float64{2, 3, 2, 3, 2, 3, 2, 3, 2, 3, 2, 3}, nil)}
+	flat.Analysis = AnalyzeMeasure(flat.Kind, 0, flat.Points)
+	if s := MeasureSentence(flat); !strings.HasPrefix(s, "No signal") {
+		t.Errorf("flat series: %q", s)
+	}
+	short := Measure{ID: "x", Name: "Short", Kind: MeasureMean, Points: seriesPoints([]float64{2, 3, 2}, nil)}
+	short.Analysis = AnalyzeMeasure(short.Kind, 0, short.Points)
+	if s := MeasureSentence(short); !strings.Contains(s, "no signal can be read yet") {
+		t.Errorf("short series: %q", s)
+	}
 }
