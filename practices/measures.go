@@ -6,6 +6,7 @@ import (
 	"math"
 	"regexp"
 	"strings"
+	"time"
 
 	"github.com/brightspots-nic/brightspots/practices/evidence"
 	"github.com/brightspots-nic/brightspots/storage"
@@ -311,3 +312,36 @@ func FindMeasure(ms []evidence.Measure, id string) (*evidence.Measure, bool) {
 	}
 	return nil, false
 }
+
+// MeasureUploadAudit records a score file that produced points: who, when, the file's SHA-256, how
+// many rows and dates, the minimum n applied — never a row (DOMAIN.md, rule 9).
+type MeasureUploadAudit struct {
+	Test     string    `json:"test"`
+	Measure  string    `json:"measure"`
+	By       string    `json:"by"`
+	At       time.Time `json:"at"`
+	SHA256   string    `json:"sha256"`
+	Bytes    int64     `json:"bytes"`
+	Rows     int       `json:"rows"`
+	Blank    int       `json:"blank_rows"`
+	Dates    int       `json:"dates"`
+	Withheld int       `json:"dates_below_minimum_n"`
+	MinimumN int       `json:"minimum_n"`
+}
+
+// AuditMeasureUpload stores the audit entry of a score file.
+func (r *Repo) AuditMeasureUpload(ctx context.Context, p Principal, id, measureID string, ms *evidence.MeasureScores) error {
+	now := r.now().UTC()
+	a := MeasureUploadAudit{Test: id, Measure: measureID, By: p.Subject, At: now, SHA256: ms.SHA256, Bytes: ms.Bytes,
+		Rows: ms.Read, Blank: ms.Blank, Dates: len(ms.Points), MinimumN: r.minimumN}
+	for _, pt := range ms.Points {
+		if pt.N < r.minimumN {
+			a.Withheld++
+		}
+	}
+	key := fmt.Sprintf("node/audit/measures/%s/%s-%s.json", id, now.Format("20060102T150405.000Z"), measureID)
+	return putJSON(ctx, r.bucket, key, a, storage.PutOptions{})
+}
+
+// MinimumN is the privacy minimum n the repository applies to measures.
+func (r *Repo) MinimumN() int { return r.minimumN }
