@@ -39,6 +39,7 @@ func (s *Server) workspacePages(e *echo.Echo) {
 	e.POST("/workspace/tests/:id", s.saveTestPage)
 	e.POST("/workspace/tests/:id/results", s.uploadResultsPage)
 	e.POST("/workspace/tests/:id/publish", s.publishTestPage)
+	s.measurePages(e)
 	s.coordinatorPages(e)
 	s.adminPages(e)
 }
@@ -594,6 +595,7 @@ type testView struct {
 	Notice                string
 	Problem               bool
 	MinN                  int
+	Measures              *measuresSection // measures over time (pages_measures.go)
 }
 
 // edit makes the plan the form that the "field" template function fills.
@@ -669,6 +671,9 @@ func (s *Server) testPage(c echo.Context) error {
 	if c.QueryParam("results") == "1" {
 		page.Notice = "Results computed. The score rows were used and discarded; only the figures below are kept."
 	}
+	if n := measureNotice(c.QueryParams()); n != "" {
+		page.Notice = n
+	}
 	return s.renderTest(c, http.StatusOK, page)
 }
 
@@ -704,6 +709,11 @@ func (s *Server) renderTest(c echo.Context, status int, page *testView) error {
 			page.UploadBlocked = append(page.UploadBlocked, subject+" "+pr.Message)
 		}
 	}
+	sec, err := s.measuresSectionFor(ctx, c, t, page.Measures)
+	if err != nil {
+		return err
+	}
+	page.Measures = sec
 	page.Checklist = checklist(practices.KindTest, t)
 	// Point the checklist at what the page shows: the score upload for results (or the results
 	// section while the plan blocks it), the note on deciding until results exist.
