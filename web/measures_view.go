@@ -147,7 +147,9 @@ func measureMultiples(tests []*practices.Test, names map[string]string) []Measur
 	return out
 }
 
-func trimNum(f float64) string { return strings.TrimRight(strings.TrimRight(fmt.Sprintf("%.4f", f), "0"), ".") }
+func trimNum(f float64) string {
+	return strings.TrimRight(strings.TrimRight(fmt.Sprintf("%.4f", f), "0"), ".")
+}
 
 type measureOption struct{ Value, Label string }
 

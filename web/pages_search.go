@@ -407,6 +407,7 @@ type practiceView struct {
 	CanTest      bool
 	TestURL      string
 	JSONLD       map[string]any
+	Measures     []MeasureMultiples // measures over time across the tests (measures_view.go)
 }
 
 type linkView struct{ Label, URL string }
@@ -489,6 +490,7 @@ func (s *Server) practicePage(c echo.Context) error {
 		return err
 	}
 	v.Evidence = buildEvidence(sum, tests, names)
+	v.Measures = measureMultiples(tests, names)
 	// Adapted by: every practice the viewer may see that says it adapts this one, tested or not.
 	adaptations, err := s.repo.Adaptations(ctx, p, pr.URI)
 	if err != nil {
