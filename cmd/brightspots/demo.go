@@ -189,6 +189,7 @@ func seedDemo(ctx context.Context, repos []*practices.Repo, perDistrict int) err
 		}
 	}
 	// Tests, in the district that ran them — often another district than the practice's (replication).
+	seeded := 0
 	for _, it := range items {
 		for i, t := range it.Tests {
 			t := t
@@ -200,6 +201,8 @@ func seedDemo(ctx context.Context, repos []*practices.Repo, perDistrict int) err
 			t.Practice = practices.PracticeRef{URI: target, Version: 2}
 			decision, met := t.Decision, t.PredictionMet
 			t.Decision, t.PredictionMet, t.Results = "", "", nil
+			withDemoMeasures(&t, seeded)
+			seeded++
 			rec, err := r.Create(ctx, admin, &t)
 			if err != nil {
 				return fmt.Errorf("test %q: %w", t.Title, err)
