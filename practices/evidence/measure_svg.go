@@ -361,8 +361,12 @@ func RenderMeasureSVG(m Measure, opts ChartOptions) []byte {
 				}
 				w.f(`<path class="lim" fill="none" d="%s"/>`+"\n", path.String())
 			}
-			if v, ok := a.UCL.At(len(m.Points) - 1); ok && !opts.Small {
-				w.textAt(right, yOf(v)-4, "end", "s m", "upper limit")
+			// Labelled at the start, inside the baseline, where points are least likely to be.
+			if v, ok := a.UCL.At(0); ok && !opts.Small {
+				w.textAt(left+4, yOf(v)-4, "start", "s m", "upper limit")
+			}
+			if v, ok := a.LCL.At(0); ok && !opts.Small && yOf(v) < plotBottom-14 {
+				w.textAt(left+4, yOf(v)+13, "start", "s m", "lower limit")
 			}
 		}
 	}
