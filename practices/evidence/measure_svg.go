@@ -196,18 +196,19 @@ func ValueRange(m Measure, control bool) (lo, hi float64) {
 	return lo - pad, hi + pad
 }
 
-const measureStyle = `<style>text{font-family:system-ui,sans-serif;font-size:13px;fill:#222}.s{font-size:12px}.h{font-weight:600}.m{fill:#444}.ax{stroke:#767676;stroke-width:1}.grid{stroke:#e3e3e3;stroke-width:1}.line{fill:none;stroke:#1f5f99;stroke-width:2}.pt{fill:#1f5f99}.sig{fill:#b35900;stroke:#fff;stroke-width:1.5}.out{fill:#fff;stroke:#b00020;stroke-width:2.5}.cl{stroke:#222;stroke-width:1.5}.lim{stroke:#b00020;stroke-width:1.2;stroke-dasharray:6 4}.tgt{stroke:#2e7d32;stroke-width:1.5;stroke-dasharray:2 3}.note{stroke:#6a3d9a;stroke-width:1;stroke-dasharray:3 3}.nm{fill:#6a3d9a}.nt{fill:#fff;font-size:11px;font-weight:600}.base{fill:#f3f3f3}</style>`
+const measureStyle = `<style>text{font-family:system-ui,sans-serif;font-size:14px;fill:#222}.s{font-size:13px}.h{font-weight:600}.m{fill:#444}.ax{stroke:#767676;stroke-width:1}.grid{stroke:#e3e3e3;stroke-width:1}.line{fill:none;stroke:#1f5f99;stroke-width:2}.pt{fill:#1f5f99}.sig{fill:#b35900;stroke:#fff;stroke-width:1.5}.out{fill:#fff;stroke:#b00020;stroke-width:2.5}.cl{stroke:#222;stroke-width:1.5}.lim{stroke:#b00020;stroke-width:1.2;stroke-dasharray:6 4}.tgt{stroke:#2e7d32;stroke-width:1.5;stroke-dasharray:2 3}.note{stroke:#6a3d9a;stroke-width:1;stroke-dasharray:3 3}.nm{fill:#6a3d9a}.nt{fill:#fff;font-size:11px;font-weight:600}.base{fill:#f3f3f3}</style>`
 
 // RenderMeasureSVG draws a measure as a run chart (or, with opts.Control, a control chart): the
 // points joined in date order on date and value axes with ticks, the centre line, limits for a
 // control chart, the target, the team's notes as numbered markers on the date axis with their text
 // below, and the points of a shift, a trend or outside the limits highlighted.
 func RenderMeasureSVG(m Measure, opts ChartOptions) []byte {
-	width, height := 420.0, 250.0
-	left, right, top, plotBottom := 44.0, 408.0, 30.0, 196.0
+	// 360 units wide: shown at a phone's full width the text keeps (nearly) its nominal size.
+	width, height := 360.0, 250.0
+	left, right, top, plotBottom := 46.0, 350.0, 30.0, 196.0
 	if opts.Small {
 		width, height = 300, 170
-		left, right, top, plotBottom = 36, 292, 22, 132
+		left, right, top, plotBottom = 40, 292, 22, 132
 	}
 	notes := m.Notes
 	if !opts.Small {
@@ -268,12 +269,14 @@ func RenderMeasureSVG(m Measure, opts ChartOptions) []byte {
 		return left + 8 + inner*(day(d)-d0)/span
 	}
 
-	// Heading: the measure's name (and n range) above the plot.
-	title := m.Name
-	if opts.Small && len([]rune(title)) > 42 {
-		title = string([]rune(title)[:41]) + "…"
+	// Heading: the measure's name above the plot (a small multiple's page heading names it).
+	if !opts.Small {
+		title := m.Name
+		if len([]rune(title)) > 44 {
+			title = string([]rune(title)[:43]) + "…"
+		}
+		w.textAt(4, 16, "start", "h", title)
 	}
-	w.textAt(4, 16, "start", "h", title)
 
 	// Baseline shading: the points the centre line and limits come from.
 	if a != nil && a.Baseline > 0 && a.Baseline < len(m.Points) {
@@ -446,8 +449,8 @@ func RenderMeasureSVG(m Measure, opts ChartOptions) []byte {
 	for i, n := range notes {
 		y += 18
 		text := n.Text
-		if len([]rune(text)) > 50 {
-			text = string([]rune(text)[:49]) + "…"
+		if len([]rune(text)) > 40 {
+			text = string([]rune(text)[:39]) + "…"
 		}
 		w.f(`<circle class="nm" cx="%.1f" cy="%.1f" r="7"/>`+"\n", 10.0, y-4)
 		w.textAt(10, y, "middle", "nt", strconv.Itoa(i+1))
