@@ -2,6 +2,7 @@ package web_test
 
 import (
 	"bytes"
+	"compress/gzip"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -108,14 +109,24 @@ func BenchmarkPracticePageWithMeasures(b *testing.B) {
 	if len(srcs) != 24 {
 		b.Fatalf("%d small multiples on the page, want 24", len(srcs))
 	}
-	svg := 0
+	svg, svgGz := 0, 0
+	gz := func(p []byte) int {
+		var buf bytes.Buffer
+		w := gzip.NewWriter(&buf)
+		w.Write(p)
+		w.Close()
+		return buf.Len()
+	}
 	for _, m := range srcs {
 		status, body, _ := call(token, "GET", string(bytes.ReplaceAll(m[1], []byte("&amp;"), []byte("&"))), "", nil, "")
 		if status != 200 {
 			b.Fatalf("%s: %d", m[1], status)
 		}
 		svg += len(body)
+		svgGz += gz(body)
 	}
 	b.ReportMetric(float64(len(html))/1024, "KB-html")
 	b.ReportMetric(float64(svg)/1024, "KB-svgs")
+	b.ReportMetric(float64(gz(html))/1024, "KB-html-gzip")
+	b.ReportMetric(float64(svgGz)/1024, "KB-svgs-gzip")
 }
