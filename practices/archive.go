@@ -29,6 +29,8 @@ import (
 //	                                          byte: drafts, withdrawn and deleted records included
 //	node/results/{test-id}/v{version:08d}.json  the teams' internal results views (aggregates, never rows)
 //	node/audit/results/{test-id}/{at}-v{version:08d}.json  the results audit trail
+//	node/measures/{test-id}/v{version:08d}.json  the teams' full views of their measures (aggregates)
+//	node/audit/measures/{test-id}/{at}-{measure-id}.json  the audit trail of measure score files
 //	artifacts/sha256/{hex}                    every file any version of a local record references
 //	node/identity.json                        the node's URL and id ({"url": …, "id": …})
 //	node/jwks.json                            the public keys (JWKS) that verify manifest.jws
@@ -138,7 +140,10 @@ var (
 	archiveVersionRe = regexp.MustCompile(`^records/(practice|test|collection)/([0-9a-f-]{36})/v(\d{8})\.json$`)
 	archiveResultsRe = regexp.MustCompile(`^node/results/([0-9a-f-]{36})/v\d{8}\.json$`)
 	archiveAuditRe   = regexp.MustCompile(`^node/audit/results/([0-9a-f-]{36})/[0-9TZ.]{1,40}-v\d{8}\.json$`)
-	archiveArtRe     = regexp.MustCompile(`^artifacts/sha256/([0-9a-f]{64})$`)
+	// The teams' full views of their measures, and the audit of score files (measures.go).
+	archiveMeasuresRe     = regexp.MustCompile(`^node/measures/([0-9a-f-]{36})/v\d{8}\.json$`)
+	archiveMeasureAuditRe = regexp.MustCompile(`^node/audit/measures/([0-9a-f-]{36})/[0-9TZ.]{1,40}-[a-z0-9][a-z0-9_-]{0,62}\.json$`)
+	archiveArtRe          = regexp.MustCompile(`^artifacts/sha256/([0-9a-f]{64})$`)
 )
 
 // tarEntryWriter writes to the tar and the hash at once, counting bytes.
@@ -276,9 +281,10 @@ func (r *Repo) Export(ctx context.Context, w io.Writer, signer ArchiveSigner) (*
 	if err != nil {
 		return nil, err
 	}
-	for _, prefix := range []string{"node/results/", "node/audit/results/"} {
+	for _, prefix := range []string{"node/results/", "node/audit/results/", "node/measures/", "node/audit/measures/"} {
 		err := eachKey(ctx, r.bucket, prefix, func(o storage.ObjectInfo) error {
-			if !archiveResultsRe.MatchString(o.Key) && !archiveAuditRe.MatchString(o.Key) {
+			if !archiveResultsRe.MatchString(o.Key) && !archiveAuditRe.MatchString(o.Key) &&
+				!archiveMeasuresRe.MatchString(o.Key) && !archiveMeasureAuditRe.MatchString(o.Key) {
 				r.logger.Warn("export: skipping an object with an unexpected name", "key", o.Key)
 				return nil
 			}
@@ -371,7 +377,8 @@ func archiveKind(name string) string {
 		return name
 	case archiveVersionRe.MatchString(name):
 		return "version"
-	case archiveResultsRe.MatchString(name), archiveAuditRe.MatchString(name):
+	case archiveResultsRe.MatchString(name), archiveAuditRe.MatchString(name),
+		archiveMeasuresRe.MatchString(name), archiveMeasureAuditRe.MatchString(name):
 		return "results"
 	case archiveArtRe.MatchString(name):
 		return "artifact"
@@ -513,7 +520,7 @@ func VerifyArchive(ctx context.Context, open ArchiveSource, verify ArchiveVerifi
 }
 
 // districtPrefixes hold a node's own data: an import target must have nothing under them.
-var districtPrefixes = []string{"records/", "log/", "mirror/", "artifacts/sha256/", "node/results/", "node/audit/"}
+var districtPrefixes = []string{"records/", "log/", "mirror/", "artifacts/sha256/", "node/results/", "node/measures/", "node/audit/"}
 
 // checkEmpty refuses a store that already holds district data.
 func checkEmpty(ctx context.Context, b storage.Bucket) error {

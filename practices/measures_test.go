@@ -5,11 +5,14 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/brightspots-nic/brightspots/practices"
 	"github.com/brightspots-nic/brightspots/practices/evidence"
+	"github.com/brightspots-nic/brightspots/storage"
 )
 
 func draftTest(practiceURI string) *practices.Test {
@@ -165,5 +168,49 @@ func TestMeasureValidation(t *testing.T) {
 	var ve *practices.ValidationError
 	if _, err := r.Create(ctx, mathPLC, many); !errors.As(err, &ve) || ve.Problems[0].Rule != "max_items" {
 		t.Errorf("11 measures: %v", err)
+	}
+}
+
+// A node archive carries the team's view of measures and the score-file audit, so a district that
+// moves keeps the points below the minimum n.
+func TestArchiveKeepsTeamMeasures(t *testing.T) {
+	ctx := context.Background()
+	src := openRepo(t, newBucket(t))
+	in := draftTest("http://riverside.test/practices/0190f2a0-0000-7000-8000-000000000001")
+	in.Measures = []evidence.Measure{exitTicket()}
+	rec, err := src.Create(ctx, mathPLC, in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := rec.RecordMeta().ID
+	ms, err := evidence.ParseMeasureScores(strings.NewReader("date,score\n2026-10-05,3\n"), evidence.MeasureScoreOptions{Kind: "mean", ScoreMax: 4})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := src.AuditMeasureUpload(ctx, mathPLC, id, "exit-ticket", ms); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "a.tar")
+	f, _ := os.Create(path)
+	if _, err := src.Export(ctx, f, hashSigner{}); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	dstBucket := newBucket(t)
+	if _, err := practices.ImportArchive(ctx, dstBucket, node, fileSource(path), hashVerify, practices.Options{}); err != nil {
+		t.Fatal(err)
+	}
+	dst := openRepo(t, dstBucket)
+	got, err := dst.Get(ctx, mathPLC, practices.KindTest, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	team, err := dst.TeamMeasures(ctx, got.(*practices.Test))
+	if err != nil || len(team[0].Points) != 4 || team[0].Points[1].N != 7 {
+		t.Fatalf("team view after import: %+v, %v", team, err)
+	}
+	audits, _ := dstBucket.List(ctx, storage.ListOptions{Prefix: "node/audit/measures/" + id + "/"})
+	if len(audits) != 1 {
+		t.Fatalf("%d audit entries after import", len(audits))
 	}
 }
