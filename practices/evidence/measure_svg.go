@@ -218,6 +218,7 @@ func RenderMeasureSVG(m Measure, opts ChartOptions) []byte {
 	if id == "" {
 		id = "bs-measure-" + m.ID
 	}
+	id = safeID(id) // the id lands in attributes; a peer's record is not trusted to be well-formed
 	a := m.Analysis
 	kindWord := "run chart"
 	if opts.Control {
@@ -457,6 +458,21 @@ func RenderMeasureSVG(m Measure, opts ChartOptions) []byte {
 		w.textAt(22, y, "start", "s", shortDate(n.Date)+": "+text)
 	}
 	return closeSVG(&w)
+}
+
+// safeID keeps the letters, digits, - and _ of s.
+func safeID(s string) string {
+	b := []byte(s)[:0:0]
+	for i := 0; i < len(s) && len(b) < 80; i++ {
+		c := s[i]
+		if c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_' {
+			b = append(b, c)
+		}
+	}
+	if len(b) == 0 {
+		return "bs-measure"
+	}
+	return string(b)
 }
 
 func closeSVG(w *svgWriter) []byte {

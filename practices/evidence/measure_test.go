@@ -560,3 +560,31 @@ func TestMeasureSentenceAndSVG(t *testing.T) {
 		t.Errorf("short series: %q", s)
 	}
 }
+
+// FuzzRenderMeasure: a measure as a peer might send it — any JSON — is drawn without a panic, and
+// nothing it holds escapes the SVG's text and attributes.
+func FuzzRenderMeasure(f *testing.F) {
+	f.Add(`{"id":"exit","name":"Exit <ticket>","kind":"mean","direction":"up","points":[{"date":"2026-09-07","n":12,"value":2.5},{"date":"2026-09-14","n":12,"value":3}],"notes":[{"date":"2026-09-10","text":"a & b"}]}`)
+	f.Add(`{"id":"x\" onload=\"alert(1)","kind":"percent","baseline":9,"points":[{"date":"bad","n":0,"value":-5}],"analysis":{"baseline":40,"lcl":[1],"ucl":7,"shift":{"from":"z","to":"a"}}}`)
+	f.Add(`{"kind":"percent","points":[{"date":"2026-01-01","n":3,"value":1e308}],"target":-1e308}`)
+	f.Fuzz(func(t *testing.T, doc string) {
+		var m Measure
+		if json.Unmarshal([]byte(doc), &m) != nil {
+			return
+		}
+		for _, opts := range []ChartOptions{{}, {Control: true}, {Small: true, YMin: 0, YMax: 4}} {
+			svg := string(RenderMeasureSVG(m, opts))
+			if strings.Contains(svg, "onload=") || strings.Contains(svg, `\" `) {
+				t.Fatalf("an attribute escaped: %s", svg)
+			}
+			if strings.Contains(svg, "<script") {
+				t.Fatalf("markup escaped: %s", svg)
+			}
+		}
+		_ = MeasureSentence(m)
+		_ = MeasureTableHTML(m)
+		if len(m.Points) <= MaxMeasurePoints {
+			_ = AnalyzeMeasure(m.Kind, m.BaselineLen(), m.Points)
+		}
+	})
+}
