@@ -60,6 +60,31 @@ func MeasureID(name string) string {
 	return s
 }
 
+// carryIdentical keeps the server's "identical scores" mark on points an edit sends back
+// unchanged (same measure, date, n and value), so a form or a GET–PUT round trip cannot publish a
+// mean the score file showed to be every student's score.
+func carryIdentical(team, prev []evidence.Measure) {
+	for i := range team {
+		old, ok := FindMeasure(prev, team[i].ID)
+		if !ok {
+			continue
+		}
+		marked := map[evidence.MeasurePoint]bool{}
+		for _, p := range old.Points {
+			if p.Identical {
+				p.Identical, p.Coarse = false, ""
+				marked[p] = true
+			}
+		}
+		for j, p := range team[i].Points {
+			p.Identical, p.Coarse = false, ""
+			if marked[p] {
+				team[i].Points[j].Identical = true
+			}
+		}
+	}
+}
+
 // normalizeMeasures drops what only the server computes from a client's measures.
 func normalizeMeasures(ms []evidence.Measure) []evidence.Measure {
 	out := make([]evidence.Measure, len(ms))
@@ -208,11 +233,12 @@ func (r *Repo) publishMeasures(team []evidence.Measure) []evidence.Measure {
 // prepareMeasures validates incoming team measures and replaces them in t by the published view.
 // It returns the team's view to keep inside the district, or nil when t carries no measures (the
 // edit leaves them alone).
-func (r *Repo) prepareMeasures(t *Test) ([]evidence.Measure, error) {
+func (r *Repo) prepareMeasures(t *Test, prev []evidence.Measure) ([]evidence.Measure, error) {
 	if t.Measures == nil {
 		return nil, nil
 	}
 	team := normalizeMeasures(t.Measures)
+	carryIdentical(team, prev)
 	if err := ValidateMeasures(team, t.Assessment); err != nil {
 		return nil, err
 	}
@@ -290,7 +316,7 @@ func (r *Repo) RecordMeasurePoints(ctx context.Context, p Principal, id, measure
 			return ErrNotFound
 		}
 		t.Measures = ms
-		team, err = r.prepareMeasures(t)
+		team, err = r.prepareMeasures(t, ms)
 		return err
 	})
 	if err != nil {
@@ -335,7 +361,7 @@ func (r *Repo) AuditMeasureUpload(ctx context.Context, p Principal, id, measureI
 	a := MeasureUploadAudit{Test: id, Measure: measureID, By: p.Subject, At: now, SHA256: ms.SHA256, Bytes: ms.Bytes,
 		Rows: ms.Read, Blank: ms.Blank, Dates: len(ms.Points), MinimumN: r.minimumN}
 	for _, pt := range ms.Points {
-		if pt.N < r.minimumN {
+		if pt.N < r.minimumN || pt.Identical {
 			a.Withheld++
 		}
 	}

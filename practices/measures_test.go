@@ -214,3 +214,55 @@ func TestArchiveKeepsTeamMeasures(t *testing.T) {
 		t.Fatalf("%d audit entries after import", len(audits))
 	}
 }
+
+// A mean of identical scores is every student's score: it stays in the district, also after the
+// team saves the measure again with the point unchanged.
+func TestIdenticalScoresStayInside(t *testing.T) {
+	ctx := context.Background()
+	r := openRepo(t, newBucket(t))
+	in := draftTest("http://riverside.test/practices/0190f2a0-0000-7000-8000-000000000001")
+	in.Measures = []evidence.Measure{exitTicket()}
+	rec, err := r.Create(ctx, mathPLC, in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := rec.RecordMeta().ID
+	ms, err := evidence.ParseMeasureScores(strings.NewReader("date,score\n"+strings.Repeat("2026-10-05,3\n", 14)), evidence.MeasureScoreOptions{Kind: "mean", ScoreMax: 4})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !ms.Points[0].Identical {
+		t.Fatal("14 identical scores not marked")
+	}
+	tst, err := r.RecordMeasurePoints(ctx, mathPLC, id, "exit-ticket", ms.Points)
+	if err != nil {
+		t.Fatal(err)
+	}
+	published := func(tst *practices.Test) bool {
+		for _, p := range tst.Measures[0].Points {
+			if p.Date == "2026-10-05" {
+				return true
+			}
+		}
+		return false
+	}
+	if published(tst) || tst.Measures[0].Withheld != 2 {
+		t.Fatalf("the identical-scores point was published: %+v", tst.Measures[0])
+	}
+	// The team saves the measure again (as the form does: points without the mark).
+	team, _ := r.TeamMeasures(ctx, tst)
+	edit := *tst
+	edit.Measures = []evidence.Measure{team[0]}
+	edit.Measures[0].Points = append([]evidence.MeasurePoint(nil), team[0].Points...)
+	for i := range edit.Measures[0].Points {
+		edit.Measures[0].Points[i].Identical = false
+	}
+	edit.Measures[0].Name = "Exit ticket (renamed)"
+	rec, err = r.Update(ctx, mathPLC, practices.KindTest, id, tst.Version, &edit)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if published(rec.(*practices.Test)) {
+		t.Fatal("a re-save published the identical-scores point")
+	}
+}

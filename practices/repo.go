@@ -371,7 +371,7 @@ func (r *Repo) Create(ctx context.Context, p Principal, rec Record) (Record, err
 	var team []evidence.Measure
 	if t, ok := rec.(*Test); ok {
 		var err error
-		if team, err = r.prepareMeasures(t); err != nil {
+		if team, err = r.prepareMeasures(t, nil); err != nil {
 			return nil, err
 		}
 	}
@@ -410,11 +410,16 @@ func (r *Repo) Update(ctx context.Context, p Principal, kind Kind, id string, ex
 			m.Visibility = VisibilityDistrict
 		}
 		keepComputed(rec, cur)
-		if t, ok := rec.(*Test); ok {
-			var err error
-			if team, err = r.prepareMeasures(t); err != nil {
+		if t, ok := rec.(*Test); ok && t.Measures != nil {
+			prev, err := r.TeamMeasures(ctx, cur.(*Test))
+			if err != nil {
 				return err
 			}
+			if team, err = r.prepareMeasures(t, prev); err != nil {
+				return err
+			}
+		}
+		if t, ok := rec.(*Test); ok {
 			if t.Measures == nil {
 				t.Measures = cur.(*Test).Measures
 			}

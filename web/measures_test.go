@@ -66,7 +66,7 @@ func TestMeasuresOverHTTP(t *testing.T) {
 
 	// Refused files name the rule and change nothing.
 	for _, bad := range []struct{ csv, field, rule string }{
-		{"date,score,student_name\n2026-10-16,3,Ana Lopez\n", "column student_name", "identifier_column"},
+		{"date,score,student_name\n2026-10-16,3,Ana Lopez\n", "column 3", "identifier_column"},
 		{"date,score\n2026-10-16,jane@example.org\n", "row 1, column score", "looks_like_email"},
 		{"date,score\n2026-10-16,7\n", "row 1, column score", "score_out_of_range"},
 		{"date,score\n10/16/2026,3\n", "row 1, column date", "invalid_value"},

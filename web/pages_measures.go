@@ -90,8 +90,9 @@ func formOf(t *practices.Test, m *evidence.Measure, minN int) *measureForm {
 			f.Baseline = strconv.Itoa(*m.Baseline)
 		}
 		for _, p := range m.Points {
-			f.Rows = append(f.Rows, pointRow{Date: p.Date, N: strconv.Itoa(p.N), Value: strconv.FormatFloat(p.Value, 'f', -1, 64), Small: p.N < minN})
-			if p.N < minN {
+			small := !evidence.Publishable(m.Kind, p, minN)
+			f.Rows = append(f.Rows, pointRow{Date: p.Date, N: strconv.Itoa(p.N), Value: strconv.FormatFloat(p.Value, 'f', -1, 64), Small: small})
+			if small {
 				f.Small++
 			}
 		}

@@ -50,6 +50,9 @@ type MeasurePoint struct {
 	Value float64 `json:"value"` // a mean on the measure's scale, or a percentage 0–100
 	// Coarse is set on published percentages: "≤5%" or "≥95%" (the value is then 5 or 95).
 	Coarse string `json:"coarse,omitempty"`
+	// Identical marks, in the team's view only, a mean whose students all had the same score (from
+	// a score file): the mean is each student's score, so the point is never published.
+	Identical bool `json:"identical,omitempty"`
 }
 
 // MeasureNote is a change the team made along the way (a new PDSA cycle, a new routine).
@@ -396,7 +399,7 @@ func PublishMeasure(m Measure, minimumN int) Measure {
 	out.Withheld = 0
 	out.Notes = slices.Clone(m.Notes)
 	for _, p := range m.Points {
-		if p.N < minimumN {
+		if !Publishable(m.Kind, p, minimumN) {
 			out.Withheld++
 			continue
 		}
@@ -408,7 +411,7 @@ func PublishMeasure(m Measure, minimumN int) Measure {
 	if m.Baseline != nil {
 		kept := 0
 		for _, p := range m.Points[:min(max(*m.Baseline, 0), len(m.Points))] {
-			if p.N >= minimumN {
+			if Publishable(m.Kind, p, minimumN) {
 				kept++
 			}
 		}
@@ -418,6 +421,12 @@ func PublishMeasure(m Measure, minimumN int) Measure {
 	}
 	out.Analysis = AnalyzeMeasure(m.Kind, out.BaselineLen(), out.Points)
 	return out
+}
+
+// Publishable reports whether a team's point may leave the district: enough students, and not a
+// mean of identical scores.
+func Publishable(kind string, p MeasurePoint, minimumN int) bool {
+	return p.N >= minimumN && !(kind == MeasureMean && p.Identical)
 }
 
 func publishPoint(kind string, p MeasurePoint) MeasurePoint {

@@ -98,16 +98,20 @@ func parseMeasureScores(r io.Reader, opts MeasureScoreOptions) (*MeasureScores, 
 			seen[name], cols[i] = true, name
 			continue
 		}
+		// A refused header is named by its position, never repeated: in a file without a header
+		// row it is a student's row.
 		disp := strings.TrimSpace(raw)
+		pos := fmt.Sprintf("column %d", i+1)
 		if rule, _ := scanCell(disp); rule != "" || isNumber(disp) || disp == "" || reISODate.MatchString(disp) {
-			return nil, &InputError{Rule: RuleHeaderMissing, Message: fmt.Sprintf(
-				"header %d is not a column name; the first line must be the header: %s", i+1, accepted)}
+			return nil, &InputError{Field: pos, Rule: RuleHeaderMissing, Message: fmt.Sprintf(
+				"%s of the first line is not a column name; the first line must be the header: %s", pos, accepted)}
 		}
 		if kind := identifierKind(disp); kind != "" {
-			return nil, &InputError{Column: displayHeader(disp), Rule: RuleIdentifier, Message: fmt.Sprintf(
-				"this column looks like it holds %s. Student records may only leave the classroom de-identified: remove the column and upload only %s", kind, accepted)}
+			return nil, &InputError{Field: pos, Rule: RuleIdentifier, Message: fmt.Sprintf(
+				"the header of %s looks like it holds %s. Student records may only leave the classroom de-identified: remove the column and upload only %s", pos, kind, accepted)}
 		}
-		return nil, &InputError{Column: displayHeader(disp), Rule: RuleUnknownColumn, Message: "unknown column; accepted columns are " + accepted}
+		return nil, &InputError{Field: pos, Rule: RuleUnknownColumn, Message: fmt.Sprintf(
+			"the header of %s is not a known column (or the file has no header row); accepted columns are %s", pos, accepted)}
 	}
 	for _, c := range []string{"date", "score"} {
 		if !seen[c] {
@@ -115,9 +119,10 @@ func parseMeasureScores(r io.Reader, opts MeasureScoreOptions) (*MeasureScores, 
 		}
 	}
 	type agg struct {
-		n       int
-		sum     float64
-		meeting int
+		n        int
+		sum      float64
+		meeting  int
+		min, max float64
 	}
 	byDate := map[string]*agg{}
 	ms := &MeasureScores{}
@@ -183,9 +188,10 @@ func parseMeasureScores(r io.Reader, opts MeasureScoreOptions) (*MeasureScores, 
 		}
 		a := byDate[date]
 		if a == nil {
-			a = &agg{}
+			a = &agg{min: score, max: score}
 			byDate[date] = a
 		}
+		a.min, a.max = min(a.min, score), max(a.max, score)
 		a.n++
 		a.sum += score
 		if opts.Cut != nil && score >= *opts.Cut {
@@ -207,6 +213,9 @@ func parseMeasureScores(r io.Reader, opts MeasureScoreOptions) (*MeasureScores, 
 			p.Value = 100 * float64(a.meeting) / float64(a.n)
 		} else {
 			p.Value = a.sum / float64(a.n)
+			// Every student scored the same: the mean is each one's score, so it stays inside
+			// the district (the results' rule for a group whose SD is 0).
+			p.Identical = a.min == a.max
 		}
 		ms.Points = append(ms.Points, p)
 	}

@@ -411,7 +411,7 @@ func TestPublishMeasure(t *testing.T) {
 			t.Fatal("a point below the minimum n was published")
 		}
 	}
-	want := []MeasurePoint{{"2026-09-07", 22, 5, "≤5%"}, {"2026-09-21", 24, 42, ""}, {"2026-09-28", 25, 95, "≥95%"}, {"2026-10-05", 25, 61, ""}}
+	want := []MeasurePoint{{"2026-09-07", 22, 5, "≤5%", false}, {"2026-09-21", 24, 42, "", false}, {"2026-09-28", 25, 95, "≥95%", false}, {"2026-10-05", 25, 61, "", false}}
 	if fmt.Sprint(pub.Points) != fmt.Sprint(want) {
 		t.Errorf("points %v, want %v", pub.Points, want)
 	}
@@ -587,4 +587,25 @@ func FuzzRenderMeasure(f *testing.F) {
 			_ = AnalyzeMeasure(m.Kind, m.BaselineLen(), m.Points)
 		}
 	})
+}
+
+func TestIdenticalMeanIsWithheld(t *testing.T) {
+	ms, err := ParseMeasureScores(strings.NewReader("date,score\n"+strings.Repeat("2026-09-07,3\n", 12)+strings.Repeat("2026-09-14,3\n2026-09-14,2\n", 6)),
+		MeasureScoreOptions{Kind: MeasureMean, ScoreMax: 4})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !ms.Points[0].Identical || ms.Points[1].Identical {
+		t.Fatalf("identical marks %+v", ms.Points)
+	}
+	pub := PublishMeasure(Measure{Kind: MeasureMean, Points: ms.Points}, 10)
+	if len(pub.Points) != 1 || pub.Points[0].Date != "2026-09-14" || pub.Withheld != 1 || pub.Points[0].Identical {
+		t.Fatalf("published %+v", pub)
+	}
+	// A percentage of identical scores is coarsened instead (0 % or 100 % of students meeting).
+	cut := 3.0
+	ps, _ := ParseMeasureScores(strings.NewReader("date,score\n"+strings.Repeat("2026-09-07,3\n", 12)), MeasureScoreOptions{Kind: MeasurePercent, ScoreMax: 4, Cut: &cut})
+	if pp := PublishMeasure(Measure{Kind: MeasurePercent, Points: ps.Points}, 10); len(pp.Points) != 1 || pp.Points[0].Coarse != "≥95%" {
+		t.Fatalf("percent published %+v", pp.Points)
+	}
 }
