@@ -185,7 +185,7 @@ func validateMeasures(c *checker, ms []evidence.Measure, a *Assessment) {
 			}
 			prev = p.Date
 			if p.N <= 0 {
-				c.add(pf+".n", "range", "%s: n (students measured) must be at least 1", pl)
+				c.add(pf+".n", "range", "%s: the number of students measured (n) must be at least 1", pl)
 			}
 			switch {
 			case math.IsNaN(p.Value) || math.IsInf(p.Value, 0):

@@ -234,13 +234,17 @@ func (f *measureForm) hasErrors() bool {
 	return false
 }
 
+var measureMessagePrefix = regexp.MustCompile(`^measure "[^"]*"(, (point|note) \d+( \([^)]*\))?)?: `)
+
 var measureProblemField = regexp.MustCompile(`^measures\[(\d+)\](?:\.(points|notes)\[(\d+)\])?(?:\.([a-z_]+))?`)
 
 // place puts validation problems of the measure at index i next to its fields and rows.
 func (f *measureForm) place(problems []practices.FieldError, i int, pointRows, noteRows []int) {
 	for _, p := range problems {
 		m := measureProblemField.FindStringSubmatch(p.Field)
-		msg := sentence(p.Message)
+		// The form shows the message next to the measure's field or row: the API's prefix naming
+		// the measure and the point would only repeat it.
+		msg := sentence(measureMessagePrefix.ReplaceAllString(p.Message, ""))
 		if m == nil {
 			f.Errors = append(f.Errors, msg)
 			continue

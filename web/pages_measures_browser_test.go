@@ -48,7 +48,7 @@ func TestMeasuresInABrowser(t *testing.T) {
 	}
 	steps = append(steps, chromedp.Click(`#m-new-edit button[type=submit]`))
 	wsSubmit(t, ctx, "add the measure with a bad point", steps...)
-	wsWaitText(t, ctx, `#m-new-p2-error`, "n (students measured) must be at least 1")
+	wsWaitText(t, ctx, `#m-new-p2-error`, "number of students measured (n) must be at least 1")
 	if v, _ := chromedp.Run(ctx, chromedp.Value(`#m-new-nt1`)); v != "Cycle 2: warm-up" {
 		t.Errorf("the note typed was not kept: %q", v)
 	}

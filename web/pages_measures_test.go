@@ -45,8 +45,8 @@ func TestMeasuresOnTheTestPage(t *testing.T) {
 		t.Fatalf("bad points: %d", r.status)
 	}
 	for _, want := range []string{
-		`Point 2: Measure &#34;exit-ticket-unit-fractions-0-4&#34;, point 2 (2026-09-11): n (students measured) must be at least 1.`,
-		`Point 3: Measure &#34;exit-ticket-unit-fractions-0-4&#34;, point 3 (2026-09-18): the mean must lie on the measure&#39;s scale 0–4.`,
+		`Point 2: The number of students measured (n) must be at least 1.`,
+		`Point 3: The mean must lie on the measure&#39;s scale 0–4.`,
 		`name="points.value" value="5" aria-label="Value of point 3" aria-invalid="true"`,
 		`value="Cycle 2: warm-up routine"`,
 	} {
