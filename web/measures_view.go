@@ -2,11 +2,11 @@ package web
 
 import (
 	"fmt"
-	"html/template"
 	"math"
 	"net/url"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/brightspots-nic/brightspots/practices"
 	"github.com/brightspots-nic/brightspots/practices/evidence"
@@ -26,7 +26,7 @@ type MeasureView struct {
 	ControlChart     string
 	RunAlt           string
 	ControlAlt       string
-	Table            template.HTML
+	Measure          evidence.Measure // for the measure-table partial
 	Points, Withheld int
 }
 
@@ -40,7 +40,7 @@ func measureViews(t *practices.Test) []MeasureView {
 			Sentence: evidence.MeasureSentence(m), RunChart: base, ControlChart: base + "&chart=control",
 			RunAlt:     "Run chart of " + m.Name + ". What it shows is in the sentence above; the points are in the table that follows.",
 			ControlAlt: "Control chart of " + m.Name + " with its centre line and limits. The points are in the table of the run chart.",
-			Table:      evidence.MeasureTableHTML(m), Points: len(m.Points), Withheld: m.Withheld,
+			Measure:    m, Points: len(m.Points), Withheld: m.Withheld,
 		})
 	}
 	return out
@@ -91,7 +91,7 @@ type MeasureMultiples struct {
 type MeasurePanel struct {
 	Label, District, TestURL string
 	Chart, Alt, Sentence     string
-	Table                    template.HTML
+	Measure                  evidence.Measure // for the measure-table partial
 }
 
 // measureMultiples groups the measures of tests by name (case and spacing ignored). Each group
@@ -139,7 +139,7 @@ func measureMultiples(tests []*practices.Test, names map[string]string) []Measur
 				Label: label, District: district,
 				Chart:    fmt.Sprintf("/api/v1/tests/%s/measures/%s.svg?%s", url.PathEscape(e.t.ID), url.PathEscape(e.m.ID), q.Encode()),
 				Alt:      fmt.Sprintf("Run chart of %s in %s, %s. %s", e.m.Name, district, label, evidence.MeasureSentence(e.m)),
-				Sentence: evidence.MeasureSentence(e.m), Table: evidence.MeasureTableHTML(e.m),
+				Sentence: evidence.MeasureSentence(e.m), Measure: e.m,
 			})
 		}
 		out = append(out, mm)
@@ -155,37 +155,49 @@ type measureOption struct{ Value, Label string }
 
 type measureNumberField struct{ Name, Label, Hint string }
 
-func init() {
-	pageFuncs["measureTypes"] = func() []measureOption {
-		return []measureOption{{"outcome", "Outcome"}, {"process", "Process"}, {"balancing", "Balancing"}}
+func measureTypes() []measureOption {
+	return []measureOption{{"outcome", "Outcome"}, {"process", "Process"}, {"balancing", "Balancing"}}
+}
+
+func measureKinds() []measureOption {
+	return []measureOption{{"mean", "A mean score"}, {"percent", "A percent of students"}}
+}
+
+func measureDirections() []measureOption {
+	return []measureOption{{"up", "Higher"}, {"down", "Lower"}}
+}
+
+func measureNumberFields() []measureNumberField {
+	return []measureNumberField{
+		{"score_min", "Lowest score", ""}, {"score_max", "Highest score", ""},
+		{"cut", "Meeting the goal from", "For a percent: the score that counts."},
+		{"baseline", "Baseline points", "How many first points set the centre line. Empty: all."},
+		{"target", "Target", "Optional; drawn as a line."},
 	}
-	pageFuncs["measureKinds"] = func() []measureOption {
-		return []measureOption{{"mean", "A mean score"}, {"percent", "A percent of students"}}
+}
+
+// measureField is the text of one of measureNumberFields in a form.
+func measureField(f *measureForm, name string) string {
+	switch name {
+	case "score_min":
+		return f.ScoreMin
+	case "score_max":
+		return f.ScoreMax
+	case "cut":
+		return f.Cut
+	case "baseline":
+		return f.Baseline
+	case "target":
+		return f.Target
 	}
-	pageFuncs["measureDirections"] = func() []measureOption {
-		return []measureOption{{"up", "Higher"}, {"down", "Lower"}}
+	return ""
+}
+
+// measureDate writes a point's date as people read it: "6 October 2026".
+func measureDate(d string) string {
+	t, err := time.Parse(time.DateOnly, d)
+	if err != nil {
+		return d
 	}
-	pageFuncs["measureNumberFields"] = func() []measureNumberField {
-		return []measureNumberField{
-			{"score_min", "Lowest score", ""}, {"score_max", "Highest score", ""},
-			{"cut", "Meeting the goal from", "For a percent: the score that counts."},
-			{"baseline", "Baseline points", "How many first points set the centre line. Empty: all."},
-			{"target", "Target", "Optional; drawn as a line."},
-		}
-	}
-	pageFuncs["measureField"] = func(f *measureForm, name string) string {
-		switch name {
-		case "score_min":
-			return f.ScoreMin
-		case "score_max":
-			return f.ScoreMax
-		case "cut":
-			return f.Cut
-		case "baseline":
-			return f.Baseline
-		case "target":
-			return f.Target
-		}
-		return ""
-	}
+	return t.Format("2 January 2006")
 }

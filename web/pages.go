@@ -83,6 +83,15 @@ var pageFuncs = template.FuncMap{
 
 	// Results (the results-table partial).
 	"groupLabel": evidence.GroupLabel,
+
+	// Measures over time (the _measures.html partials, measures_view.go).
+	"measureTypes":        measureTypes,
+	"measureKinds":        measureKinds,
+	"measureDirections":   measureDirections,
+	"measureNumberFields": measureNumberFields,
+	"measureField":        measureField,
+	"measureValue":        evidence.FormatValue,
+	"measureDate":         measureDate,
 }
 
 func contains(list []string, s string) bool {

@@ -6,7 +6,7 @@ import (
 )
 
 // BenchmarkMeasure200 analyses and draws a 200-point measure (the most a measure may hold) the way
-// a chart request does: the analysis, the run chart, the control chart, the sentence and the table.
+// a chart request does: the analysis, the run chart, the control chart and the sentence.
 //
 //	go test ./practices/evidence -run '^$' -bench Measure200
 func BenchmarkMeasure200(b *testing.B) {
@@ -27,7 +27,6 @@ func BenchmarkMeasure200(b *testing.B) {
 		run := RenderMeasureSVG(m, ChartOptions{})
 		control := RenderMeasureSVG(m, ChartOptions{Control: true})
 		_ = MeasureSentence(m)
-		_ = MeasureTableHTML(m)
 		size = len(run) + len(control)
 	}
 	b.ReportMetric(float64(size)/2/1024, "KB/chart")

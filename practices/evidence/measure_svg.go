@@ -1,9 +1,7 @@
 package evidence
 
 import (
-	"bytes"
 	"fmt"
-	"html/template"
 	"math"
 	"strconv"
 	"strings"
@@ -12,8 +10,8 @@ import (
 
 // Drawing measures: run charts (the median and the Anhøj/IHI signals) and control charts (the
 // Shewhart centre line and limits), drawn by the server as SVG whose text stays legible when the
-// chart is shown 360 px wide. Every chart carries its text alternative: a <title>, a <desc> with
-// MeasureSentence, and MeasureTableHTML for the page.
+// chart is shown 360 px wide. Every chart carries its text alternative: a <title> and a <desc> with
+// MeasureSentence; pages add the table of points (the web package's measure-table partial).
 
 // ChartOptions choose what a measure's chart shows.
 type ChartOptions struct {
@@ -486,26 +484,4 @@ func formatNumber(kind string, v float64) string {
 		return trimFloat(v, 0) + "%"
 	}
 	return trimFloat(v, 2)
-}
-
-var measureTable = template.Must(template.New("measure").Funcs(template.FuncMap{
-	"value": FormatValue, "long": longDate, "inc": func(i int) int { return i + 1 },
-}).Parse(`<table class="measure-points">
-<caption>{{.Name}}: the points{{if .Withheld}} ({{.Withheld}} with too few students not published){{end}}</caption>
-<thead><tr><th scope="col">Date</th><th scope="col">Students</th><th scope="col">{{if eq .Kind "percent"}}Percent meeting{{else}}Mean{{end}}</th></tr></thead>
-<tbody>
-{{$k := .Kind}}{{range .Points}}<tr><td>{{long .Date}}</td><td>{{.N}}</td><td>{{value $k .}}</td></tr>
-{{end}}</tbody>
-</table>
-{{with .Notes}}<ol class="measure-notes">{{range .}}<li>{{long .Date}}: {{.Text}}</li>{{end}}</ol>
-{{end}}`))
-
-// MeasureTableHTML is the table of a measure's points (and its notes, numbered as on the chart): the
-// text alternative that goes with RenderMeasureSVG.
-func MeasureTableHTML(m Measure) template.HTML {
-	var b bytes.Buffer
-	if err := measureTable.Execute(&b, m); err != nil {
-		return template.HTML("<p>The points could not be shown as a table.</p>\n")
-	}
-	return template.HTML(b.String())
 }
