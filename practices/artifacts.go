@@ -16,7 +16,7 @@ import (
 	"unicode"
 	"unicode/utf8"
 
-		"github.com/brightspots-nic/brightspots/storage"
+	"github.com/brightspots-nic/brightspots/storage"
 )
 
 // ArtifactError is a refused upload; Field and Rule say what was wrong ("file" / "too_large" …).
