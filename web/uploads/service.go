@@ -104,13 +104,6 @@ func New(cfg Config) (*Service, error) {
 		// failures, so tusd's own log is dropped.
 		Logger:                  xslog.New(xslog.NewTextHandler(io.Discard, nil)),
 		PreUploadCreateCallback: svc.beforeCreate,
-		PreFinishResponseCallback: func(hook tusd.HookEvent) (tusd.HTTPResponse, error) {
-			st, err := loadState(hook.Context, s.bucket, hook.Upload.ID)
-			if err != nil || st.Ref == nil {
-				return tusd.HTTPResponse{}, err
-			}
-			return tusd.HTTPResponse{Header: tusd.HTTPHeader{"Artifact-Sha256": st.Ref.SHA256}}, nil
-		},
 		// A whole part is read before it is stored; between two reads the client may be silent
 		// (a laptop asleep) for this long before the request is given up and its bytes saved.
 		NetworkTimeout: time.Minute,
@@ -136,7 +129,9 @@ func (svc *Service) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeProblem(w, r, http.StatusBadRequest, "upload", "X-HTTP-Method-Override", "unsupported", "is not supported: send PATCH, HEAD or DELETE")
 		return
 	}
-	pw := &problemWriter{ResponseWriter: w, req: r, log: svc.log}
+	note := &requestNote{}
+	r = r.WithContext(context.WithValue(r.Context(), noteKey{}, note))
+	pw := &problemWriter{ResponseWriter: w, req: r, log: svc.log, note: note}
 	svc.handler.ServeHTTP(pw, r)
 	pw.finish()
 }
@@ -369,11 +364,27 @@ type problemWriter struct {
 	log    *slog.Logger
 	status int // an error status being held back
 	body   bytes.Buffer
+	note   *requestNote
+}
+
+// requestNote carries what the data store learned during a request to the response: the hash of
+// a finished upload, sent as Artifact-Sha256 on every response about it (HEAD included, so that a
+// client whose final PATCH response was lost still learns it).
+type requestNote struct{ sha256 string }
+
+type noteKey struct{}
+
+func noteFrom(ctx context.Context) *requestNote {
+	n, _ := ctx.Value(noteKey{}).(*requestNote)
+	return n
 }
 
 func (pw *problemWriter) Unwrap() http.ResponseWriter { return pw.ResponseWriter }
 
 func (pw *problemWriter) WriteHeader(code int) {
+	if code < 300 && pw.note.sha256 != "" {
+		pw.Header().Set("Artifact-Sha256", pw.note.sha256)
+	}
 	if code >= 400 && !strings.HasPrefix(pw.Header().Get("Content-Type"), "application/problem+json") {
 		pw.status = code
 		return

@@ -94,6 +94,9 @@ func (s *store) GetUpload(ctx context.Context, id string) (tusd.Upload, error) {
 			return nil, err
 		}
 	}
+	if st.Done {
+		noteDone(ctx, st)
+	}
 	return &upload{s: s, st: st}, nil
 }
 
@@ -441,6 +444,14 @@ func (s *store) finish(ctx context.Context, st *state) error {
 	if err := s.deletePrefix(ctx, "uploads/"+st.ID+"/", stateKey(st.ID)); err != nil {
 		s.log.Warn("upload finished; removing its tail failed", "upload", st.ID, "err", err)
 	}
+	noteDone(ctx, st)
 	s.log.Info("upload finished", "upload", st.ID, "sha256", st.Sum, "size", st.Size, "practice", st.Practice)
 	return nil
+}
+
+// noteDone tells the response about a finished upload's artifact.
+func noteDone(ctx context.Context, st *state) {
+	if n := noteFrom(ctx); n != nil && st.Ref != nil {
+		n.sha256 = st.Ref.SHA256
+	}
 }
