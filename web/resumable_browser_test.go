@@ -17,7 +17,8 @@ import (
 // TestResumableUploadInABrowserSurvivesGoingOffline: a publisher uploads a video from the practice
 // page over a slow link; the network is cut halfway (DevTools offline). The page says the upload is
 // paused until the connection is back, offers Resume, passes axe and fits 360 px while paused; when
-// the network returns the upload continues from where it stopped (not from zero) and finishes.
+// the network returns the upload continues from where it stopped (not from zero); the teacher
+// pauses and resumes it once more, and it finishes.
 func TestResumableUploadInABrowserSurvivesGoingOffline(t *testing.T) {
 	n := newTestNode(t)
 	if _, err := idp.AddUser(context.Background(), n.srv.Repo().Bucket(), "pia@riverside.example", "publisher", "math-4", wsPassword); err != nil {
@@ -57,8 +58,8 @@ func TestResumableUploadInABrowserSurvivesGoingOffline(t *testing.T) {
 	wsWait(t, ctx, "a quarter of the upload", `document.getElementById("upload-progress").value >= 25`)
 	link(true, -1)
 	wsWaitText(t, ctx, `.ws-upload-status`, "Paused — will continue when you are back online.")
-	if vis, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`[document.querySelector(".ws-pause").hidden, document.querySelector(".ws-resume").hidden].join(" ")`)); vis != "true false" {
-		t.Errorf("while offline: pause hidden, resume hidden = %q, want Resume offered", vis)
+	if vis, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`[".ws-pause", ".ws-resume"].map(s => document.querySelector(s).offsetParent === null ? "hidden" : "shown").join(" ")`)); vis != "hidden shown" {
+		t.Errorf("while offline: Pause, Resume are %q, want only Resume offered", vis)
 	}
 	checkAccessibility(t, ctx, "upload-paused")
 	tpCheckReflow(t, ctx, "upload-paused")
@@ -72,7 +73,16 @@ func TestResumableUploadInABrowserSurvivesGoingOffline(t *testing.T) {
 		t.Errorf("the node holds %d of %d bytes after the network dropped", held, len(video))
 	}
 
+	// Back online (still slow): the upload continues by itself; then the teacher pauses and resumes.
+	link(false, 1<<20)
+	wsWait(t, ctx, "the upload to continue past the drop", `document.getElementById("upload-progress").value >= 50`)
+	wsDo(t, ctx, "pause", chromedp.Click(`.ws-pause`))
+	wsWaitText(t, ctx, `.ws-upload-status`, "Paused. Choose Resume to continue.")
+	if focused, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`document.activeElement.className`)); !strings.Contains(focused, "ws-resume") {
+		t.Errorf("after Pause the focus is on %q, not Resume", focused)
+	}
 	link(false, -1)
+	wsDo(t, ctx, "resume", chromedp.Click(`.ws-resume`))
 	tpWaitURL(t, ctx, "uploaded=")
 	wsWaitText(t, ctx, `main .notice.ok`, "Uploaded lesson.mp4.")
 	got := n.do("math", "GET", "/api/v1/artifacts/"+hex.EncodeToString(sum[:]), nil)
