@@ -28,7 +28,9 @@ func tusInfo(size int64, practiceID string) tusd.FileInfo {
 
 func discardLogger() *slog.Logger { return slog.New(slog.DiscardHandler) }
 
-func newHeld() *heldBytes { return &heldBytes{g: prometheus.NewGauge(prometheus.GaugeOpts{Name: "held"})} }
+func newHeld() *heldBytes {
+	return &heldBytes{g: prometheus.NewGauge(prometheus.GaugeOpts{Name: "held"})}
+}
 
 // trickle makes every Read return at most one byte, like a slow network.
 type trickle struct{ r io.Reader }
