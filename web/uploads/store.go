@@ -137,14 +137,24 @@ func (u *upload) Terminate(ctx context.Context) error {
 // the state for the sweeper to try again.
 func (s *store) discard(ctx context.Context, st *state) error {
 	ctx = context.WithoutCancel(ctx)
-	if !st.Done && !st.Finishing {
+	if !st.Done {
 		if st.Multipart != "" {
+			// Frees the parts; a no-op if a finishing upload was completed already.
 			if err := s.mp.AbortMultipart(ctx, st.Blob, st.Multipart); err != nil {
 				return err
 			}
 		}
-		if err := s.bucket.Delete(ctx, st.Blob); err != nil {
-			return err
+		// A finishing upload that never got attached (it expired first) may have landed its bytes
+		// as an artifact; those stay, the same bytes may be attached elsewhere. Anything else goes.
+		landed := false
+		if st.Finishing {
+			_, err := s.repo.ArtifactStored(ctx, st.Sum)
+			landed = err == nil
+		}
+		if !landed {
+			if err := s.bucket.Delete(ctx, st.Blob); err != nil {
+				return err
+			}
 		}
 		s.held.add(-st.Offset)
 	}
