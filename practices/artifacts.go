@@ -182,6 +182,12 @@ func artifactRefKey(sum string, kind Kind, id string) string {
 	return "artifacts/refs/" + sum + "/" + string(kind) + "." + id
 }
 
+// Read-ahead of an upload's body while the store sends a part: 16 MiB, a store part.
+const (
+	readAheadBlock = 1 << 20
+	readAheadDepth = 16
+)
+
 // countingHasher counts and hashes what passes through it, refusing more than max bytes.
 type countingHasher struct {
 	r   io.Reader
@@ -221,7 +227,9 @@ func (r *Repo) StoreArtifact(ctx context.Context, name string, body io.Reader, m
 	if err != nil {
 		return ArtifactRef{}, err
 	}
-	src := &countingHasher{r: br, h: sha256.New(), max: maxSize}
+	ahead := readAhead(br, readAheadBlock, readAheadDepth)
+	defer ahead.Close()
+	src := &countingHasher{r: ahead, h: sha256.New(), max: maxSize}
 	// The bytes land at a fresh blob key, hashed on the way, and stay there (see LandArtifact): the
 	// hash is known only at the end, and moving them under it would write them a second time.
 	blob := NewArtifactBlobKey()
