@@ -12,12 +12,21 @@ import (
 // two overlap, for depth×size bytes of memory. Close stops the goroutine (once its pending read
 // returns; the server closes a request's body when the handler ends).
 func readAhead(r io.Reader, size, depth int) io.ReadCloser {
-	ra := &aheadReader{blocks: make(chan aheadBlock, depth), done: make(chan struct{})}
-	ra.pool.New = func() any { b := make([]byte, size); return &b }
+	ra := &aheadReader{blocks: make(chan aheadBlock, depth), done: make(chan struct{}), free: make(chan *[]byte, depth+1)}
+	// A fixed set of blocks, recycled: no garbage for the collector to let the heap grow by.
+	for range depth + 1 {
+		b := make([]byte, size)
+		ra.free <- &b
+	}
 	go func() {
 		defer close(ra.blocks)
 		for {
-			buf := ra.pool.Get().(*[]byte)
+			var buf *[]byte
+			select {
+			case buf = <-ra.free:
+			case <-ra.done:
+				return
+			}
 			n, err := io.ReadFull(r, *buf)
 			if err == io.ErrUnexpectedEOF {
 				err = io.EOF
@@ -45,7 +54,7 @@ type aheadReader struct {
 	blocks chan aheadBlock
 	done   chan struct{}
 	once   sync.Once
-	pool   sync.Pool
+	free   chan *[]byte
 	cur    aheadBlock
 	off    int
 	err    error
@@ -57,7 +66,8 @@ func (a *aheadReader) Read(p []byte) (int, error) {
 			return 0, a.err
 		}
 		if a.cur.buf != nil {
-			a.pool.Put(a.cur.buf)
+			a.free <- a.cur.buf
+			a.cur.buf = nil
 		}
 		b, ok := <-a.blocks
 		if !ok {
