@@ -1,4 +1,4 @@
-// Package uploads is the resumable artifact upload: the tus 1.0 protocol (https://tus.io), served by
+// Package uploads is the resumable artifact upload: the tus 1.0 protocol (tus.io), served by
 // the tusd library's handler over a data store of our own that writes into the node's object store.
 //
 // # Why tus, and why our own data store
