@@ -56,6 +56,7 @@
 // The tus routes set their own limits: a body is limited to what the upload still lacks, and the
 // handler keeps the connection alive only while bytes arrive (a read deadline of one minute, renewed
 // on every read), so a middleware deadline meant for small bodies must skip these routes
-// (PathPrefix). Every refusal is an RFC 9457 problem naming the field and the rule; another user's
+// (PathPrefix). At most Config.MaxWriters chunks (8) are written at once, so all uploads together
+// hold at most 16 parts in memory; further chunks wait for a slot. Every refusal is an RFC 9457 problem naming the field and the rule; another user's
 // upload answers 404 as if it did not exist.
 package uploads

@@ -69,7 +69,7 @@ func FuzzChunkBoundaries(f *testing.F) {
 	}
 	s := &store{
 		bucket: bucket, mp: bucket, repo: repo, partSize: 64 << 10, expiry: time.Hour, now: time.Now,
-		log: discardLogger(), held: newHeld(),
+		log: discardLogger(), held: newHeld(), writers: make(chan struct{}, 1),
 		authz: func(context.Context, practices.Principal, string) error { return nil },
 	}
 	seq := 0

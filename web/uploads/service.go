@@ -49,6 +49,9 @@ type Config struct {
 	// PublicURL is the node's URL as browsers reach it (node.url); upload URLs are made from it, not
 	// from the request's Host.
 	PublicURL string
+	// MaxWriters is how many chunks are written at once (0 means 8); each holds two parts (32 MiB
+	// with the default part size) in memory, and further chunks wait for a slot.
+	MaxWriters int
 }
 
 // Service serves tus uploads and cleans up expired ones.
@@ -72,6 +75,9 @@ func New(cfg Config) (*Service, error) {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
+	if cfg.MaxWriters <= 0 {
+		cfg.MaxWriters = 8
+	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -87,6 +93,7 @@ func New(cfg Config) (*Service, error) {
 	s := &store{
 		bucket: cfg.Bucket, mp: mp, repo: cfg.Repo, partSize: mp.MultipartPartSize(),
 		expiry: cfg.Expiry, now: cfg.Now, log: cfg.Logger, authz: cfg.Authorize, held: held,
+		writers: make(chan struct{}, cfg.MaxWriters),
 	}
 	svc := &Service{store: s, problem: cfg.Problem, log: cfg.Logger}
 	composer := tusd.NewStoreComposer()

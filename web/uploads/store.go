@@ -32,7 +32,8 @@ type store struct {
 	log      *slog.Logger
 	authz    func(ctx context.Context, p practices.Principal, practiceID string) error
 	held     *heldBytes
-	bufs     sync.Pool // *[]byte of partSize
+	bufs     sync.Pool     // *[]byte of partSize
+	writers  chan struct{} // one slot per chunk being written: each holds two parts in memory
 }
 
 var (
@@ -199,6 +200,13 @@ func (u *upload) WriteChunk(ctx context.Context, offset int64, src io.Reader) (i
 	}
 	if offset != st.Offset {
 		return 0, tusd.ErrMismatchOffset
+	}
+	// Bound the memory all uploads together hold: two parts per chunk being written.
+	select {
+	case s.writers <- struct{}{}:
+		defer func() { <-s.writers }()
+	case <-ctx.Done():
+		return 0, ctx.Err()
 	}
 	// The request's context ends when the client goes; what it sent must still be saved.
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Minute)
