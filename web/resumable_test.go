@@ -12,11 +12,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/brightspots-nic/brightspots/node"
 	"github.com/brightspots-nic/brightspots/storage"
 	"github.com/brightspots-nic/brightspots/storage/fs"
 	"github.com/brightspots-nic/brightspots/storage/s3"
 	"github.com/brightspots-nic/brightspots/storage/s3/miniotest"
-	"github.com/brightspots-nic/brightspots/node"
 )
 
 // tusMeta encodes Upload-Metadata.
