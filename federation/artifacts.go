@@ -36,15 +36,15 @@ func (f *Member) OpenArtifact(ctx context.Context, p practices.Principal, sum st
 	if err != nil {
 		return nil, practices.ArtifactRef{}, err
 	}
-	if _, err := f.repo.Bucket().Stat(ctx, practices.ArtifactKey(sum)); errors.Is(err, storage.ErrNotFound) {
+	if _, err := f.repo.ArtifactStored(ctx, sum); errors.Is(err, practices.ErrNotFound) {
 		if err := f.FetchArtifact(ctx, origin, ref); err != nil {
 			return nil, practices.ArtifactRef{}, err
 		}
 	} else if err != nil {
 		return nil, practices.ArtifactRef{}, fmt.Errorf("artifact %s: %w", sum, err)
 	}
-	rc, _, err = f.repo.Bucket().GetRange(ctx, practices.ArtifactKey(sum), offset, length)
-	if errors.Is(err, storage.ErrNotFound) {
+	rc, _, err = f.repo.ArtifactBytes(ctx, sum, offset, length)
+	if errors.Is(err, practices.ErrNotFound) {
 		return nil, practices.ArtifactRef{}, practices.ErrNotFound
 	}
 	if err != nil {
@@ -70,9 +70,9 @@ func (f *Member) FetchArtifact(ctx context.Context, originURL string, ref practi
 	}
 	bucket := f.repo.Bucket()
 	key := practices.ArtifactKey(ref.SHA256)
-	if _, err := bucket.Stat(ctx, key); err == nil {
+	if _, err := f.repo.ArtifactStored(ctx, ref.SHA256); err == nil {
 		return nil // already here (content-addressed: the same bytes)
-	} else if !errors.Is(err, storage.ErrNotFound) {
+	} else if !errors.Is(err, practices.ErrNotFound) {
 		return fmt.Errorf("fetch artifact %s: %w", ref.SHA256, err)
 	}
 	ctx, cancel := context.WithCancel(ctx)
@@ -121,7 +121,7 @@ func (f *Member) purgeArtifact(ctx context.Context, origin string, kind practice
 	if err != nil || used {
 		return err
 	}
-	if err := f.repo.Bucket().Delete(ctx, practices.ArtifactKey(sum)); err != nil {
+	if err := f.repo.DeleteArtifactBytes(ctx, sum); err != nil {
 		return fmt.Errorf("purge cached artifact %s: %w", sum, err)
 	}
 	return nil

@@ -11,7 +11,6 @@ import (
 	"strings"
 
 	"github.com/brightspots-nic/brightspots/practices"
-	"github.com/brightspots-nic/brightspots/storage"
 )
 
 // Feed limits (PROTOCOL.md, "Change feed" and "Errors and limits").
@@ -330,8 +329,8 @@ func (f *Member) serveArtifact(w http.ResponseWriter, r *http.Request, p practic
 		}
 		return fmt.Errorf("artifact %s: %w", sum, err)
 	}
-	rc, info, err := f.repo.Bucket().Get(r.Context(), practices.ArtifactKey(sum))
-	if errors.Is(err, storage.ErrNotFound) {
+	rc, info, err := f.repo.ArtifactBytes(r.Context(), sum, 0, -1)
+	if errors.Is(err, practices.ErrNotFound) {
 		return errNotFound
 	}
 	if err != nil {

@@ -27,6 +27,7 @@ import (
 	"github.com/brightspots-nic/brightspots/web/auth"
 	"github.com/brightspots-nic/brightspots/web/idp"
 	"github.com/brightspots-nic/brightspots/web/tokens"
+	"github.com/brightspots-nic/brightspots/web/uploads"
 )
 
 // Node is one assembled district node: its parts and the HTTP server over them.
@@ -155,6 +156,9 @@ func (n *Node) Indexer() *search.Indexer { return n.indexer }
 // Index is the node's search index.
 func (n *Node) Index() search.Index { return n.index }
 
+// Uploads is the node's resumable upload service (nil if its store cannot take multipart uploads).
+func (n *Node) Uploads() *uploads.Service { return n.server.Uploads() }
+
 // Federation is the node's part in the network (peers, keys, sync).
 func (n *Node) Federation() *federation.Member { return n.fed }
 
@@ -180,12 +184,15 @@ func (n *Node) Serve(ctx context.Context, ln net.Listener) error {
 }
 
 // Start runs the node's background work until ctx ends: the search indexer, the federation sync,
-// the crash reconciler and session pruning. The returned func waits for them to stop and closes the
+// the crash reconciler, session pruning and the sweep of expired uploads. The returned func waits for them to stop and closes the
 // index.
 func (n *Node) Start(ctx context.Context) (wait func()) {
 	done := make(chan struct{})
 	go n.reconcileLoop(ctx)
 	go n.pruneLoop(ctx)
+	if up := n.server.Uploads(); up != nil {
+		go up.Run(ctx, 5*time.Minute) // expired resumable uploads
+	}
 	fedDone := make(chan struct{})
 	go func() {
 		defer close(done)

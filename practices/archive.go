@@ -304,7 +304,11 @@ func (r *Repo) Export(ctx context.Context, w io.Writer, signer ArchiveSigner) (*
 	}
 	sort.Strings(sums)
 	for _, sum := range sums {
-		e, err := a.object(ctx, r.bucket, ArtifactKey(sum), ArtifactKey(sum))
+		loc, _, err := r.artifactObject(ctx, sum)
+		if err != nil {
+			return nil, fmt.Errorf("export: artifact %s: %w", sum, err)
+		}
+		e, err := a.object(ctx, r.bucket, loc, ArtifactKey(sum))
 		if err != nil {
 			return nil, err
 		}
@@ -718,7 +722,7 @@ func (r *Repo) ImportArtifact(ctx context.Context, sum string, size int64, media
 	if got := hex.EncodeToString(src.h.Sum(nil)); got != sum || src.n != size {
 		return refused("artifact %s changed while it was imported (SHA-256 %s, %d bytes)", sum, got, src.n)
 	}
-	if _, err := r.bucket.Stat(ctx, ArtifactKey(sum)); errors.Is(err, storage.ErrNotFound) {
+	if _, err := r.ArtifactStored(ctx, sum); errors.Is(err, ErrNotFound) {
 		if _, err := r.bucket.Copy(ctx, tmp, ArtifactKey(sum), storage.PutOptions{ContentType: mediaType}); err != nil {
 			return fmt.Errorf("import artifact %s: %w", sum, err)
 		}

@@ -16,8 +16,6 @@ import (
 	"unicode"
 	"unicode/utf8"
 
-	"github.com/google/uuid"
-
 	"github.com/brightspots-nic/brightspots/storage"
 )
 
@@ -149,6 +147,25 @@ func checkNotAScoreTable(name, media string, head []byte) error {
 	return nil
 }
 
+// CheckArtifactHead decides an artifact's media type from its name and first bytes (up to 512) and
+// refuses what an artifact may not be: a type not allowed, or a table of student rows.
+func CheckArtifactHead(name string, head []byte) (string, error) {
+	if err := CheckFileName(name); err != nil {
+		return "", err
+	}
+	if len(head) == 0 {
+		return "", &ArtifactError{"file", "empty", "the file is empty"}
+	}
+	media := SniffMedia(name, head)
+	if !allowedMedia[media] {
+		return "", &ArtifactError{"file", "media_type", fmt.Sprintf("files of type %s are not accepted; allowed are PDF, images, office documents, plain text, video and audio", media)}
+	}
+	if err := checkNotAScoreTable(name, media, head); err != nil {
+		return "", err
+	}
+	return media, nil
+}
+
 // ValidSHA256 reports whether s is a lower-case hex SHA-256.
 func ValidSHA256(s string) bool {
 	if len(s) != 64 {
@@ -164,6 +181,13 @@ func ArtifactKey(sum string) string { return "artifacts/sha256/" + sum }
 func artifactRefKey(sum string, kind Kind, id string) string {
 	return "artifacts/refs/" + sum + "/" + string(kind) + "." + id
 }
+
+// Read-ahead of an upload's body while the store sends a part: 8 MiB, half a store part, which keeps
+// a 1 GiB upload within 64 MiB of the node's idle memory.
+const (
+	readAheadBlock = 1 << 20
+	readAheadDepth = 8
+)
 
 // countingHasher counts and hashes what passes through it, refusing more than max bytes.
 type countingHasher struct {
@@ -200,34 +224,28 @@ func (r *Repo) StoreArtifact(ctx context.Context, name string, body io.Reader, m
 	if len(head) == 0 {
 		return ArtifactRef{}, &ArtifactError{"file", "empty", "the file is empty"}
 	}
-	media := SniffMedia(name, head)
-	if !allowedMedia[media] {
-		return ArtifactRef{}, &ArtifactError{"file", "media_type", fmt.Sprintf("files of type %s are not accepted; allowed are PDF, images, office documents, plain text, video and audio", media)}
-	}
-	if err := checkNotAScoreTable(name, media, head); err != nil {
+	media, err := CheckArtifactHead(name, head)
+	if err != nil {
 		return ArtifactRef{}, err
 	}
-	src := &countingHasher{r: br, h: sha256.New(), max: maxSize}
-	tmp := "artifacts/tmp/" + uuid.NewString()
-	_, err = r.bucket.Put(ctx, tmp, src, -1, storage.PutOptions{ContentType: media, MaxSize: maxSize})
+	ahead := readAhead(br, readAheadBlock, readAheadDepth)
+	defer ahead.Close()
+	src := &countingHasher{r: ahead, h: sha256.New(), max: maxSize}
+	// The bytes land at a fresh blob key, hashed on the way, and stay there (see LandArtifact): the
+	// hash is known only at the end, and moving them under it would write them a second time.
+	blob := NewArtifactBlobKey()
+	oi, err := r.bucket.Put(ctx, blob, src, -1, storage.PutOptions{ContentType: media, MaxSize: maxSize})
 	if err != nil {
-		_ = r.bucket.Delete(context.WithoutCancel(ctx), tmp)
+		_ = r.bucket.Delete(context.WithoutCancel(ctx), blob)
 		if errors.Is(err, errArtifactTooLarge) || errors.Is(err, storage.ErrTooLarge) {
 			return ArtifactRef{}, &ArtifactError{"file", "too_large", fmt.Sprintf("the file is larger than the limit of %d bytes", maxSize)}
 		}
 		return ArtifactRef{}, fmt.Errorf("store upload: %w", err)
 	}
-	defer func() { _ = r.bucket.Delete(context.WithoutCancel(ctx), tmp) }()
 	sum := hex.EncodeToString(src.h.Sum(nil))
-	// The key is the content's hash, so two uploads racing here write identical bytes and neither
-	// needs a create-only condition. That matters: S3 stores (MinIO among them) ignore conditions on
-	// server-side copies, so a conditional copy would have to stream the whole file through us again.
-	if _, err := r.bucket.Stat(ctx, ArtifactKey(sum)); errors.Is(err, storage.ErrNotFound) {
-		if _, err := r.bucket.Copy(ctx, tmp, ArtifactKey(sum), storage.PutOptions{ContentType: media}); err != nil {
-			return ArtifactRef{}, fmt.Errorf("store artifact %s: %w", sum, err)
-		}
-	} else if err != nil {
-		return ArtifactRef{}, fmt.Errorf("store artifact %s: %w", sum, err)
+	if err := r.LandArtifact(ctx, blob, sum, oi.Size); err != nil {
+		_ = r.bucket.Delete(context.WithoutCancel(ctx), blob)
+		return ArtifactRef{}, err
 	}
 	return ArtifactRef{SHA256: sum, Name: name, MediaType: media, Size: src.n}, nil
 }
@@ -263,10 +281,7 @@ func (r *Repo) OpenArtifact(ctx context.Context, p Principal, sum string, offset
 	if err != nil {
 		return nil, ArtifactRef{}, err
 	}
-	rc, _, err := r.bucket.GetRange(ctx, ArtifactKey(sum), offset, length)
-	if errors.Is(err, storage.ErrNotFound) {
-		return nil, ArtifactRef{}, ErrNotFound
-	}
+	rc, _, err := r.ArtifactBytes(ctx, sum, offset, length)
 	return rc, ref, err
 }
 

@@ -115,14 +115,16 @@ func (r *Repo) StoreArtifactDigest(ctx context.Context, name string, body io.Rea
 		return ArtifactRef{}, err
 	}
 	want, _ := hex.DecodeString(sum)
-	v := &verifyingReader{src: br, h: sha256.New(), want: want, size: size}
+	ahead := readAhead(br, readAheadBlock, readAheadDepth)
+	defer ahead.Close()
+	v := &verifyingReader{src: ahead, h: sha256.New(), want: want, size: size}
 	ref := ArtifactRef{SHA256: sum, Name: name, MediaType: media, Size: size}
-	if _, err := r.bucket.Stat(ctx, ArtifactKey(sum)); err == nil {
+	if _, err := r.ArtifactStored(ctx, sum); err == nil {
 		if _, err := io.Copy(io.Discard, v); err != nil {
 			return ArtifactRef{}, digestError(err)
 		}
 		return ref, nil
-	} else if !errors.Is(err, storage.ErrNotFound) {
+	} else if !errors.Is(err, ErrNotFound) {
 		return ArtifactRef{}, err
 	}
 	// Unconditional: the key is the content's hash, so a racing upload writes the same bytes.

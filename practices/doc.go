@@ -11,10 +11,13 @@
 //	node/intents/mirror/{origin-id}/{kind}/{id}.json  intents of mirror copies (same rule)
 //	node/state/log-checkpoint.json            a recent log position, so finding the end needs no full listing
 //	artifacts/sha256/{hex}                    content-addressed files
+//	artifacts/blobs/{id}                      files uploaded before their hash was known, kept where they landed
+//	artifacts/located/{hex}                   where the bytes of artifact {hex} are when not under sha256/ (landed.go)
 //	artifacts/refs/{hex}/{kind}.{id}          which records reference an artifact (for read checks)
 //	artifacts/refs/{hex}/{kind}.{id}.{origin-id}  the same for a record mirrored from a peer (mirror_artifacts.go)
 //
-// Other parts of the node keep their state in the same store: node/keys/… (federation signing keys),
+// Other parts of the node keep their state in the same store: uploads/{id}/… (resumable uploads in
+// progress: web/uploads), node/keys/… (federation signing keys),
 // node/state/peers/{id}.json (sync cursors), node/state/sync-lease.json and node/state/sync-wake/{peer}.json
 // (which replica pulls from peers, and notifies forwarded to it: federation/lease.go),
 // node/state/indexer-cursor.json or node/state/indexer-cursors/{index-instance}.json (the search

@@ -195,8 +195,8 @@ func TestPublishAndCurateInABrowser(t *testing.T) {
 	wsSubmit(t, ctx, "upload a lesson plan", chromedp.SetUploadFiles(`#f-file`, []string{pdf}), chromedp.Click(`form.ws-upload button[type=submit]`))
 	tpWaitURL(t, ctx, "uploaded=")
 	wsWaitText(t, ctx, `main .notice.ok`, "Uploaded lesson-plan.pdf.")
-	if !strings.Contains(a.logs.String(), `"method":"POST","route":"/api/v1/practices/:id/artifacts","status":201`) {
-		t.Error("the upload did not go through the API with progress (workspace.js)")
+	if !strings.Contains(a.logs.String(), `"method":"PATCH","route":"/api/v1/uploads/:id","status":204`) {
+		t.Error("the upload did not go through the resumable API with progress (workspace.js and tus-js-client)")
 	}
 
 	// Plan a test.

@@ -28,6 +28,7 @@ import (
 	"github.com/brightspots-nic/brightspots/storage"
 	"github.com/brightspots-nic/brightspots/web/auth"
 	"github.com/brightspots-nic/brightspots/web/tokens"
+	"github.com/brightspots-nic/brightspots/web/uploads"
 )
 
 // Version is the software version, set at build time with -ldflags "-X …web.Version=…".
@@ -111,6 +112,9 @@ type Server struct {
 	index search.Index
 	fed   Network
 	pages *pages
+	// uploads serves resumable (tus) artifact uploads; nil without a repository or a store that
+	// takes multipart uploads.
+	uploads *uploads.Service
 
 	requests *prometheus.CounterVec
 	latency  *prometheus.HistogramVec
@@ -146,6 +150,13 @@ func New(cfg Config, parts Parts) (*Server, error) {
 	var err error
 	if s.pages, err = loadPages(); err != nil {
 		return nil, err
+	}
+	if s.repo != nil {
+		if _, ok := s.bucket.(storage.Multipart); ok {
+			if s.uploads, err = s.newUploads(); err != nil {
+				return nil, err
+			}
+		}
 	}
 	e := echo.New()
 	if parts.ClientIP != nil {
@@ -209,7 +220,7 @@ func (s *Server) routes(e *echo.Echo) *echo.Echo {
 		MinLength: 1024,
 		Skipper: func(c echo.Context) bool {
 			p := c.Request().URL.Path
-			return strings.HasPrefix(p, "/api/v1/artifacts/") || strings.HasPrefix(p, "/federation/v1/artifacts/") || p == "/metrics"
+			return strings.HasPrefix(p, "/api/v1/artifacts/") || strings.HasPrefix(p, uploads.PathPrefix) || strings.HasPrefix(p, "/federation/v1/artifacts/") || p == "/metrics"
 		},
 	}))
 	issuerOrigin := ""
@@ -278,6 +289,7 @@ func (s *Server) apiRoutes(api *echo.Group) {
 		g.POST("/:id/withdraw", h.withdraw)
 	}
 	api.POST("/practices/:id/artifacts", s.uploadArtifact)
+	s.uploadRoutes(api)
 	api.GET("/practices/:id/evidence", s.practiceEvidence)
 	api.GET("/practices/:id/evidence.svg", s.evidenceSVG)
 	api.POST("/tests/:id/results", s.uploadResults)

@@ -2,7 +2,7 @@
 // against minio-go's own PutObject of the same bytes to the same MinIO in the same run, and the
 // server's peak resident memory. It starts everything itself on loopback:
 //
-//	go run ./scripts/benchupload -size 1GiB
+//	go run ./scripts/benchupload -size 1073741824 [-digest] [-mode resumable]
 //
 // The bytes are generated as they are sent (a seeded stream, new bytes for every upload so no
 // de-duplication flatters the figure), so the client holds none of them.
@@ -13,6 +13,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/base64"
+	"encoding/hex"
 	"flag"
 	"fmt"
 	"io"
@@ -22,6 +23,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
@@ -32,7 +34,10 @@ import (
 	"github.com/brightspots-nic/brightspots/storage/s3/miniotest"
 )
 
-var withDigest = flag.Bool("digest", false, "declare the SHA-256 with Content-Digest (no server-side copy)")
+var (
+	withDigest = flag.Bool("digest", false, "declare the SHA-256 (Content-Digest on a single request, sha256 metadata on a tus upload)")
+	mode       = flag.String("mode", "single", "single: POST /api/v1/practices/{id}/artifacts; resumable: a tus upload (POST /api/v1/uploads/, then one PATCH)")
+)
 
 func main() {
 	size := flag.Int64("size", 1<<30, "bytes to upload")
@@ -149,35 +154,46 @@ log: {level: warn}
 	if err := mc.MakeBucket(ctx, "direct", minio.MakeBucketOptions{}); err != nil {
 		return err
 	}
+	idle := rss(srv.Process.Pid, "VmRSS:")
 	var apiTimes, directTimes []time.Duration
 	for r := 0; r < runs; r++ {
-		// With -digest the client declares the SHA-256 (RFC 9530 Content-Digest), computed in a
-		// pass before the timed upload; the server then streams straight to the content-addressed key.
-		var digest string
+		// With -digest the client declares the SHA-256 (RFC 9530 Content-Digest, or the tus upload's
+		// sha256 metadata), computed in a pass before the timed upload.
+		var digest, hexSum string
 		if *withDigest {
 			h := sha256.New()
 			io.Copy(h, newStream(size, byte(2*r+1)))
 			digest = "sha-256=:" + base64.StdEncoding.EncodeToString(h.Sum(nil)) + ":"
+			hexSum = hex.EncodeToString(h.Sum(nil))
 		}
 		start := time.Now()
-		req, _ := http.NewRequest("POST", fmt.Sprintf("%s/api/v1/practices/%s/artifacts?name=big-%d.pdf", base, id, r), bufio.NewReaderSize(newStream(size, byte(2*r+1)), 1<<20))
-		req.ContentLength = size
-		if digest != "" {
-			req.Header.Set("Content-Digest", digest)
+		if *mode == "resumable" {
+			if err := tusUpload(base, token, id, fmt.Sprintf("big-%d.pdf", r), size, hexSum, newStream(size, byte(2*r+1))); err != nil {
+				return err
+			}
+			apiTimes = append(apiTimes, time.Since(start))
+			goto direct
 		}
-		req.Header.Set("Authorization", "Bearer "+token)
-		req.Header.Set("Content-Type", "application/pdf")
-		res, err := http.DefaultClient.Do(req)
-		if err != nil {
-			return err
-		}
-		body, _ := io.ReadAll(res.Body)
-		res.Body.Close()
-		if res.StatusCode != 201 {
-			return fmt.Errorf("upload: %d %s", res.StatusCode, body)
+		{
+			req, _ := http.NewRequest("POST", fmt.Sprintf("%s/api/v1/practices/%s/artifacts?name=big-%d.pdf", base, id, r), bufio.NewReaderSize(newStream(size, byte(2*r+1)), 1<<20))
+			req.ContentLength = size
+			if digest != "" {
+				req.Header.Set("Content-Digest", digest)
+			}
+			req.Header.Set("Authorization", "Bearer "+token)
+			req.Header.Set("Content-Type", "application/pdf")
+			res, err := http.DefaultClient.Do(req)
+			if err != nil {
+				return err
+			}
+			body, _ := io.ReadAll(res.Body)
+			res.Body.Close()
+			if res.StatusCode != 201 {
+				return fmt.Errorf("upload: %d %s", res.StatusCode, body)
+			}
 		}
 		apiTimes = append(apiTimes, time.Since(start))
-
+	direct:
 		start = time.Now()
 		if _, err := mc.PutObject(ctx, "direct", fmt.Sprintf("big-%d", r), newStream(size, byte(2*r+2)), size,
 			minio.PutObjectOptions{PartSize: 16 << 20, ContentType: "application/pdf"}); err != nil {
@@ -185,16 +201,16 @@ log: {level: warn}
 		}
 		directTimes = append(directTimes, time.Since(start))
 	}
-	hwm := peakRSS(srv.Process.Pid)
+	hwm := rss(srv.Process.Pid, "VmHWM:")
 	mb := float64(size) / (1 << 20)
-	fmt.Printf("size %.0f MiB, %d runs each, alternating, Content-Digest declared: %v\n", mb, runs, *withDigest)
+	fmt.Printf("size %.0f MiB, %d runs each, alternating, mode %s, digest declared: %v\n", mb, runs, *mode, *withDigest)
 	for i := range apiTimes {
 		fmt.Printf("run %d: API %.2fs (%.0f MiB/s)   minio-go PutObject %.2fs (%.0f MiB/s)   ratio %.2f\n", i+1,
 			apiTimes[i].Seconds(), mb/apiTimes[i].Seconds(), directTimes[i].Seconds(), mb/directTimes[i].Seconds(),
 			directTimes[i].Seconds()/apiTimes[i].Seconds())
 	}
 	fmt.Printf("best: API %.0f MiB/s, direct %.0f MiB/s, ratio %.2f\n", mb/minD(apiTimes).Seconds(), mb/minD(directTimes).Seconds(), minD(directTimes).Seconds()/minD(apiTimes).Seconds())
-	fmt.Printf("server peak RSS (VmHWM): %s\n", hwm)
+	fmt.Printf("server RSS idle (before the uploads): %s, peak (VmHWM): %s\n", idle, hwm)
 	return nil
 }
 
@@ -206,15 +222,55 @@ func minD(d []time.Duration) time.Duration {
 	return m
 }
 
-func peakRSS(pid int) string {
+// rss reads one memory line (VmRSS:, VmHWM:) of a process's status.
+func rss(pid int, field string) string {
 	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
 	if err != nil {
 		return "unknown"
 	}
 	for _, line := range strings.Split(string(b), "\n") {
-		if strings.HasPrefix(line, "VmHWM:") {
-			return strings.TrimSpace(strings.TrimPrefix(line, "VmHWM:"))
+		if strings.HasPrefix(line, field) {
+			return strings.TrimSpace(strings.TrimPrefix(line, field))
 		}
 	}
 	return "unknown"
+}
+
+// tusUpload sends body as a tus upload: a POST to create it, then the whole file in one PATCH (what
+// tus-js-client does with its default chunk size).
+func tusUpload(base, token, practice, name string, size int64, sum string, body io.Reader) error {
+	meta := "practice " + base64.StdEncoding.EncodeToString([]byte(practice)) + ",filename " + base64.StdEncoding.EncodeToString([]byte(name))
+	if sum != "" {
+		meta += ",sha256 " + base64.StdEncoding.EncodeToString([]byte(sum))
+	}
+	req, _ := http.NewRequest("POST", base+"/api/v1/uploads/", nil)
+	req.Header.Set("Authorization", "Bearer "+token)
+	req.Header.Set("Tus-Resumable", "1.0.0")
+	req.Header.Set("Upload-Length", strconv.FormatInt(size, 10))
+	req.Header.Set("Upload-Metadata", meta)
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return err
+	}
+	io.Copy(io.Discard, res.Body)
+	res.Body.Close()
+	if res.StatusCode != 201 {
+		return fmt.Errorf("create upload: %d", res.StatusCode)
+	}
+	req, _ = http.NewRequest("PATCH", res.Header.Get("Location"), bufio.NewReaderSize(body, 1<<20))
+	req.ContentLength = size
+	req.Header.Set("Authorization", "Bearer "+token)
+	req.Header.Set("Tus-Resumable", "1.0.0")
+	req.Header.Set("Upload-Offset", "0")
+	req.Header.Set("Content-Type", "application/offset+octet-stream")
+	res, err = http.DefaultClient.Do(req)
+	if err != nil {
+		return err
+	}
+	msg, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	if res.StatusCode != 204 || res.Header.Get("Upload-Offset") != strconv.FormatInt(size, 10) {
+		return fmt.Errorf("upload: %d %s", res.StatusCode, msg)
+	}
+	return nil
 }

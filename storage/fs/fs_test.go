@@ -30,6 +30,7 @@ func TestContract(t *testing.T) {
 		t.Cleanup(func() { assertNoTemps(t, b) })
 		return b
 	})
+	storagetest.RunMultipart(t, func(t *testing.T) storage.Bucket { return newBucket(t) })
 }
 
 // assertNoTemps checks that every put, failed or not, cleaned up after itself.

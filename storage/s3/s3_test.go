@@ -24,6 +24,11 @@ func TestContract(t *testing.T) {
 		t.Cleanup(func() { assertNoUploads(t, b) })
 		return b
 	})
+	storagetest.RunMultipart(t, func(t *testing.T) storage.Bucket {
+		b := srv.NewBucket(t)
+		t.Cleanup(func() { assertNoUploads(t, b) })
+		return b
+	})
 }
 
 // assertNoUploads checks that no multipart upload was left behind: every failed put aborted its own.
