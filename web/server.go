@@ -249,6 +249,7 @@ func (s *Server) routes(e *echo.Echo) *echo.Echo {
 	s.operationsRoutes(e)
 	s.apiRoutes(e.Group("/api/v1"))
 	s.pageRoutes(e)
+	s.harvestRoutes(e)
 
 	e.RouteNotFound("/*", func(c echo.Context) error { return echo.ErrNotFound })
 	return e
