@@ -21,6 +21,13 @@ if ! command -v chromium >/dev/null 2>&1 && [ "$(id -u)" = 0 ] && command -v apt
   (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium) >/dev/null
 fi
 
+# The OAI-PMH interoperability test harvests a node with a standard harvester the tests did not write
+# (Perl HTTP::OAI) and checks every response with xmllint: Debian's packages, installed as root.
+if { ! perl -MHTTP::OAI -e 1 >/dev/null 2>&1 || ! command -v xmllint >/dev/null 2>&1; } && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+  echo "tools: installing libhttp-oai-perl and libxml2-utils (Debian packages; first run only)" >&2
+  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libhttp-oai-perl libxml2-utils) >/dev/null
+fi
+
 # axe-core for the accessibility checks, pinned, from the npm registry.
 AXE_VERSION=4.14.1
 if [ ! -f "$PWD/.tools/axe/axe.min.js" ] || [ "$(cat "$PWD/.tools/axe/.version" 2>/dev/null)" != "$AXE_VERSION" ]; then
