@@ -18,4 +18,9 @@ func (s *Server) harvestRoutes(e *echo.Echo) {
 	e.GET("/oai", oai)
 	e.POST("/oai", oai)
 	e.GET("/oai/lrmi.xsd", echo.WrapHandler(http.HandlerFunc(h.ServeLRMISchema)))
+
+	e.GET("/search.atom", s.searchFeed)
+	e.GET("/collections/:id/feed.atom", s.collectionFeed)
+	teams := &teamFeeds{}
+	e.GET("/teams/:team/feed.atom", func(c echo.Context) error { return s.teamFeed(c, teams) })
 }

@@ -38,14 +38,14 @@ func (c *clock) Advance(d time.Duration) {
 }
 
 type fixture struct {
-	t      *testing.T
+	t      testing.TB
 	bucket storage.Bucket
 	repo   *practices.Repo
 	clock  *clock
 	h      *Handler
 }
 
-func newFixture(t *testing.T, pageSize int) *fixture {
+func newFixture(t testing.TB, pageSize int) *fixture {
 	t.Helper()
 	b, err := fs.Open(t.TempDir())
 	if err != nil {

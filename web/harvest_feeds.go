@@ -1,0 +1,238 @@
+package web
+
+import (
+	"context"
+	"net/url"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/brightspots-nic/brightspots/practices"
+	"github.com/brightspots-nic/brightspots/search"
+	"github.com/brightspots-nic/brightspots/web/harvest"
+)
+
+// Atom feeds of a search, a collection and a team's published work. Feeds are read by feed readers
+// that carry no session, so every feed is built as an anonymous visitor sees the node: public
+// records only, whoever asks. Pages link their feed with <link rel="alternate"> (feedLinks).
+
+func init() {
+	pageFuncs["feedLinks"] = feedLinks
+	pageFuncs["teamFeed"] = teamFeedHref
+}
+
+// feedLink is one <link rel="alternate" type="application/atom+xml"> of a page.
+type feedLink struct{ Title, Href string }
+
+// feedLinks returns the feeds that follow the page at path: the search page's own query as a feed,
+// a collection's items. Practice pages link their team's feed from their own template.
+func feedLinks(path string, query url.Values) []feedLink {
+	switch {
+	case path == "/" || path == "/search":
+		q := url.Values{}
+		for k, v := range query {
+			if k != "page" && slices.Contains(search.Parameters, k) {
+				q[k] = v
+			}
+		}
+		href := "/search.atom"
+		if len(q) > 0 {
+			href += "?" + q.Encode()
+		}
+		return []feedLink{{"New practices matching this search (Atom)", href}}
+	case strings.HasPrefix(path, "/collections/") && strings.Count(path, "/") == 2:
+		return []feedLink{{"Practices in this collection (Atom)", path + "/feed.atom"}}
+	}
+	return nil
+}
+
+// teamFeedHref is the feed of a team's published work.
+func teamFeedHref(team string) string { return "/teams/" + url.PathEscape(team) + "/feed.atom" }
+
+func (s *Server) feedBase(title, self, page string) harvest.Feed {
+	return harvest.Feed{
+		ID: s.cfg.Node.URL + self, Base: s.cfg.Node.URL, Title: title + " · " + s.cfg.Node.Name,
+		SelfURL: s.cfg.Node.URL + self, PageURL: s.cfg.Node.URL + page, Author: s.cfg.Node.Name,
+		Generator: "Bright Spots",
+	}
+}
+
+func (s *Server) practiceEntry(p *practices.Practice, districtName string) harvest.Entry {
+	e := harvest.Entry{
+		ID: p.URI, Title: p.Title, URL: s.cfg.Node.URL + "/practices/" + p.ID, Summary: p.Summary,
+		Updated: p.UpdatedAt, Published: p.PublishedAt, Author: districtName, Subjects: p.Subjects,
+		EvidenceLevel: practices.LevelDescribed,
+	}
+	if p.Evidence != nil && p.Evidence.Level != "" {
+		e.EvidenceLevel = p.Evidence.Level
+	}
+	e.EvidenceLabel = evidenceLabel(e.EvidenceLevel)
+	return e
+}
+
+// searchFeed: GET /search.atom with the search page's parameters, newest first unless a sort is
+// given.
+func (s *Server) searchFeed(c echo.Context) error {
+	params := c.QueryParams()
+	q, err := search.ParseQuery(params)
+	if err != nil {
+		return searchProblem(err)
+	}
+	if params.Get("sort") == "" {
+		q.Sort = search.SortNewest
+	}
+	q.Audience = search.AudienceOf(practices.Anonymous)
+	res, err := s.index.Search(c.Request().Context(), q)
+	if err != nil {
+		return searchProblem(err)
+	}
+	canonical := url.Values{}
+	for k, v := range params {
+		if slices.Contains(search.Parameters, k) {
+			canonical[k] = v
+		}
+	}
+	self, page, title := "/search.atom", "/search", "Practices"
+	if enc := canonical.Encode(); enc != "" {
+		self += "?" + enc
+		page += "?" + enc
+	}
+	if q.Text != "" {
+		title = "Practices matching “" + q.Text + "”"
+	}
+	f := s.feedBase(title, self, page)
+	names := s.districtNames()
+	for _, h := range res.Hits {
+		name := names[h.District]
+		if name == "" {
+			name = h.District
+		}
+		e := harvest.Entry{
+			ID: h.URI, Title: h.Title, URL: s.cfg.Node.URL + "/" + h.Kind.Plural() + "/" + url.PathEscape(h.RecordID),
+			Summary: h.Summary, Updated: h.UpdatedAt, Author: name, Subjects: h.Subjects,
+		}
+		if e.ID == "" {
+			e.ID = e.URL
+		}
+		if h.Kind == practices.KindPractice {
+			e.EvidenceLevel = h.EvidenceLevel
+			if e.EvidenceLevel == "" {
+				e.EvidenceLevel = practices.LevelDescribed
+			}
+			e.EvidenceLabel = evidenceLabel(e.EvidenceLevel)
+		}
+		f.Entries = append(f.Entries, e)
+	}
+	harvest.WriteFeed(c.Response(), f, time.Now())
+	return nil
+}
+
+// collectionFeed: GET /collections/{id}/feed.atom, the collection's public practices in its order.
+func (s *Server) collectionFeed(c echo.Context) error {
+	ctx := c.Request().Context()
+	rec, err := s.findRecord(ctx, practices.Anonymous, practices.KindCollection, c.Param("id"))
+	if err != nil {
+		return err
+	}
+	col := rec.(*practices.Collection)
+	f := s.feedBase(col.Title, "/collections/"+col.ID+"/feed.atom", "/collections/"+col.ID)
+	f.ID = col.URI
+	f.Subtitle = col.Aim
+	names := s.districtNames()
+	for _, it := range col.Items {
+		pr, ok := s.loadURI(ctx, practices.Anonymous, it.PracticeURI).(*practices.Practice)
+		if !ok {
+			continue
+		}
+		name := names[pr.OriginID]
+		if name == "" {
+			name = pr.OriginID
+		}
+		f.Entries = append(f.Entries, s.practiceEntry(pr, name))
+	}
+	harvest.WriteFeed(c.Response(), f, time.Now())
+	return nil
+}
+
+// teamFeedEntries is how many of a team's newest records its feed carries.
+const teamFeedEntries = 50
+
+// teamFeeds caches team feeds for a minute: building one lists every local practice and test.
+type teamFeeds struct {
+	mu sync.Mutex
+	m  map[string]teamFeedCache
+}
+
+type teamFeedCache struct {
+	at      time.Time
+	entries []harvest.Entry
+}
+
+// teamFeed: GET /teams/{team}/feed.atom, the team's public published practices and tests, newest
+// first. An unknown team is an empty feed: whether a team exists is not public.
+func (s *Server) teamFeed(c echo.Context, cache *teamFeeds) error {
+	team := c.Param("team")
+	if team == "" || len(team) > 100 || strings.ContainsAny(team, "/\x00") {
+		return echo.ErrNotFound
+	}
+	entries, err := s.teamEntries(c.Request().Context(), cache, team)
+	if err != nil {
+		return err
+	}
+	f := s.feedBase("Published by "+team, teamFeedHref(team), "/search")
+	f.Entries = entries
+	harvest.WriteFeed(c.Response(), f, time.Now())
+	return nil
+}
+
+func (s *Server) teamEntries(ctx context.Context, cache *teamFeeds, team string) ([]harvest.Entry, error) {
+	cache.mu.Lock()
+	if c, ok := cache.m[team]; ok && time.Since(c.at) < time.Minute {
+		cache.mu.Unlock()
+		return c.entries, nil
+	}
+	cache.mu.Unlock()
+	var entries []harvest.Entry
+	for _, kind := range []practices.Kind{practices.KindPractice, practices.KindTest} {
+		after := ""
+		for {
+			recs, next, err := s.repo.List(ctx, practices.Anonymous, kind, practices.ListFilter{Team: team, Status: practices.StatusPublished}, after, 200)
+			if err != nil {
+				return nil, err
+			}
+			for _, rec := range recs {
+				switch r := rec.(type) {
+				case *practices.Practice:
+					entries = append(entries, s.practiceEntry(r, s.cfg.Node.Name))
+				case *practices.Test:
+					title := r.Title
+					if title == "" {
+						title = "Test: " + r.Question
+					}
+					entries = append(entries, harvest.Entry{
+						ID: r.URI, Title: title, URL: s.cfg.Node.URL + "/tests/" + r.ID, Summary: r.Question,
+						Updated: r.UpdatedAt, Published: r.PublishedAt, Author: s.cfg.Node.Name,
+					})
+				}
+			}
+			if next == "" {
+				break
+			}
+			after = next
+		}
+	}
+	slices.SortFunc(entries, func(a, b harvest.Entry) int { return b.Updated.Compare(a.Updated) })
+	if len(entries) > teamFeedEntries {
+		entries = entries[:teamFeedEntries]
+	}
+	cache.mu.Lock()
+	if cache.m == nil || len(cache.m) > 1000 {
+		cache.m = map[string]teamFeedCache{}
+	}
+	cache.m[team] = teamFeedCache{at: time.Now(), entries: entries}
+	cache.mu.Unlock()
+	return entries, nil
+}
