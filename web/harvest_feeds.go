@@ -160,7 +160,7 @@ func (s *Server) collectionFeed(c echo.Context) error {
 // teamFeedEntries is how many of a team's newest records its feed carries.
 const teamFeedEntries = 50
 
-// teamFeeds caches team feeds for a minute: building one lists every local practice and test.
+// teamFeeds caches team feeds for a minute: building one lists every local practice.
 type teamFeeds struct {
 	mu sync.Mutex
 	m  map[string]teamFeedCache
@@ -171,7 +171,7 @@ type teamFeedCache struct {
 	entries []harvest.Entry
 }
 
-// teamFeed: GET /teams/{team}/feed.atom, the team's public published practices and tests, newest
+// teamFeed: GET /teams/{team}/feed.atom, the team's public published practices, newest
 // first. An unknown team is an empty feed: whether a team exists is not public.
 func (s *Server) teamFeed(c echo.Context, cache *teamFeeds) error {
 	team := c.Param("team")
@@ -196,7 +196,8 @@ func (s *Server) teamEntries(ctx context.Context, cache *teamFeeds, team string)
 	}
 	cache.mu.Unlock()
 	var entries []harvest.Entry
-	for _, kind := range []practices.Kind{practices.KindPractice, practices.KindTest} {
+	// Practices only until tests have public pages of their own to link to.
+	for _, kind := range []practices.Kind{practices.KindPractice} {
 		after := ""
 		for {
 			recs, next, err := s.repo.List(ctx, practices.Anonymous, kind, practices.ListFilter{Team: team, Status: practices.StatusPublished}, after, 200)
@@ -204,18 +205,8 @@ func (s *Server) teamEntries(ctx context.Context, cache *teamFeeds, team string)
 				return nil, err
 			}
 			for _, rec := range recs {
-				switch r := rec.(type) {
-				case *practices.Practice:
-					entries = append(entries, s.practiceEntry(r, s.cfg.Node.Name))
-				case *practices.Test:
-					title := r.Title
-					if title == "" {
-						title = "Test: " + r.Question
-					}
-					entries = append(entries, harvest.Entry{
-						ID: r.URI, Title: title, URL: s.cfg.Node.URL + "/tests/" + r.ID, Summary: r.Question,
-						Updated: r.UpdatedAt, Published: r.PublishedAt, Author: s.cfg.Node.Name,
-					})
+				if p, ok := rec.(*practices.Practice); ok {
+					entries = append(entries, s.practiceEntry(p, s.cfg.Node.Name))
 				}
 			}
 			if next == "" {

@@ -109,3 +109,25 @@ func TestAtomFeeds(t *testing.T) {
 		t.Errorf("unknown team's feed has %d entries", len(f.Items))
 	}
 }
+
+func TestSitemapAndRobotsRoutes(t *testing.T) {
+	n := newTestNode(t)
+	pub := n.publishPractice("Public one", "public")
+	hidden := n.publishPractice("Network one", "network")
+	r := n.do("", "GET", "/sitemap.xml", nil)
+	body := string(r.body)
+	if r.status != 200 || !strings.HasPrefix(r.header.Get("Content-Type"), "application/xml") ||
+		!strings.Contains(body, "<loc>"+n.url+"/practices/"+pub+"</loc>") || strings.Contains(body, hidden) {
+		t.Fatalf("sitemap: %d %s", r.status, body)
+	}
+	if r := n.do("", "GET", "/sitemap-1.xml", nil, "Accept", "application/xml"); r.status != 404 {
+		t.Errorf("sitemap part of an unsplit sitemap: %d", r.status)
+	}
+	r = n.do("", "GET", "/robots.txt", nil)
+	if r.status != 200 || !strings.Contains(string(r.body), "Sitemap: "+n.url+"/sitemap.xml") {
+		t.Errorf("robots.txt: %d %s", r.status, r.body)
+	}
+	if r := n.do("", "GET", "/oai/lrmi.xsd", nil); r.status != 200 || !strings.Contains(string(r.body), `targetNamespace="http://purl.org/dcx/lrmi-terms/"`) {
+		t.Errorf("lrmi.xsd: %d", r.status)
+	}
+}

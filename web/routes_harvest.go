@@ -2,9 +2,11 @@ package web
 
 import (
 	"net/http"
+	"strings"
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/brightspots-nic/brightspots/practices"
 	"github.com/brightspots-nic/brightspots/web/harvest"
 )
 
@@ -13,11 +15,24 @@ import (
 func (s *Server) harvestRoutes(e *echo.Echo) {
 	h := harvest.New(harvest.Config{
 		Repo: s.repo, Name: s.cfg.Node.Name, AdminEmail: s.cfg.Node.Contact, Logger: s.logger,
+		// Kinds with a public page: tests join when they have one outside the workspace.
+		PageKinds: []practices.Kind{practices.KindPractice, practices.KindCollection},
 	})
 	oai := echo.WrapHandler(http.HandlerFunc(h.ServeOAI))
 	e.GET("/oai", oai)
 	e.POST("/oai", oai)
 	e.GET("/oai/lrmi.xsd", echo.WrapHandler(http.HandlerFunc(h.ServeLRMISchema)))
+
+	e.GET("/sitemap.xml", echo.WrapHandler(http.HandlerFunc(h.ServeSitemap)))
+	e.GET("/sitemap-:part", func(c echo.Context) error {
+		part, ok := strings.CutSuffix(c.Param("part"), ".xml")
+		if !ok {
+			return echo.ErrNotFound
+		}
+		h.ServeSitemapPart(c.Response(), c.Request(), part)
+		return nil
+	})
+	e.GET("/robots.txt", echo.WrapHandler(http.HandlerFunc(h.ServeRobots)))
 
 	e.GET("/search.atom", s.searchFeed)
 	e.GET("/collections/:id/feed.atom", s.collectionFeed)

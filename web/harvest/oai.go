@@ -33,8 +33,10 @@ type Config struct {
 	PageSize int
 	// TokenTTL is how long a resumption token stays valid. Default 24 hours.
 	TokenTTL time.Duration
-	Logger   *slog.Logger
-	Now      func() time.Time
+	// PageKinds are the kinds with a public page at /{kind}s/{id}, listed in the sitemap.
+	PageKinds []practices.Kind
+	Logger    *slog.Logger
+	Now       func() time.Time
 }
 
 // Handler serves OAI-PMH (and, in other files, the node's feeds and sitemaps) from the change log.
@@ -49,6 +51,7 @@ type Handler struct {
 	now      func() time.Time
 
 	groupCache groupCache
+	sitemap    sitemap
 
 	neverMu     sync.Mutex
 	neverPublic map[string]int // "kind/id" → head version known never to have been public
@@ -80,7 +83,7 @@ func New(cfg Config) *Handler {
 	return &Handler{
 		repo: cfg.Repo, cfg: cfg, site: site{url: node.URL, name: name}, host: host,
 		formats: formats(node.URL), tokenKey: tokenKey{bucket: cfg.Repo.Bucket()},
-		log: cfg.Logger, now: cfg.Now, neverPublic: map[string]int{},
+		log: cfg.Logger, now: cfg.Now, neverPublic: map[string]int{}, sitemap: sitemap{limit: SitemapLimit},
 	}
 }
 
