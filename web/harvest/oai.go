@@ -641,6 +641,10 @@ const scanBudget = 50_000
 // the log entry of its current version; last is the position to resume after and more whether
 // another matching record may follow. One record past the page is looked for, so a list never ends
 // with an empty page.
+//
+// Entries are read a batch at a time: an entry followed in the same batch by another for the same
+// record is skipped without reading the record (the later one announces a newer version), and the
+// records the rest name are read in parallel.
 func (h *Handler) scan(ctx context.Context, t token, g *groups, size int) (items []item, last uint64, more bool, err error) {
 	local := h.repo.Node().URL
 	pos, scanned := t.After, 0
@@ -648,30 +652,28 @@ func (h *Handler) scan(ctx context.Context, t token, g *groups, size int) (items
 	stopAfter := time.Unix(t.Until, 0).Add(logSlack)
 	for {
 		want := min(1000, 2*(size+1-len(items))+16)
-		entries, err := h.repo.ReadLog(ctx, pos, want)
+		entries, err := h.repo.ReadLogConcurrent(ctx, pos, want, readWorkers)
 		if err != nil {
 			return nil, 0, false, err
 		}
-		for _, e := range entries {
+		found, err := h.batchItems(ctx, entries, local)
+		if err != nil {
+			return nil, 0, false, err
+		}
+		for i, e := range entries {
 			if t.Until != maxTime && e.At.After(stopAfter) {
 				return items, pos, false, nil // every later entry announces a change after until
 			}
 			scanned++
-			if e.Origin != "" && e.Origin != local {
-				pos = e.Seq
-				continue
-			}
-			k := string(e.Kind) + "/" + e.ID
-			it, ok, err := h.entryItem(ctx, e)
-			if err != nil {
-				return nil, 0, false, err
-			}
-			if ok && !seen[k] && h.matches(it, t, g) {
-				if len(items) == size {
-					return items, pos, true, nil // a record follows: resume before it
+			if it := found[i]; it != nil && h.matches(*it, t, g) {
+				k := string(e.Kind) + "/" + e.ID
+				if !seen[k] {
+					if len(items) == size {
+						return items, pos, true, nil // a record follows: resume before it
+					}
+					seen[k] = true
+					items = append(items, *it)
 				}
-				seen[k] = true
-				items = append(items, it)
 			}
 			pos = e.Seq
 			if len(items) > 0 && scanned >= scanBudget {
@@ -682,6 +684,48 @@ func (h *Handler) scan(ctx context.Context, t token, g *groups, size int) (items
 			return items, pos, false, nil
 		}
 	}
+}
+
+// readWorkers is how many records (and log entries) a scan reads at once.
+const readWorkers = 8
+
+// batchItems returns, for each entry of a batch, the item it announces or nil.
+func (h *Handler) batchItems(ctx context.Context, entries []practices.LogEntry, local string) ([]*item, error) {
+	lastOf := make(map[string]int, len(entries))
+	for i, e := range entries {
+		lastOf[string(e.Kind)+"/"+e.ID] = i
+	}
+	out := make([]*item, len(entries))
+	errs := make([]error, len(entries))
+	var wg sync.WaitGroup
+	next := make(chan int)
+	for range readWorkers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range next {
+				it, ok, err := h.entryItem(ctx, entries[i])
+				if ok {
+					out[i] = &it
+				}
+				errs[i] = err
+			}
+		}()
+	}
+	for i, e := range entries {
+		if (e.Origin != "" && e.Origin != local) || lastOf[string(e.Kind)+"/"+e.ID] != i {
+			continue
+		}
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
 }
 
 // entryItem returns the record a log entry names when the entry is the one of the record's current
