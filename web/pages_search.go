@@ -501,7 +501,7 @@ func (s *Server) practicePage(c echo.Context) error {
 	}
 	v.CanTest = p.Has(practices.RolePublisher)
 	v.TestURL = "/workspace/tests/new?" + url.Values{"practice": {pr.URI}}.Encode()
-	v.JSONLD = learningResource(pr, v.DistrictName)
+	v.JSONLD = withAlignments(learningResource(pr, v.DistrictName), pr)
 	return s.render(c, http.StatusOK, "practice", pr.Title, v)
 }
 

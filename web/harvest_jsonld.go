@@ -1,0 +1,74 @@
+package web
+
+import (
+	"github.com/brightspots-nic/brightspots/practices"
+)
+
+// schema.org JSON-LD beyond what learningResource writes for a practice: standards as LRMI
+// AlignmentObjects (the form OER aggregators and search engines read alongside teaches), and the
+// collection page as a LearningResource that has its practices as parts.
+
+func init() {
+	pageFuncs["collectionJSONLD"] = collectionJSONLD
+}
+
+// withAlignments adds educationalAlignment: one AlignmentObject per standard, with the CASE CFItem
+// URI as targetUrl when the standard came from an imported framework.
+func withAlignments(ld map[string]any, p *practices.Practice) map[string]any {
+	var aligns []any
+	for _, st := range p.Standards {
+		typ := st.Alignment
+		if typ == "" {
+			typ = "teaches"
+		}
+		a := map[string]any{"@type": "AlignmentObject", "alignmentType": typ, "targetName": st.Code}
+		if st.Framework != "" {
+			a["educationalFramework"] = st.Framework
+		}
+		if st.URI != "" {
+			a["targetUrl"] = st.URI
+		}
+		aligns = append(aligns, a)
+	}
+	if aligns != nil {
+		ld["educationalAlignment"] = aligns
+	}
+	return ld
+}
+
+// collectionJSONLD describes a collection page: a LearningResource (learningResourceType
+// "collection") whose hasPart lists the practices the page shows.
+func collectionJSONLD(v collectionView) map[string]any {
+	c := v.C
+	ld := map[string]any{
+		"@context":             "https://schema.org",
+		"@type":                "LearningResource",
+		"@id":                  c.URI,
+		"url":                  c.URI,
+		"name":                 c.Title,
+		"learningResourceType": "collection",
+		"inLanguage":           "en",
+		"publisher":            map[string]any{"@type": "Organization", "name": v.DistrictName, "url": c.Origin},
+		"dateModified":         c.UpdatedAt.UTC().Format("2006-01-02"),
+	}
+	if c.Description != "" {
+		ld["description"] = c.Description
+	} else if c.Aim != "" {
+		ld["description"] = c.Aim
+	}
+	if c.PublishedAt != nil {
+		ld["datePublished"] = c.PublishedAt.UTC().Format("2006-01-02")
+	}
+	var parts []any
+	for _, it := range v.Items {
+		part := map[string]any{"@type": "LearningResource", "@id": it.P.URI, "url": it.P.URI, "name": it.P.Title, "learningResourceType": "activity plan"}
+		if it.P.Summary != "" {
+			part["description"] = it.P.Summary
+		}
+		parts = append(parts, part)
+	}
+	if parts != nil {
+		ld["hasPart"] = parts
+	}
+	return ld
+}
