@@ -85,6 +85,10 @@ type Standard struct {
 	Framework string `json:"framework,omitempty"` // CCSS.MATH, CCSS.ELA-LITERACY, NGSS, or free text
 	URI       string `json:"uri,omitempty"`       // CASE CFItem URI when known
 	Alignment string `json:"alignment,omitempty"` // teaches (default) | assesses
+	// From an imported CASE framework (practices/standards), when the code is one of its items: the
+	// CFItem identifier and its full statement, so search and peers have the words without the framework.
+	CaseID    string `json:"case_id,omitempty"`
+	Statement string `json:"statement,omitempty"`
 }
 
 // BasedOn is lineage across districts.

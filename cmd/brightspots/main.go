@@ -58,6 +58,7 @@ Usage:
   brightspots export  --out FILE                       the district's own records, results and artifacts as a signed archive
   brightspots import  --in FILE [--kid KID]            restore such an archive into a new, empty node (same node.id and node.url)
   brightspots config  check [--config FILE]            validate the configuration and reach every service it names
+  brightspots standards import FILE                    a CASE framework (CFPackage JSON) for the practice form's standards picker
   brightspots version
 
 Every command takes --config FILE or --data DIR to find the node's store.
@@ -85,6 +86,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return exportArchive(ctx, args[1:], stdout, stderr)
 	case "import":
 		return importArchive(ctx, args[1:], stdout, stderr)
+	case "standards":
+		return standardsCmd(ctx, args[1:], stdout, stderr)
 	case "config":
 		if len(args) < 2 || args[1] != "check" {
 			return errors.New("config: check [--config FILE]")
