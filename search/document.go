@@ -223,6 +223,16 @@ func FromPractice(p *practices.Practice, ev Evidence) Document {
 	}
 	d.GradeBands = sortedUnique(bands)
 	d.Tags = tags(d.Subjects, d.GradeLevels)
+	// A standard from an imported CASE framework is found by its statement's words and its CFItem URI
+	// too, not only by its code.
+	for _, s := range p.Standards {
+		if st := clean(s.Statement); st != "" {
+			d.Tags += "\n" + st
+		}
+		if s.URI != "" {
+			d.Tags += "\n" + s.URI
+		}
+	}
 	return d
 }
 

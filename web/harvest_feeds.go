@@ -76,7 +76,7 @@ func (s *Server) practiceEntry(p *practices.Practice, districtName string) harve
 // searchFeed: GET /search.atom with the search page's parameters, newest first unless a sort is
 // given.
 func (s *Server) searchFeed(c echo.Context) error {
-	params := c.QueryParams()
+	params := s.standardURIQuery(c.Request().Context(), c.QueryParams())
 	q, err := search.ParseQuery(params)
 	if err != nil {
 		return searchProblem(err)

@@ -78,7 +78,7 @@ type choiceView struct {
 }
 
 func (s *Server) searchPage(c echo.Context) error {
-	params := c.QueryParams()
+	params := s.standardURIQuery(c.Request().Context(), c.QueryParams())
 	v := searchView{Text: params.Get("q"), Standard: strings.Join(params["standard"], ", "), PerPage: params.Get("per_page")}
 	status := http.StatusOK
 	q, err := search.ParseQuery(params)

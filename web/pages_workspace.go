@@ -16,6 +16,7 @@ import (
 
 	"github.com/brightspots-nic/brightspots/practices"
 	"github.com/brightspots-nic/brightspots/practices/evidence"
+	"github.com/brightspots-nic/brightspots/practices/standards"
 )
 
 // The PLC workspace: a team's drafts and published records, the practice editor with artifact
@@ -182,8 +183,10 @@ type practiceEditView struct {
 	Checklist []checkItem
 	Ready     bool
 	Upload    *EditPage // the artifact upload field and its error
-	MaxUpload int64
-	Link      string // the public page, once published
+	// StandardItems are the imported CASE items the standards picker offers (harvest_standards.go).
+	StandardItems []standards.Item
+	MaxUpload     int64
+	Link          string // the public page, once published
 }
 
 func (s *Server) newPracticePage(c echo.Context) error {
@@ -198,7 +201,7 @@ func (s *Server) newPracticePage(c echo.Context) error {
 
 func (s *Server) renderPracticeForm(c echo.Context, status int, ep *EditPage) error {
 	p := principal(c)
-	page := practiceEditView{EditPage: ep, Teams: p.Teams, FreeTeam: len(p.Teams) == 0}
+	page := practiceEditView{EditPage: ep, Teams: p.Teams, FreeTeam: len(p.Teams) == 0, StandardItems: s.standardItems(c.Request().Context())}
 	return s.render(c, status, "workspace_practice_new", "New practice", page)
 }
 
@@ -211,8 +214,9 @@ func (s *Server) createPracticePage(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	v := canonical(posted, append(slices.Clone(formKeys[practices.KindPractice]), "team"))
+	v := canonical(joinPickedStandard(posted), append(slices.Clone(formKeys[practices.KindPractice]), "team"))
 	rec, problems := practiceFromValues(v, nil)
+	s.alignToCatalog(c.Request().Context(), rec)
 	out, problems, err := s.createFromForm(c, p, rec, problems)
 	if err != nil {
 		return err
@@ -296,7 +300,8 @@ func (s *Server) savedNotice(c echo.Context, ep *EditPage) {
 func (s *Server) renderPracticeEdit(c echo.Context, status int, pr *practices.Practice, ep, upload *EditPage) error {
 	p := principal(c)
 	ctx := c.Request().Context()
-	page := practiceEditView{EditPage: ep, Practice: pr, Upload: upload, MaxUpload: s.cfg.Limits.MaxArtifactBytes}
+	page := practiceEditView{EditPage: ep, Practice: pr, Upload: upload, MaxUpload: s.cfg.Limits.MaxArtifactBytes,
+		StandardItems: s.standardItems(c.Request().Context())}
 	page.Checklist = checklist(practices.KindPractice, pr)
 	page.Ready = checklistReady(page.Checklist)
 	if pr.Status == practices.StatusPublished {
@@ -328,10 +333,12 @@ func (s *Server) savePracticePage(c echo.Context) error {
 		kind: practices.KindPractice, id: pr.ID, keys: keys,
 		values: func(r practices.Record) url.Values { return practiceValues(r.(*practices.Practice)) },
 		record: func(v url.Values, cur practices.Record) (practices.Record, []practices.FieldError) {
-			return practiceFromValues(v, cur.(*practices.Practice))
+			p, problems := practiceFromValues(v, cur.(*practices.Practice))
+			s.alignToCatalog(c.Request().Context(), p)
+			return p, problems
 		},
 	}
-	saved, ep, taken, err := s.saveMerging(c, spec, pr, canonical(posted, keys), versionOf(c))
+	saved, ep, taken, err := s.saveMerging(c, spec, pr, canonical(joinPickedStandard(posted), keys), versionOf(c))
 	if err != nil {
 		return err
 	}

@@ -12,7 +12,7 @@ import (
 
 // search answers GET /api/v1/search with only what the caller may see.
 func (s *Server) search(c echo.Context) error {
-	q, err := search.ParseQuery(c.QueryParams())
+	q, err := search.ParseQuery(s.standardURIQuery(c.Request().Context(), c.QueryParams()))
 	if err != nil {
 		return searchProblem(err)
 	}

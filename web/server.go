@@ -24,6 +24,7 @@ import (
 
 	"github.com/brightspots-nic/brightspots/federation"
 	"github.com/brightspots-nic/brightspots/practices"
+	"github.com/brightspots-nic/brightspots/practices/standards"
 	"github.com/brightspots-nic/brightspots/search"
 	"github.com/brightspots-nic/brightspots/storage"
 	"github.com/brightspots-nic/brightspots/web/auth"
@@ -105,7 +106,9 @@ type Server struct {
 	repo    *practices.Repo
 	tokens  *tokens.Store
 	metrics *prometheus.Registry
-	echo    *echo.Echo
+	// standards are the imported CASE frameworks the practice form offers.
+	standards *standards.Catalog
+	echo      *echo.Echo
 
 	auth  *auth.Authenticator
 	idp   http.Handler // nil when the district's own provider is configured
@@ -126,6 +129,9 @@ func New(cfg Config, parts Parts) (*Server, error) {
 	s := &Server{
 		cfg: cfg, logger: parts.Logger, bucket: parts.Store, repo: parts.Repo, tokens: parts.Tokens,
 		metrics: parts.Metrics, auth: parts.SignIn, idp: parts.Provider, index: parts.Index, fed: parts.Network,
+	}
+	if parts.Store != nil {
+		s.standards = standards.NewCatalog(parts.Store)
 	}
 	if s.logger == nil {
 		s.logger = slog.New(slog.DiscardHandler)

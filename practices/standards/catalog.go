@@ -11,7 +11,6 @@ import (
 	"slices"
 	"strings"
 	"sync"
-	"time"
 
 	"github.com/brightspots-nic/brightspots/storage"
 )
@@ -23,12 +22,11 @@ const prefix = "standards/frameworks/"
 type Catalog struct {
 	bucket storage.Bucket
 
-	mu      sync.Mutex
-	checked time.Time
-	etags   map[string]string
-	items   []Item
-	byCode  map[string]int // upper-cased code → index in items
-	byURI   map[string]int
+	mu     sync.Mutex
+	etags  map[string]string
+	items  []Item
+	byCode map[string]int // upper-cased code → index in items
+	byURI  map[string]int
 }
 
 // NewCatalog returns the catalog kept in bucket.
@@ -48,19 +46,14 @@ func (c *Catalog) Import(ctx context.Context, fw *Framework) error {
 	if _, err := c.bucket.Put(ctx, frameworkKey(fw.Identifier), bytes.NewReader(body), int64(len(body)), storage.PutOptions{ContentType: "application/json"}); err != nil {
 		return fmt.Errorf("store framework %q: %w", fw.Title, err)
 	}
-	c.mu.Lock()
-	c.checked = time.Time{} // re-read at next use
-	c.mu.Unlock()
 	return nil
 }
 
-// refresh re-reads the frameworks when the listing changed, at most every few seconds.
+// refresh re-reads the frameworks when the listing changed (an import by the command, in any
+// process). The listing is one small request; the practice form is not a hot path.
 func (c *Catalog) refresh(ctx context.Context) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if time.Since(c.checked) < 5*time.Second && c.byCode != nil {
-		return nil
-	}
 	objs, err := c.bucket.List(ctx, storage.ListOptions{Prefix: prefix})
 	if err != nil {
 		return fmt.Errorf("list standards frameworks: %w", err)
@@ -73,7 +66,6 @@ func (c *Catalog) refresh(ctx context.Context) error {
 			same = false
 		}
 	}
-	c.checked = time.Now()
 	if same && c.byCode != nil {
 		return nil
 	}
