@@ -124,11 +124,18 @@ func harvestAll(b *testing.B, base string) (records, pages int, peak, first, las
 func seed(b *testing.B, repo *practices.Repo, n int) {
 	ctx := context.Background()
 	h := New(Config{Repo: repo})
-	items, _, _, err := h.scan(ctx, token{From: minTime, Until: maxTime}, &groups{of: map[string][]string{}}, n)
-	if err != nil {
-		b.Fatal(err)
+	have := 0
+	for t := (token{From: minTime, Until: maxTime}); ; {
+		items, last, more, err := h.scan(ctx, t, &groups{of: map[string][]string{}}, 1000)
+		if err != nil {
+			b.Fatal(err)
+		}
+		have += len(items)
+		if !more {
+			break
+		}
+		t.After = last
 	}
-	have := len(items)
 	if have >= n {
 		return
 	}
