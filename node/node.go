@@ -133,7 +133,7 @@ func openSignIn(ctx context.Context, cfg Config, bucket storage.Bucket, clientIP
 // web is what the HTTP server is told of the configuration.
 func (c Config) web() web.Config {
 	return web.Config{
-		Node:   web.Identity{ID: c.Node.ID, Name: c.Node.Name, URL: c.Node.URL},
+		Node:   web.Identity{ID: c.Node.ID, Name: c.Node.Name, URL: c.Node.URL, Contact: c.Node.Contact},
 		Limits: c.Limits, Privacy: c.Privacy, RateLimit: c.RateLimit,
 	}
 }

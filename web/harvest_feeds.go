@@ -19,11 +19,6 @@ import (
 // that carry no session, so every feed is built as an anonymous visitor sees the node: public
 // records only, whoever asks. Pages link their feed with <link rel="alternate"> (feedLinks).
 
-func init() {
-	pageFuncs["feedLinks"] = feedLinks
-	pageFuncs["teamFeed"] = teamFeedHref
-}
-
 // feedLink is one <link rel="alternate" type="application/atom+xml"> of a page.
 type feedLink struct{ Title, Href string }
 

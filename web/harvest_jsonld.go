@@ -8,10 +8,6 @@ import (
 // AlignmentObjects (the form OER aggregators and search engines read alongside teaches), and the
 // collection page as a LearningResource that has its practices as parts.
 
-func init() {
-	pageFuncs["collectionJSONLD"] = collectionJSONLD
-}
-
 // withAlignments adds educationalAlignment: one AlignmentObject per standard, with the CASE CFItem
 // URI as targetUrl when the standard came from an imported framework.
 func withAlignments(ld map[string]any, p *practices.Practice) map[string]any {

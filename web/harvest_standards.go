@@ -16,17 +16,16 @@ import (
 // that is an imported item (typed or picked, by code or by CFItem URI) is stored with its CFItem
 // URI, identifier and statement. Codes that are not imported items are kept as typed.
 
-func init() {
-	pageFuncs["statementShort"] = func(s string) string {
-		if len(s) <= 140 {
-			return s
-		}
-		cut := strings.LastIndex(s[:140], " ")
-		if cut < 80 {
-			cut = 140
-		}
-		return s[:cut] + "…"
+// statementShort shortens a standard's statement for the picker's list, at a word.
+func statementShort(s string) string {
+	if len(s) <= 140 {
+		return s
 	}
+	cut := strings.LastIndex(s[:140], " ")
+	if cut < 80 {
+		cut = 140
+	}
+	return s[:cut] + "…"
 }
 
 // standardItems lists the imported items the picker offers (nil when none, or when the store

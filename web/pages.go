@@ -53,14 +53,19 @@ var pageFuncs = template.FuncMap{
 		}
 		return t.Format("2 Jan 2006")
 	},
-	"join":      strings.Join,
-	"hasPrefix": strings.HasPrefix,
-	"pct":       func(f float64) string { return fmt.Sprintf("%.0f%%", f) },
-	"num":       func(f float64) string { return fmt.Sprintf("%.2f", f) },
-	"add":       func(a, b int) int { return a + b },
-	"contains":  func(list []string, s string) bool { return contains(list, s) },
-	"query":     func(v url.Values) string { return v.Encode() },
-	"fixed":     func(f float64, places int) string { return strconv.FormatFloat(f, 'f', places, 64) },
+	// Feeds, JSON-LD and the standards picker (harvest_feeds.go, harvest_jsonld.go, harvest_standards.go).
+	"feedLinks":        feedLinks,
+	"teamFeed":         teamFeedHref,
+	"collectionJSONLD": collectionJSONLD,
+	"statementShort":   statementShort,
+	"join":             strings.Join,
+	"hasPrefix":        strings.HasPrefix,
+	"pct":              func(f float64) string { return fmt.Sprintf("%.0f%%", f) },
+	"num":              func(f float64) string { return fmt.Sprintf("%.2f", f) },
+	"add":              func(a, b int) int { return a + b },
+	"contains":         func(list []string, s string) bool { return contains(list, s) },
+	"query":            func(v url.Values) string { return v.Encode() },
+	"fixed":            func(f float64, places int) string { return strconv.FormatFloat(f, 'f', places, 64) },
 	"deref": func(f *float64) float64 {
 		if f == nil {
 			return math.NaN()

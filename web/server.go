@@ -46,9 +46,10 @@ type Config struct {
 
 // Identity names this node, as pages and /api/v1/me show it.
 type Identity struct {
-	ID   string // short slug, unique in the network
-	Name string // display name
-	URL  string // public base URL, no trailing slash
+	ID      string // short slug, unique in the network
+	Name    string // display name
+	URL     string // public base URL, no trailing slash
+	Contact string // an address to write to (OAI-PMH Identify shows it when it is an e-mail address)
 }
 
 // LimitsConfig bounds what a request may send.

@@ -8,8 +8,8 @@ import (
 	"io"
 	"os"
 
+	"github.com/brightspots-nic/brightspots/node"
 	"github.com/brightspots-nic/brightspots/practices/standards"
-	"github.com/brightspots-nic/brightspots/web"
 )
 
 // standardsCmd: brightspots standards import [--config FILE] [--data DIR] FILE
@@ -43,7 +43,7 @@ func standardsCmd(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	if err != nil {
 		return err
 	}
-	bucket, err := web.OpenBucket(ctx, cfg)
+	bucket, err := node.OpenBucket(ctx, cfg)
 	if err != nil {
 		return err
 	}
