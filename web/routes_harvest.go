@@ -12,7 +12,11 @@ import (
 
 // harvestRoutes registers what aggregators, feed readers and search engines read: OAI-PMH, Atom
 // feeds, the sitemap and robots.txt (web/harvest). Everything here serves public local records only.
+// Without a repository (a server built from some parts only) there is nothing to harvest.
 func (s *Server) harvestRoutes(e *echo.Echo) {
+	if s.repo == nil {
+		return
+	}
 	h := harvest.New(harvest.Config{
 		Repo: s.repo, Name: s.cfg.Node.Name, AdminEmail: s.cfg.Node.Contact, Logger: s.logger,
 		// Kinds with a public page: tests join when they have one outside the workspace.
@@ -34,7 +38,9 @@ func (s *Server) harvestRoutes(e *echo.Echo) {
 	})
 	e.GET("/robots.txt", echo.WrapHandler(http.HandlerFunc(h.ServeRobots)))
 
-	e.GET("/search.atom", s.searchFeed)
+	if s.index != nil {
+		e.GET("/search.atom", s.searchFeed)
+	}
 	e.GET("/collections/:id/feed.atom", s.collectionFeed)
 	teams := &teamFeeds{}
 	e.GET("/teams/:team/feed.atom", func(c echo.Context) error { return s.teamFeed(c, teams) })
