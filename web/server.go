@@ -283,6 +283,7 @@ func (s *Server) apiRoutes(api *echo.Group) {
 	api.POST("/tests/:id/results", s.uploadResults)
 	api.GET("/tests/:id/results", s.getResults)
 	api.GET("/tests/:id/results.svg", s.resultsSVG)
+	s.cycleRoutes(api)
 	api.GET("/artifacts/:sha256", s.downloadArtifact)
 	api.HEAD("/artifacts/:sha256", s.downloadArtifact)
 }
