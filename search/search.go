@@ -127,6 +127,9 @@ type Hit struct {
 	Summary       string         `json:"summary,omitempty"`
 	TitleHTML     template.HTML  `json:"title_html"`
 	SummaryHTML   template.HTML  `json:"summary_html,omitempty"`
+	// LearningHTML is a short escaped snippet of what a team learned testing the practice, with the
+	// matched words marked, when the query matched there ("What a team learned").
+	LearningHTML template.HTML `json:"learning_html,omitempty"`
 	Subjects      []string       `json:"subjects,omitempty"`
 	GradeLevels   []string       `json:"grade_levels,omitempty"`
 	EvidenceLevel string         `json:"evidence_level,omitempty"`

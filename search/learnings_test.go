@@ -1,0 +1,34 @@
+package search_test
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/brightspots-nic/brightspots/practices"
+	"github.com/brightspots-nic/brightspots/search"
+)
+
+func TestLearningSnippet(t *testing.T) {
+	match := func(w string) bool { return w == "english" || w == "learners" }
+	long := strings.Repeat("word ", 30) + "Our <b>English</b> learners needed sentence frames " + strings.Repeat("more ", 30)
+	got := string(search.LearningSnippet([]string{"Nothing relevant here.", long}, match))
+	for _, want := range []string{"… ", "&lt;b&gt;<mark>English</mark>&lt;/b&gt; <mark>learners</mark>", " …"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("snippet %q lacks %q", got, want)
+		}
+	}
+	if strings.Contains(got, "<b>") || len(strings.Fields(got)) > 30 {
+		t.Errorf("snippet not escaped or too long: %q", got)
+	}
+	if s := search.LearningSnippet([]string{"Nothing relevant here."}, match); s != "" {
+		t.Errorf("snippet without a match: %q", s)
+	}
+}
+
+func TestPracticeDocumentCarriesLearnings(t *testing.T) {
+	p := &practices.Practice{Meta: practices.Meta{ID: "p1", Origin: "http://a.test", OriginID: "a", Visibility: practices.VisibilityPublic}, Title: "Number talks"}
+	d := search.FromPractice(p, search.Evidence{Learnings: []string{"Worked with English learners.\u0007", "  "}})
+	if len(d.Learnings) != 1 || d.Learnings[0] != "Worked with English learners." {
+		t.Fatalf("learnings = %q", d.Learnings)
+	}
+}
