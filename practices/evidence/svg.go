@@ -248,14 +248,19 @@ func renderForest(p Pool, id string, link func(ForestRow) string) []byte {
 	w.f(`<line class="ref" x1="%.1f" y1="%.1f" x2="%.1f" y2="%.1f"/>`+"\n", x(HattieReference), top-14, x(HattieReference), bottom)
 	y := top
 	for _, r := range p.Rows {
+		// The label column is 230 px wide: a longer label is cut (the full text is in the title,
+		// the description and the table beside the plot).
+		label := fitLabel(rowLabel(r), " (n = "+strconv.Itoa(r.N)+")", 36)
 		if href := linkOf(link, r); href != "" {
 			w.f(`<a href="`)
 			w.text(href)
-			w.f(`">`)
-			w.textAt(10, y+4, "start", "link", rowLabel(r)+" (n = "+strconv.Itoa(r.N)+")")
+			w.f(`"><title>`)
+			w.text(rowLabel(r))
+			w.f(`</title>`)
+			w.textAt(10, y+4, "start", "link", label)
 			w.f("</a>\n")
 		} else {
-			w.textAt(10, y+4, "start", "", rowLabel(r)+" (n = "+strconv.Itoa(r.N)+")")
+			w.textAt(10, y+4, "start", "", label)
 		}
 		w.f(`<line class="ci" x1="%.1f" y1="%.1f" x2="%.1f" y2="%.1f"/>`+"\n", x(r.CILower), y, x(r.CIUpper), y)
 		s := 4 + 8*math.Sqrt(math.Max(0, r.Weight)/100)
@@ -284,6 +289,15 @@ func renderForest(p Pool, id string, link func(ForestRow) string) []byte {
 	w.textAt(10, y, "start", "m", fmt.Sprintf("Heterogeneity: I² = %s%%, τ² = %s, Q = %s (df %d)", num(d.I2, 0), num(d.Tau2, 3), num(d.Q, 2), d.DF))
 	w.f("</svg>\n")
 	return w.Bytes()
+}
+
+// fitLabel is label+suffix in at most max characters, the label cut with an ellipsis if need be.
+func fitLabel(label, suffix string, max int) string {
+	r := []rune(label)
+	if room := max - len([]rune(suffix)); len(r) > room && room > 1 {
+		label = strings.TrimSpace(string(r[:room-1])) + "…"
+	}
+	return label + suffix
 }
 
 func linkOf(link func(ForestRow) string, r ForestRow) string {
