@@ -32,3 +32,20 @@ func TestPracticeDocumentCarriesLearnings(t *testing.T) {
 		t.Fatalf("learnings = %q", d.Learnings)
 	}
 }
+
+// FuzzLearningSnippet: whatever a team writes, the snippet is escaped text with only <mark> markup.
+func FuzzLearningSnippet(f *testing.F) {
+	for _, s := range []string{"Our English learners needed frames.", "<script>alert(1)</script> english", "a & b \"english\" 'x'", "\uE000english\uE001", "english\x00<"} {
+		f.Add(s, "english")
+	}
+	f.Fuzz(func(t *testing.T, text, word string) {
+		out := string(search.LearningSnippet([]string{text}, func(w string) bool { return w == strings.ToLower(word) }))
+		rest := strings.NewReplacer("<mark>", "", "</mark>", "").Replace(out)
+		if strings.ContainsAny(rest, "<>\"") {
+			t.Fatalf("unescaped markup in %q", out)
+		}
+		if strings.Count(out, "<mark>") != strings.Count(out, "</mark>") {
+			t.Fatalf("unbalanced marks in %q", out)
+		}
+	})
+}
