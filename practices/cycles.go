@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -458,20 +459,47 @@ func (r *Repo) Activity(ctx context.Context, p Principal, limit int) ([]Activity
 		if err != nil {
 			return nil, err
 		}
-		for _, rec := range pracs {
-			pr := rec.(*Practice)
-			tests, err := r.TestsOf(ctx, p, pr.URI)
-			if err != nil {
-				return nil, err
+		// Each record's lookups are independent object-store reads: run a few at once (on S3 each is
+		// a round trip), then add the results in order.
+		type found struct {
+			tests       []PracticeTest
+			adaptations []*Practice
+			followers   []*Test
+		}
+		lookup := func(recs []Record, f func(Record) (found, error)) ([]found, error) {
+			out := make([]found, len(recs))
+			errs := make([]error, len(recs))
+			sem := make(chan struct{}, 8)
+			var wg sync.WaitGroup
+			for i, rec := range recs {
+				wg.Add(1)
+				sem <- struct{}{}
+				go func() {
+					defer func() { <-sem; wg.Done() }()
+					out[i], errs[i] = f(rec)
+				}()
 			}
-			for _, t := range tests {
+			wg.Wait()
+			return out, errors.Join(errs...)
+		}
+		ofPractices, err := lookup(pracs, func(rec Record) (found, error) {
+			var fd found
+			var err error
+			if fd.tests, err = r.TestsOf(ctx, p, rec.RecordMeta().URI); err != nil {
+				return fd, err
+			}
+			fd.adaptations, err = r.Adaptations(ctx, p, rec.RecordMeta().URI)
+			return fd, err
+		})
+		if err != nil {
+			return nil, err
+		}
+		for i, rec := range pracs {
+			pr := rec.(*Practice)
+			for _, t := range ofPractices[i].tests {
 				add("test", t.Test, pr, t.ViaAdaptation)
 			}
-			adaptations, err := r.Adaptations(ctx, p, pr.URI)
-			if err != nil {
-				return nil, err
-			}
-			for _, a := range adaptations {
+			for _, a := range ofPractices[i].adaptations {
 				add("adaptation", a, pr, false)
 			}
 		}
@@ -479,14 +507,18 @@ func (r *Repo) Activity(ctx context.Context, p Principal, limit int) ([]Activity
 		if err != nil {
 			return nil, err
 		}
-		for _, rec := range tests {
-			t := rec.(*Test)
-			followers, err := r.Followers(ctx, p, t.URI)
-			if err != nil {
-				return nil, err
-			}
-			for _, fl := range followers {
-				add("follow", fl, t, false)
+		ofTests, err := lookup(tests, func(rec Record) (found, error) {
+			var fd found
+			var err error
+			fd.followers, err = r.Followers(ctx, p, rec.RecordMeta().URI)
+			return fd, err
+		})
+		if err != nil {
+			return nil, err
+		}
+		for i, rec := range tests {
+			for _, fl := range ofTests[i].followers {
+				add("follow", fl, rec.(*Test), false)
 			}
 		}
 	}

@@ -20,6 +20,10 @@ func TestLearningSnippet(t *testing.T) {
 	if strings.Contains(got, "<b>") || len(strings.Fields(got)) > 30 {
 		t.Errorf("snippet not escaped or too long: %q", got)
 	}
+	// The learning that matches most of the query wins over an earlier one that matches less.
+	if s := string(search.LearningSnippet([]string{"English only.", "English learners too."}, match)); !strings.HasPrefix(s, "<mark>English</mark> <mark>learners</mark>") {
+		t.Errorf("snippet %q: want the learning with more matched words", s)
+	}
 	if s := search.LearningSnippet([]string{"Nothing relevant here."}, match); s != "" {
 		t.Errorf("snippet without a match: %q", s)
 	}

@@ -175,6 +175,15 @@ func TestCyclesTravel(t *testing.T) {
 	}
 
 	// A's search for a phrase only B's learnings hold finds A's own practice, with the snippet.
+	defer func() {
+		if t.Failed() { // what A's indexer said, if it fell behind
+			for _, l := range strings.Split(a.logs.String(), "\n") {
+				if strings.Contains(l, "indexer") && !strings.Contains(l, `"level":"DEBUG"`) {
+					t.Log(l)
+				}
+			}
+		}
+	}()
 	waitFor(t, "A finds its practice by B's learnings", func() bool {
 		r := a.do("teacher", "GET", "/api/v1/search?q="+url.QueryEscape("newcomers frame own table"), nil)
 		if r.status != 200 {
