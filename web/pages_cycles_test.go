@@ -31,6 +31,15 @@ func TestCyclePagesOverHTTP(t *testing.T) {
 		t.Errorf("anonymous test page: %d %s", r.StatusCode, r.Header.Get("Location"))
 	}
 
+	// What a team writes is text wherever it is shown: the test page, the activity panel's source.
+	xssID, _ := n.publishCycle(practiceURI, "Escaping cycle", firstURI, `<script>alert("x")</script> & <b>frames</b>`, "adapt")
+	if r := tpPage(n, "teacher", "/tests/"+xssID); r.status != 200 || strings.Contains(string(r.body), `<script>alert`) ||
+		!strings.Contains(string(r.body), `&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt; &amp; &lt;b&gt;frames&lt;/b&gt;`) {
+		t.Errorf("learnings not escaped on the test page: %d", r.status)
+	} else {
+		tpCheckPageSafety(t, "test page", r)
+	}
+
 	// Start the next cycle from the test page, as the team's publisher.
 	s := n.session("pia@riverside.example", "publisher", "math-4")
 	body := s.page("/tests/" + firstID)
