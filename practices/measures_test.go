@@ -15,7 +15,7 @@ import (
 	"github.com/brightspots-nic/brightspots/storage"
 )
 
-func draftTest(practiceURI string) *practices.Test {
+func draftMeasuredTest(practiceURI string) *practices.Test {
 	return &practices.Test{
 		Meta:     practices.Meta{Team: "math-4", Visibility: practices.VisibilityNetwork},
 		Practice: practices.PracticeRef{URI: practiceURI, Version: 1},
@@ -44,7 +44,7 @@ func exitTicket() evidence.Measure {
 func TestMeasuresKeepSmallPointsInsideTheDistrict(t *testing.T) {
 	ctx := context.Background()
 	r := openRepo(t, newBucket(t))
-	in := draftTest("http://riverside.test/practices/0190f2a0-0000-7000-8000-000000000001")
+	in := draftMeasuredTest("http://riverside.test/practices/0190f2a0-0000-7000-8000-000000000001")
 	in.Measures = []evidence.Measure{exitTicket()}
 	rec, err := r.Create(ctx, mathPLC, in)
 	if err != nil {
@@ -135,7 +135,7 @@ func TestMeasureValidation(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			m := exitTicket()
 			tc.edit(&m)
-			in := draftTest("http://riverside.test/practices/0190f2a0-0000-7000-8000-000000000001")
+			in := draftMeasuredTest("http://riverside.test/practices/0190f2a0-0000-7000-8000-000000000001")
 			in.Measures = []evidence.Measure{m}
 			_, err := r.Create(ctx, mathPLC, in)
 			var ve *practices.ValidationError
@@ -159,7 +159,7 @@ func TestMeasureValidation(t *testing.T) {
 			}
 		})
 	}
-	many := draftTest("http://riverside.test/practices/0190f2a0-0000-7000-8000-000000000001")
+	many := draftMeasuredTest("http://riverside.test/practices/0190f2a0-0000-7000-8000-000000000001")
 	for i := 0; i < 11; i++ {
 		m := exitTicket()
 		m.ID = fmt.Sprintf("m%d", i)
@@ -176,7 +176,7 @@ func TestMeasureValidation(t *testing.T) {
 func TestArchiveKeepsTeamMeasures(t *testing.T) {
 	ctx := context.Background()
 	src := openRepo(t, newBucket(t))
-	in := draftTest("http://riverside.test/practices/0190f2a0-0000-7000-8000-000000000001")
+	in := draftMeasuredTest("http://riverside.test/practices/0190f2a0-0000-7000-8000-000000000001")
 	in.Measures = []evidence.Measure{exitTicket()}
 	rec, err := src.Create(ctx, mathPLC, in)
 	if err != nil {
@@ -220,7 +220,7 @@ func TestArchiveKeepsTeamMeasures(t *testing.T) {
 func TestIdenticalScoresStayInside(t *testing.T) {
 	ctx := context.Background()
 	r := openRepo(t, newBucket(t))
-	in := draftTest("http://riverside.test/practices/0190f2a0-0000-7000-8000-000000000001")
+	in := draftMeasuredTest("http://riverside.test/practices/0190f2a0-0000-7000-8000-000000000001")
 	in.Measures = []evidence.Measure{exitTicket()}
 	rec, err := r.Create(ctx, mathPLC, in)
 	if err != nil {

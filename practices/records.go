@@ -207,6 +207,15 @@ type Test struct {
 	Measures      []evidence.Measure `json:"measures,omitempty"`
 	PredictionMet string             `json:"prediction_met,omitempty"` // yes | partly | no
 	Decision      string             `json:"decision,omitempty"`       // adopt | adapt | abandon
+	// Follows names the earlier cycle this one follows, making a ramp of cycles (IMPROVEMENT.md).
+	// An addition to protocol version 1: older nodes ignore it.
+	Follows *TestRef `json:"follows,omitempty"`
+}
+
+// TestRef points at a specific version of a local or mirrored test.
+type TestRef struct {
+	URI     string `json:"uri"`
+	Version int    `json:"version,omitempty"`
 }
 
 // CollectionItem is one curated practice with the curator's note.

@@ -378,6 +378,11 @@ func (r *Repo) Create(ctx context.Context, p Principal, rec Record) (Record, err
 	if err := Validate(rec, LevelCreate); err != nil {
 		return nil, err
 	}
+	if t, ok := rec.(*Test); ok {
+		if err := r.prepareTest(ctx, p, t, nil); err != nil {
+			return nil, err
+		}
+	}
 	if err := r.commit(ctx, rec, ""); err != nil {
 		return nil, err
 	}
@@ -402,6 +407,11 @@ func (r *Repo) Update(ctx context.Context, p Principal, kind Kind, id string, ex
 		}
 		if err := checkEditable(cur, rec); err != nil {
 			return err
+		}
+		if t, ok := rec.(*Test); ok {
+			if err := r.prepareTest(ctx, p, t, cur.(*Test)); err != nil {
+				return err
+			}
 		}
 		m := *cur.RecordMeta()
 		in := rec.RecordMeta()

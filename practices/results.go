@@ -177,7 +177,12 @@ func (r *Repo) NoteReferences(ctx context.Context, originID string, rec Record) 
 	switch x := rec.(type) {
 	case *Test:
 		if x.Practice.URI != "" {
-			return putJSON(ctx, r.bucket, refKey("tests-of", x.Practice.URI, originID, m.Kind, m.ID), target, storage.PutOptions{})
+			if err := putJSON(ctx, r.bucket, refKey("tests-of", x.Practice.URI, originID, m.Kind, m.ID), target, storage.PutOptions{}); err != nil {
+				return err
+			}
+		}
+		if x.Follows != nil && x.Follows.URI != "" {
+			return putJSON(ctx, r.bucket, refKey("follows", x.Follows.URI, originID, m.Kind, m.ID), target, storage.PutOptions{})
 		}
 	case *Practice:
 		for _, b := range x.BasedOn {
@@ -281,7 +286,7 @@ func (r *Repo) EvidenceWithTests(ctx context.Context, p Principal, uri string, m
 	return sum, tests, err
 }
 
-// Adaptations returns the practices p may see that declare themselves an adaptation of the practice
+// Adaptations returns the published practices p may see that declare themselves an adaptation of the practice
 // at uri (local or mirrored).
 func (r *Repo) Adaptations(ctx context.Context, p Principal, uri string) ([]*Practice, error) {
 	refs, err := r.referrers(ctx, "adaptations-of", uri)
@@ -295,7 +300,7 @@ func (r *Repo) Adaptations(ctx context.Context, p Principal, uri string) ([]*Pra
 			continue
 		}
 		pr, ok := rec.(*Practice)
-		if !ok {
+		if !ok || pr.Status != StatusPublished { // a team's draft adaptation is listed once published
 			continue
 		}
 		for _, b := range pr.BasedOn { // the marker may be stale: the record must still say so

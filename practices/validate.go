@@ -281,7 +281,7 @@ var (
 
 func validateTest(c *checker, t *Test, level Level) {
 	pub := level == LevelPublish
-	c.text("title", t.Title, 120, false)
+	c.text("title", t.Title, 120, pub)
 	c.url("practice.uri", t.Practice.URI, true)
 	if t.Practice.Version < 0 {
 		c.add("practice.version", "range", "must not be negative")

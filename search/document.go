@@ -87,6 +87,9 @@ type Document struct {
 	HasResults    bool     `json:"has_results"`
 	Designs       []string `json:"designs,omitempty"`
 	Decisions     []string `json:"decisions,omitempty"`
+	// Learnings is what teams wrote about their published tests of the practice (what they learned
+	// and what they adapted), so a search finds a practice by what its testers learned.
+	Learnings []string `json:"learnings,omitempty"`
 
 	UpdatedAt   time.Time `json:"updated_at"`
 	UpdatedUnix int64     `json:"updated_unix"` // for sorting
@@ -102,6 +105,9 @@ type Evidence struct {
 	DistrictCount int      // districts those tests come from
 	Designs       []string // designs of those tests
 	Decisions     []string // decisions of those tests
+	// Learnings are the learnings and adaptations of the practice's published tests that every
+	// reader of the practice's document may see (plain text, one entry per test and field).
+	Learnings []string
 }
 
 // SummaryEvidence reads what the practice's own evidence summary holds.
@@ -146,8 +152,37 @@ func PooledEvidence(repo *practices.Repo, minN int) func(ctx context.Context, p 
 				ev.Decisions = append(ev.Decisions, t.Decision)
 			}
 		}
+		if ev.Learnings, err = practiceLearnings(ctx, repo, p); err != nil {
+			return Evidence{}, err
+		}
 		return ev, nil
 	}
+}
+
+// practiceLearnings is what teams learned and adapted in the practice's published tests (and its
+// adaptations' tests), for its search document. A test reaches the document only if everyone who
+// may see the document may see the test: a public practice's document carries public tests only.
+func practiceLearnings(ctx context.Context, repo *practices.Repo, p *practices.Practice) ([]string, error) {
+	tests, err := repo.TestsOf(ctx, indexPrincipal, p.URI)
+	if err != nil {
+		return nil, err
+	}
+	audience := DocumentAudience(p.Visibility)
+	var out []string
+	for _, t := range tests {
+		if t.Test.Status != practices.StatusPublished {
+			continue
+		}
+		if audience == AudiencePublic && DocumentAudience(t.Test.Visibility) != AudiencePublic {
+			continue
+		}
+		for _, text := range []string{t.Test.Learnings, t.Test.Adaptations} {
+			if strings.TrimSpace(text) != "" {
+				out = append(out, text)
+			}
+		}
+	}
+	return out, nil
 }
 
 // DocID is the document id of a record: its kind, a digest of its origin (two districts may use the
@@ -207,6 +242,11 @@ func FromPractice(p *practices.Practice, ev Evidence) Document {
 	}
 	for _, m := range p.KeyMoves {
 		d.KeyMoves = append(d.KeyMoves, clean(m))
+	}
+	for _, l := range ev.Learnings {
+		if l = strings.TrimSpace(clean(l)); l != "" {
+			d.Learnings = append(d.Learnings, l)
+		}
 	}
 	var std []string
 	for _, s := range p.Standards {

@@ -117,24 +117,27 @@ func (f Facets) Count(name, value string) int {
 // Hit is one search hit: what a result list shows. The HTML fields are escaped text with the matched
 // words wrapped in <mark>…</mark>; they are safe to put in a page as they are.
 type Hit struct {
-	ID            string         `json:"id"` // document id (DocID)
-	Kind          practices.Kind `json:"kind"`
-	RecordID      string         `json:"record_id"`
-	URI           string         `json:"uri,omitempty"`
-	Origin        string         `json:"origin"`
-	District      string         `json:"district"`
-	Title         string         `json:"title"`
-	Summary       string         `json:"summary,omitempty"`
-	TitleHTML     template.HTML  `json:"title_html"`
-	SummaryHTML   template.HTML  `json:"summary_html,omitempty"`
-	Subjects      []string       `json:"subjects,omitempty"`
-	GradeLevels   []string       `json:"grade_levels,omitempty"`
-	EvidenceLevel string         `json:"evidence_level,omitempty"`
-	PooledEffect  *float64       `json:"pooled_effect,omitempty"`
-	TestCount     int            `json:"test_count"`
-	DistrictCount int            `json:"district_count"`
-	UpdatedAt     time.Time      `json:"updated_at"`
-	Score         float64        `json:"score,omitempty"`
+	ID          string         `json:"id"` // document id (DocID)
+	Kind        practices.Kind `json:"kind"`
+	RecordID    string         `json:"record_id"`
+	URI         string         `json:"uri,omitempty"`
+	Origin      string         `json:"origin"`
+	District    string         `json:"district"`
+	Title       string         `json:"title"`
+	Summary     string         `json:"summary,omitempty"`
+	TitleHTML   template.HTML  `json:"title_html"`
+	SummaryHTML template.HTML  `json:"summary_html,omitempty"`
+	// LearningHTML is a short escaped snippet of what a team learned testing the practice, with the
+	// matched words marked, when the query matched there ("What a team learned").
+	LearningHTML  template.HTML `json:"learning_html,omitempty"`
+	Subjects      []string      `json:"subjects,omitempty"`
+	GradeLevels   []string      `json:"grade_levels,omitempty"`
+	EvidenceLevel string        `json:"evidence_level,omitempty"`
+	PooledEffect  *float64      `json:"pooled_effect,omitempty"`
+	TestCount     int           `json:"test_count"`
+	DistrictCount int           `json:"district_count"`
+	UpdatedAt     time.Time     `json:"updated_at"`
+	Score         float64       `json:"score,omitempty"`
 }
 
 // SortFacetValues orders facet values most frequent first, ties by value.

@@ -78,7 +78,8 @@ func (h recordHandlers) create(c echo.Context) error {
 }
 
 func (h recordHandlers) get(c echo.Context) error {
-	rec, err := h.s.repo.Get(c.Request().Context(), principal(c), h.kind, c.Param("id"))
+	// Local or mirrored: a mirrored record's origin says where it lives and where it is changed.
+	rec, err := h.s.findRecord(c.Request().Context(), principal(c), h.kind, c.Param("id"))
 	if err != nil {
 		return err
 	}
@@ -95,6 +96,9 @@ func (h recordHandlers) getVersion(c echo.Context) error {
 		return practices.ErrNotFound
 	}
 	rec, err := h.s.repo.GetVersion(c.Request().Context(), principal(c), h.kind, c.Param("id"), v)
+	if errors.Is(err, practices.ErrNotFound) {
+		rec, err = h.s.mirroredVersion(c.Request().Context(), principal(c), h.kind, c.Param("id"), v)
+	}
 	if err != nil {
 		return err
 	}
@@ -107,7 +111,7 @@ func (h recordHandlers) update(c echo.Context) error {
 	}
 	// Look the record up first so that a record the caller may not see answers 404 whatever else is wrong.
 	if _, err := h.s.repo.Get(c.Request().Context(), principal(c), h.kind, c.Param("id")); err != nil {
-		return err
+		return h.s.readOnlyIfMirrored(c, h.kind, err)
 	}
 	expected, err := ifMatch(c, true)
 	if err != nil {
@@ -134,7 +138,7 @@ func (h recordHandlers) remove(c echo.Context) error {
 		return err
 	}
 	if err := h.s.repo.Delete(c.Request().Context(), principal(c), h.kind, c.Param("id"), expected); err != nil {
-		return err
+		return h.s.readOnlyIfMirrored(c, h.kind, err)
 	}
 	return c.NoContent(http.StatusNoContent)
 }
@@ -157,7 +161,7 @@ func (h recordHandlers) transition(c echo.Context, f func(ctx context.Context, p
 	}
 	out, err := f(c.Request().Context(), principal(c), h.kind, c.Param("id"), expected)
 	if err != nil {
-		return err
+		return h.s.readOnlyIfMirrored(c, h.kind, err)
 	}
 	return h.respond(c, http.StatusOK, out)
 }

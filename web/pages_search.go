@@ -408,6 +408,8 @@ type practiceView struct {
 	TestURL      string
 	JSONLD       map[string]any
 	Measures     []MeasureMultiples // measures over time across the tests (measures_view.go)
+	Ramps        [][]rampStep       // ramps of two or more cycles among the practice's tests
+	AdaptURL     string             // "adapt this practice", for publishers
 }
 
 type linkView struct{ Label, URL string }
@@ -437,7 +439,8 @@ type poolView struct {
 	ID       string
 	Heading  string
 	Plain    []string
-	Chart    template.URL // data: URI of the evidence package's SVG, shown as an image
+	Chart    template.URL  // data: URI of the evidence package's SVG, shown as an image
+	ChartSVG template.HTML // the same plot inline, its row labels linking to each test's page
 	ChartAlt string
 	Rows     []rowView
 	Result   evidence.DL
@@ -445,6 +448,7 @@ type poolView struct {
 
 type rowView struct {
 	Label, District, Design, Decision string
+	URL                               string // the test's page on this node
 	N                                 int
 	Effect, CI, Weight                string
 	Adapted                           bool
@@ -501,6 +505,12 @@ func (s *Server) practicePage(c echo.Context) error {
 	}
 	v.CanTest = p.Has(practices.RolePublisher)
 	v.TestURL = "/workspace/tests/new?" + url.Values{"practice": {pr.URI}}.Encode()
+	if v.Ramps, err = s.practiceRamps(ctx, p, pr, names); err != nil {
+		return err
+	}
+	if p.Has(practices.RolePublisher) && pr.Status == practices.StatusPublished {
+		v.AdaptURL = "/workspace/practices/" + pr.ID + "/adapt"
+	}
 	v.JSONLD = withAlignments(learningResource(pr, v.DistrictName), pr)
 	return s.render(c, http.StatusOK, "practice", pr.Title, v)
 }
@@ -564,6 +574,12 @@ func buildEvidence(sum evidence.Summary, tests []*practices.Test, names map[stri
 			pv.Plain = append(pv.Plain, "A before-and-after gain includes the growth students make over the same weeks anyway. The dashed line at 0.40 (Hattie's average effect) is a reference point, not a pass mark.")
 		}
 		pv.Chart = template.URL("data:image/svg+xml;base64," + base64.StdEncoding.EncodeToString(evidence.RenderForestSVG(pool)))
+		pv.ChartSVG = template.HTML(evidence.RenderForestSVGLinked(pool, pv.ID+"-plot", func(r evidence.ForestRow) string {
+			if t := byURI[r.Test]; t != nil {
+				return "/tests/" + t.ID
+			}
+			return ""
+		}))
 		pv.ChartAlt = fmt.Sprintf("Forest plot of %s and the pooled effect. The table that follows gives the same numbers.", plural(d.K, "test", "tests"))
 		for _, r := range pool.Rows {
 			pooled[r.Test] = true
@@ -571,6 +587,7 @@ func buildEvidence(sum evidence.Summary, tests []*practices.Test, names map[stri
 				Effect: fmt.Sprintf("%.2f", r.G), CI: fmt.Sprintf("%.2f to %.2f", r.CILower, r.CIUpper), Weight: fmt.Sprintf("%.0f%%", r.Weight), Adapted: r.Adapted}
 			if t := byURI[r.Test]; t != nil {
 				rv.Decision = decisionLabel(t.Decision)
+				rv.URL = "/tests/" + t.ID
 			}
 			pv.Rows = append(pv.Rows, rv)
 		}
@@ -580,7 +597,7 @@ func buildEvidence(sum evidence.Summary, tests []*practices.Test, names map[stri
 		if pooled[t.URI] {
 			continue
 		}
-		rv := rowView{Label: t.Title, District: district(t.OriginID), Design: designLabel(t.Design), Decision: decisionLabel(t.Decision),
+		rv := rowView{Label: t.Title, URL: "/tests/" + t.ID, District: district(t.OriginID), Design: designLabel(t.Design), Decision: decisionLabel(t.Decision),
 			Why: fmt.Sprintf("A group had fewer than %d students, so no effect is published.", sum.MinimumN)}
 		if rv.Label == "" {
 			rv.Label = t.Team

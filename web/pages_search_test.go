@@ -3,7 +3,6 @@ package web_test
 import (
 	"bytes"
 	"context"
-	"encoding/base64"
 	"encoding/json"
 	"html"
 	"net/http"
@@ -260,7 +259,7 @@ func TestTeacherPagesOverHTTP(t *testing.T) {
 			"Works best after unit fractions.", "CCSS.MATH.CONTENT.4.NF.A.2", "Creative Commons Attribution 4.0",
 			`href="/api/v1/artifacts/`, "lesson plan.pdf", "(PDF, ",
 			"Evidence level", "Spring cycle 1", "Spring cycle 2", "Adopt", "Adapt", "95% confidence interval runs from",
-			"not a pass mark", `alt="Forest plot of 3 tests`, "Grade 5 cycle <span class=\"tag\">adapted version</span>",
+			"not a pass mark", `<desc id="pool-single_group-plot-desc">Forest plot of 3`, "Grade 5 cycle</a> <span class=\"tag\">adapted version</span>",
 			"Adapted by", `href="/practices/` + adaptedID + `"`,
 		} {
 			if !strings.Contains(body, want) {
@@ -270,14 +269,23 @@ func TestTeacherPagesOverHTTP(t *testing.T) {
 		if strings.Contains(strings.ToLower(body), "essa") || strings.Contains(body, "/workspace/tests/new") {
 			t.Errorf("practice page for a teacher says ESSA or offers a test")
 		}
-		// The chart is an image whose own text is escaped SVG with a title and a description.
-		m := regexp.MustCompile(`src="data:image/svg(?:\+|&#43;)xml;base64,([^"]+)"`).FindStringSubmatch(body)
-		if m == nil {
-			t.Fatal("no chart")
+		// The forest plot is inline SVG with a title and a description, and every row label links to
+		// its test's page, as the evidence table's rows do.
+		m := regexp.MustCompile(`(?s)<svg [^>]*class="bs-svg".*?</svg>`).FindString(body)
+		if m == "" || !strings.Contains(m, "<title") || !strings.Contains(m, "<desc") {
+			t.Fatalf("no inline forest plot: %.300s", m)
 		}
-		svg, err := base64.StdEncoding.DecodeString(html.UnescapeString(m[1]))
-		if err != nil || !bytes.Contains(svg, []byte("<title")) || !bytes.Contains(svg, []byte("<desc")) {
-			t.Errorf("chart: %v %.100s", err, svg)
+		plotLinks := regexp.MustCompile(`<a href="(/tests/[0-9a-f-]{36})">`).FindAllStringSubmatch(m, -1)
+		if len(plotLinks) != 3 {
+			t.Errorf("forest plot links to %d tests, want 3: %v", len(plotLinks), plotLinks)
+		}
+		for _, l := range plotLinks {
+			if !strings.Contains(body, `<th scope="row"><a href="`+l[1]+`">`) {
+				t.Errorf("evidence table has no row linking to %s", l[1])
+			}
+			if r := tpPage(n, "teacher", l[1]); r.status != 200 {
+				t.Errorf("%s: %d", l[1], r.status)
+			}
 		}
 		// LRMI JSON-LD.
 		ld := tpJSONLD(t, body)
@@ -604,8 +612,11 @@ func TestTeacherFindsAPracticeFromAnotherDistrict(t *testing.T) {
 	if len(rows) != 3 || !strings.Contains(rows[0], "Lakeview") || !strings.Contains(rows[0], "One group, pre/post") || !strings.Contains(rows[0], "12") || !strings.Contains(rows[0], "Adopt") {
 		t.Errorf("evidence rows %q", rows)
 	}
-	if alt, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`document.querySelector("img.chart").alt + "|" + document.querySelector("img.chart").naturalWidth`)); !strings.HasPrefix(alt, "Forest plot of 2 tests") || strings.HasSuffix(alt, "|0") {
-		t.Errorf("forest plot image: %q", alt)
+	// The forest plot is drawn inline (its row labels link to each test's page), with its text
+	// alternative in <title> and <desc>.
+	if alt, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`(() => { const s = document.querySelector(".forest-plot svg");
+		return s ? s.querySelector("desc").textContent + "|" + Math.round(s.getBoundingClientRect().width) + "|" + s.querySelectorAll("a").length : ""; })()`)); !strings.HasPrefix(alt, "Forest plot of 2") || strings.Contains(alt, "|0|") || !strings.HasSuffix(alt, "|2") {
+		t.Errorf("forest plot: %q", alt)
 	}
 	checkAccessibility(t, ctx, "practice")
 	tpCheckReflow(t, ctx, "practice")

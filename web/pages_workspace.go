@@ -117,7 +117,8 @@ type testRow struct {
 }
 
 type workspaceData struct {
-	Teams []teamWork
+	Teams    []teamWork
+	Activity []activityRow // what other teams did with this team's work (pages_cycles.go)
 }
 
 func (s *Server) workspaceHome(c echo.Context) error {
@@ -169,6 +170,7 @@ func (s *Server) workspaceHome(c echo.Context) error {
 		}
 		data.Teams = append(data.Teams, tw)
 	}
+	data.Activity = s.activityRows(ctx, p)
 	return s.render(c, http.StatusOK, "workspace", "PLC workspace", data)
 }
 
@@ -603,6 +605,7 @@ type testView struct {
 	Problem               bool
 	MinN                  int
 	Measures              *measuresSection // measures over time (pages_measures.go)
+	Follows               *practices.Test  // the earlier cycle this one follows, when visible
 }
 
 // edit makes the plan the form that the "field" template function fills.
@@ -627,12 +630,26 @@ func (s *Server) newTestPage(c echo.Context) error {
 		"prediction.operator": {">="}, "assessment.form": {"same"}, "visibility": {vis},
 		"cohort.subjects": slices.Clone(pr.Subjects), "cohort.grade_levels": slices.Clone(pr.GradeLevels),
 	}
+	if f := c.QueryParam("follows"); f != "" {
+		// "Start the next cycle": the new test follows that one (checked again when it is saved).
+		if prev, err := s.repo.LoadTest(c.Request().Context(), p, f); err == nil {
+			v.Set("follows.uri", prev.URI)
+			v["cohort.grade_levels"] = nil
+			if prev.Cohort != nil {
+				v["cohort.grade_levels"] = slices.Clone(prev.Cohort.GradeLevels)
+			}
+			v.Set("design", prev.Design)
+		}
+	}
 	return s.renderNewTest(c, http.StatusOK, pr, newEditPage(practices.KindTest, v, 0))
 }
 
 func (s *Server) renderNewTest(c echo.Context, status int, pr *practices.Practice, ep *EditPage) error {
 	p := principal(c)
 	page := &testView{Plan: ep, Practice: pr, PracticeLink: s.practiceLink(pr), Teams: p.Teams, FreeTeam: len(p.Teams) == 0}
+	if f := ep.Form.Get("follows.uri"); f != "" {
+		page.Follows, _ = s.repo.LoadTest(c.Request().Context(), p, f)
+	}
 	return s.render(c, status, "test_new", "Plan a test", page)
 }
 
@@ -701,6 +718,9 @@ func (s *Server) renderTest(c echo.Context, status int, page *testView) error {
 	}
 	page.Locked = t.Results != nil
 	page.MinN = s.cfg.Privacy.MinN
+	if t.Follows != nil {
+		page.Follows, _ = s.repo.LoadTest(ctx, p, t.Follows.URI)
+	}
 	if t.Results != nil {
 		page.Results = t.Results
 		page.ResultsImage = fmt.Sprintf("/api/v1/tests/%s/results.svg?v=%d", t.ID, t.Version)

@@ -102,6 +102,7 @@ var fieldLabels = map[practices.Kind]map[string]string{
 		"adaptations": "Adaptations", "deviations": "Deviations from the plan", "learnings": "What we learned",
 		"results": "Results", "scores": "Score table (CSV)", "prediction_met": "Was the prediction met?", "decision": "Decision",
 		"visibility": "Who may see it once published", "shared_with": "Districts to share with",
+		"follows": "Follows the earlier cycle", "follows.uri": "Follows the earlier cycle", "follows.version": "Follows the earlier cycle",
 	},
 	practices.KindCollection: {
 		"title": "Title", "description": "Description", "aim": "Network aim", "curator": "Curator shown",
@@ -122,7 +123,7 @@ var formKeys = map[practices.Kind][]string{
 		"cohort.grade_levels", "cohort.subjects", "cohort.classrooms", "cohort.students_planned", "cohort.context_tags",
 		"start_date", "end_date", "dosage.sessions_planned", "dosage.sessions_delivered", "dosage.minutes_per_session",
 		"fidelity.method", "fidelity.adherence_pct", "adaptations", "deviations", "learnings", "prediction_met", "decision",
-		"visibility", "shared_with"},
+		"visibility", "shared_with", "follows.uri"},
 	practices.KindCollection: {"title", "description", "aim", "curator", "visibility", "shared_with", "items"},
 }
 
@@ -133,7 +134,7 @@ var (
 		"assessment.name", "assessment.kind", "assessment.score_min", "assessment.score_max", "assessment.proficiency_cut", "assessment.form",
 		"cohort.grade_levels", "cohort.subjects", "cohort.classrooms", "cohort.students_planned", "cohort.context_tags",
 		"start_date", "end_date", "dosage.sessions_planned", "dosage.sessions_delivered", "dosage.minutes_per_session",
-		"visibility", "shared_with"}
+		"visibility", "shared_with", "follows.uri"}
 	// testLockedKeys cannot change once results exist (practices.checkEditable): the plan form then
 	// shows them as text and does not post them.
 	testLockedKeys = []string{"design", "prediction.text", "prediction.metric", "prediction.operator", "prediction.value",
@@ -680,6 +681,9 @@ func testValues(t *practices.Test) url.Values {
 	set("decision", t.Decision)
 	set("visibility", string(t.Visibility))
 	set("shared_with", strings.Join(t.SharedWith, ", "))
+	if t.Follows != nil {
+		set("follows.uri", t.Follows.URI)
+	}
 	for k, vals := range v {
 		if len(vals) == 0 {
 			delete(v, k)
@@ -701,6 +705,12 @@ func testFromValues(v url.Values, cur *practices.Test) (*practices.Test, []pract
 	}
 	t.Visibility = practices.Visibility(v.Get("visibility"))
 	t.SharedWith = splitList(v.Get("shared_with"))
+	if uri := strings.TrimSpace(v.Get("follows.uri")); uri != "" {
+		t.Follows = &practices.TestRef{URI: uri}
+		if cur != nil && cur.Follows != nil && cur.Follows.URI == uri {
+			t.Follows.Version = cur.Follows.Version // unchanged: keep the version it was linked to
+		}
+	}
 	if cur != nil {
 		t.Practice, t.Team = cur.Practice, cur.Team
 	} else {

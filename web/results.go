@@ -90,7 +90,7 @@ func (s *Server) resultsProblem(c echo.Context, err error) error {
 // unsuppressed view in addition to those who may edit it.
 func (s *Server) getResults(c echo.Context) error {
 	p := principal(c)
-	rec, err := s.repo.Get(c.Request().Context(), p, practices.KindTest, c.Param("id"))
+	rec, err := s.findRecord(c.Request().Context(), p, practices.KindTest, c.Param("id"))
 	if err != nil {
 		return err
 	}
@@ -99,7 +99,7 @@ func (s *Server) getResults(c echo.Context) error {
 		return problem(http.StatusNotFound, "no-results", "this test has no results yet")
 	}
 	out := map[string]any{"results": t.Results}
-	if practices.CanWrite(p, &t.Meta) == nil {
+	if t.Origin == s.cfg.Node.URL && practices.CanWrite(p, &t.Meta) == nil {
 		if in, err := s.repo.InternalResults(c.Request().Context(), t.ID); err == nil {
 			out["analysis"] = in.Analysis
 		}
@@ -109,7 +109,7 @@ func (s *Server) getResults(c echo.Context) error {
 
 // resultsSVG is the published results card as a picture with its own text alternative.
 func (s *Server) resultsSVG(c echo.Context) error {
-	rec, err := s.repo.Get(c.Request().Context(), principal(c), practices.KindTest, c.Param("id"))
+	rec, err := s.findRecord(c.Request().Context(), principal(c), practices.KindTest, c.Param("id"))
 	if err != nil {
 		return err
 	}
@@ -123,7 +123,7 @@ func (s *Server) resultsSVG(c echo.Context) error {
 // practiceEvidence pools every published test of the practice the caller may see.
 func (s *Server) practiceEvidence(c echo.Context) error {
 	p := principal(c)
-	rec, err := s.repo.Get(c.Request().Context(), p, practices.KindPractice, c.Param("id"))
+	rec, err := s.findRecord(c.Request().Context(), p, practices.KindPractice, c.Param("id"))
 	if err != nil {
 		return err
 	}
@@ -137,7 +137,7 @@ func (s *Server) practiceEvidence(c echo.Context) error {
 // evidenceSVG is a practice's forest plot for one design family (?family=single_group|comparison).
 func (s *Server) evidenceSVG(c echo.Context) error {
 	p := principal(c)
-	rec, err := s.repo.Get(c.Request().Context(), p, practices.KindPractice, c.Param("id"))
+	rec, err := s.findRecord(c.Request().Context(), p, practices.KindPractice, c.Param("id"))
 	if err != nil {
 		return err
 	}

@@ -14,4 +14,5 @@ func (s *Server) pageRoutes(e *echo.Echo) {
 	e.GET("/favicon.ico", func(c echo.Context) error { return c.Redirect(http.StatusMovedPermanently, "/static/favicon.svg") })
 	s.teacherPages(e)
 	s.workspacePages(e)
+	s.cyclePages(e) // pages_cycles.go: test pages, adapting a practice
 }

@@ -304,6 +304,7 @@ func (s *Server) apiRoutes(api *echo.Group) {
 	api.GET("/tests/:id/results", s.getResults)
 	api.GET("/tests/:id/results.svg", s.resultsSVG)
 	s.measureRoutes(api)
+	s.cycleRoutes(api)
 	api.GET("/artifacts/:sha256", s.downloadArtifact)
 	api.HEAD("/artifacts/:sha256", s.downloadArtifact)
 }

@@ -234,6 +234,11 @@ func seedDemo(ctx context.Context, repos []*practices.Repo, perDistrict int) err
 			}
 		}
 	}
+	// A story the generated records cannot tell: a ramp of cycles ending in adopt, and an adaptation
+	// tested in a second district (demo_cycles.go).
+	if err := seedCycles(ctx, repos, admin, teams); err != nil {
+		return fmt.Errorf("ramps and adaptations: %w", err)
+	}
 	// One collection, curated in the first district from every district's practices.
 	sort.Strings(network)
 	col := &practices.Collection{

@@ -172,7 +172,7 @@ func (g *Generator) Item(i int) Item {
 			ID: id, Kind: practices.KindPractice, URI: dist.URL + "/practices/" + id, Version: 1 + rng.IntN(3),
 			Origin: dist.URL, OriginID: dist.ID, Status: practices.StatusPublished,
 			CreatedAt: created, UpdatedAt: updated, PublishedAt: &published,
-			Team: teams[rng.IntN(len(teams))] + " " + gl + " PLC", Visibility: vis,
+			Team: pickTeam(rng, tp.subject) + " " + gl + " PLC", Visibility: vis,
 		},
 		Title: title,
 		Summary: fmt.Sprintf("%s %s students %s. %s", strat.summary, gl, tp.goal,
@@ -216,12 +216,15 @@ func (g *Generator) Item(i int) Item {
 	it := Item{Practice: p, Topic: tp.name, Strategy: strings.TrimSuffix(strat.title, " for %s")}
 	nTests := [...]int{0, 1, 1, 1, 2, 2, 3, 4}[rng.IntN(8)]
 	districts := map[string]bool{}
+	cycles := map[string]int{}
 	for j := 0; j < nTests; j++ {
 		td := dist
 		if j > 0 && rng.IntN(3) > 0 {
 			td = g.cfg.Districts[rng.IntN(len(g.cfg.Districts))]
 		}
 		t, r := g.test(rng, &p, i, j, td, tp, grade)
+		cycles[td.ID]++ // each district numbers its own cycles of the practice
+		t.Title = practices.DefaultTestTitle(&t, cycles[td.ID], time.Time{})
 		it.Tests = append(it.Tests, t)
 		it.Results = append(it.Results, r)
 		districts[td.ID] = true
@@ -274,7 +277,6 @@ func (g *Generator) test(rng *rand.Rand, p *practices.Practice, i, j int, d Dist
 			CreatedAt: start, UpdatedAt: end, PublishedAt: &end,
 			Team: p.Team, Visibility: practices.VisibilityNetwork,
 		},
-		Title:    "Testing: " + p.Title,
 		Practice: practices.PracticeRef{URI: p.URI, Version: p.Version},
 		Cycle:    []string{"step", "pdsa"}[rng.IntN(2)],
 		Design:   design,
@@ -442,4 +444,10 @@ func Topics() map[string]string {
 		m[t.name] = t.subject
 	}
 	return m
+}
+
+// pickTeam names a PLC that fits the subject (one draw from rng, as before teams fitted subjects).
+func pickTeam(rng *rand.Rand, subject string) string {
+	ts := teamsFor(subject)
+	return ts[rng.IntN(len(ts))]
 }

@@ -199,7 +199,21 @@ var strategies = []strategy{
 		moves: []string{"Students set a specific weekly goal", "Teacher gives feedback tied to the goal", "Students track progress on %s in a log"}},
 }
 
-var teams = []string{"Grade-level", "Math", "Literacy", "Science", "Intervention", "Department", "Vertical", "Equity"}
+// teamsBySubject names PLCs that would own a practice of each subject: no "Literacy PLC" owns a
+// math practice.
+var teamsBySubject = map[string][]string{
+	"math":    {"Math", "Grade-level math", "Math intervention", "Vertical math"},
+	"ela":     {"Literacy", "Grade-level reading", "Reading intervention", "ELA department"},
+	"science": {"Science", "Grade-level science", "Science department", "STEM"},
+	"sel":     {"SEL", "Student support", "Advisory", "Equity and belonging"},
+}
+
+func teamsFor(subject string) []string {
+	if t, ok := teamsBySubject[subject]; ok {
+		return t
+	}
+	return []string{"Grade-level"}
+}
 
 var contexts = []string{
 	"Tried in classrooms with many English learners.",

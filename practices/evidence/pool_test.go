@@ -274,3 +274,33 @@ func BenchmarkSummarize1000(b *testing.B) {
 		}
 	}
 }
+
+func TestRenderForestSVGLinked(t *testing.T) {
+	ts := referenceTests(t)
+	ts[0].Label = "Grade 4 newcomers, winter 2026 — cycle 1 with a much longer name"
+	ts[1].Label = `<b>x</b>"`
+	s, err := Summarize(ts, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	svg := RenderForestSVGLinked(s.Pools[0], "pool-a", func(r ForestRow) string {
+		if r.Label == `<b>x</b>"` {
+			return "" // a row whose test cannot be shown is not a link
+		}
+		return "/tests/" + r.District + `?q="&`
+	})
+	wellFormed(t, svg)
+	out := string(svg)
+	for _, want := range []string{`id="pool-a-title"`, `id="pool-a-desc"`, `role="group"`, `class="bs-svg"`,
+		`<a href="/tests/A?q=&#34;&amp;">`, "…", "&lt;b&gt;x&lt;/b&gt;"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("linked forest SVG lacks %q", want)
+		}
+	}
+	if strings.Contains(out, "<style") || strings.Contains(out, "bs-forest") {
+		t.Error("inline SVG carries a <style> element or the standalone ids")
+	}
+	if n := strings.Count(out, "<a href="); n != len(ts)-1 {
+		t.Errorf("%d links, want %d", n, len(ts)-1)
+	}
+}

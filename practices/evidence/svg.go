@@ -32,14 +32,27 @@ func (w *svgWriter) textAt(x, y float64, anchor, class, s string) {
 }
 
 func (w *svgWriter) open(width, height float64, id, title, desc string) {
-	w.f(`<svg xmlns="http://www.w3.org/2000/svg" width="%.0f" height="%.0f" viewBox="0 0 %.0f %.0f" role="img" aria-labelledby="%s-title %s-desc">`+"\n",
-		width, height, width, height, id, id)
+	w.openAs(width, height, id, title, desc, false)
+}
+
+// openAs starts an SVG document; inline SVG (inside a page, whose CSP forbids inline style) has no
+// <style> element (the page's stylesheet styles it) and is a group, so links inside stay reachable.
+func (w *svgWriter) openAs(width, height float64, id, title, desc string, inline bool) {
+	role, class := "img", ""
+	if inline {
+		role, class = "group", ` class="bs-svg"`
+	}
+	w.f(`<svg xmlns="http://www.w3.org/2000/svg"%s width="%.0f" height="%.0f" viewBox="0 0 %.0f %.0f" role="%s" aria-labelledby="%s-title %s-desc">`+"\n",
+		class, width, height, width, height, role, id, id)
 	w.f(`<title id="%s-title">`, id)
 	w.text(title)
 	w.f("</title>\n")
 	w.f(`<desc id="%s-desc">`, id)
 	w.text(desc)
 	w.f("</desc>\n")
+	if inline {
+		return
+	}
 	w.f(`<style>text{font-family:system-ui,sans-serif;font-size:12px;fill:#222}.h{font-weight:600;font-size:13px}.m{fill:#555}.ax{stroke:#999;stroke-width:1}.ci{stroke:#222;stroke-width:1.5}.pre{fill:#fff;stroke:#1f5f99;stroke-width:2}.post{fill:#1f5f99}.bar0{fill:#b9cfe4}.bar1{fill:#1f5f99}.ref{stroke:#b35900;stroke-dasharray:5 4}.zero{stroke:#222}.dia{fill:#222}.pi{stroke:#222;stroke-width:1;stroke-dasharray:2 2}</style>` + "\n")
 }
 
@@ -193,7 +206,19 @@ func forestDesc(p Pool) string {
 // RenderForestSVG draws a pool as a forest plot: one row per test with its CI and a square sized
 // by weight, the pooled random-effects diamond, the prediction interval, a reference line at 0
 // and a dashed line at Hattie's 0.40 labelled as a reference, not a pass mark.
-func RenderForestSVG(p Pool) []byte {
+func RenderForestSVG(p Pool) []byte { return renderForest(p, "bs-forest", nil) }
+
+// RenderForestSVGLinked is RenderForestSVG for putting inline in a page: no <style> element (the
+// page's stylesheet styles the classes), ids prefixed with id so several plots can share a page, and
+// each row label a link to link(row) (no link when it returns "").
+func RenderForestSVGLinked(p Pool, id string, link func(ForestRow) string) []byte {
+	if link == nil {
+		link = func(ForestRow) string { return "" }
+	}
+	return renderForest(p, id, link)
+}
+
+func renderForest(p Pool, id string, link func(ForestRow) string) []byte {
 	const width, labelW, plotL, plotR, rowH = 760.0, 230.0, 240.0, 560.0, 24.0
 	d := p.Result
 	lo, hi := math.Min(0, HattieReference), math.Max(0, HattieReference)
@@ -213,7 +238,7 @@ func RenderForestSVG(p Pool) []byte {
 	top := 50.0
 	height := top + rowH*float64(len(p.Rows)+2) + 90
 	var w svgWriter
-	w.open(width, height, "bs-forest", "Evidence across districts", forestDesc(p))
+	w.openAs(width, height, id, "Evidence across districts", forestDesc(p), link != nil)
 	w.textAt(10, 20, "start", "h", "Test")
 	w.textAt((plotL+plotR)/2, 20, "middle", "h", "Effect size g with 95% CI")
 	w.textAt(plotR+10, 20, "start", "h", "g [95% CI]")
@@ -223,7 +248,20 @@ func RenderForestSVG(p Pool) []byte {
 	w.f(`<line class="ref" x1="%.1f" y1="%.1f" x2="%.1f" y2="%.1f"/>`+"\n", x(HattieReference), top-14, x(HattieReference), bottom)
 	y := top
 	for _, r := range p.Rows {
-		w.textAt(10, y+4, "start", "", rowLabel(r)+" (n = "+strconv.Itoa(r.N)+")")
+		// The label column is 230 px wide: a longer label is cut (the full text is in the title,
+		// the description and the table beside the plot).
+		label := fitLabel(rowLabel(r), " (n = "+strconv.Itoa(r.N)+")", 36)
+		if href := linkOf(link, r); href != "" {
+			w.f(`<a href="`)
+			w.text(href)
+			w.f(`"><title>`)
+			w.text(rowLabel(r))
+			w.f(`</title>`)
+			w.textAt(10, y+4, "start", "link", label)
+			w.f("</a>\n")
+		} else {
+			w.textAt(10, y+4, "start", "", label)
+		}
 		w.f(`<line class="ci" x1="%.1f" y1="%.1f" x2="%.1f" y2="%.1f"/>`+"\n", x(r.CILower), y, x(r.CIUpper), y)
 		s := 4 + 8*math.Sqrt(math.Max(0, r.Weight)/100)
 		w.f(`<rect class="post" x="%.1f" y="%.1f" width="%.1f" height="%.1f"/>`+"\n", x(r.G)-s/2, y-s/2, s, s)
@@ -251,4 +289,20 @@ func RenderForestSVG(p Pool) []byte {
 	w.textAt(10, y, "start", "m", fmt.Sprintf("Heterogeneity: I² = %s%%, τ² = %s, Q = %s (df %d)", num(d.I2, 0), num(d.Tau2, 3), num(d.Q, 2), d.DF))
 	w.f("</svg>\n")
 	return w.Bytes()
+}
+
+// fitLabel is label+suffix in at most max characters, the label cut with an ellipsis if need be.
+func fitLabel(label, suffix string, max int) string {
+	r := []rune(label)
+	if room := max - len([]rune(suffix)); len(r) > room && room > 1 {
+		label = strings.TrimSpace(string(r[:room-1])) + "…"
+	}
+	return label + suffix
+}
+
+func linkOf(link func(ForestRow) string, r ForestRow) string {
+	if link == nil {
+		return ""
+	}
+	return link(r)
 }

@@ -88,7 +88,7 @@ const DefaultCacheBytes = 48 << 20
 
 // mappingVersion changes whenever the bleve mapping or the stored document changes; an index of
 // another version is rebuilt empty (the indexer then replays the log, see InstanceID).
-const mappingVersion = "brightspots-search-2"
+const mappingVersion = "brightspots-search-3" // 3: a learnings field (what teams learned testing a practice)
 
 var (
 	keyVersion  = []byte("brightspots:mapping")

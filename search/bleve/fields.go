@@ -29,6 +29,8 @@ var textFields = [...]textField{
 	{name: "description", weight: 1.0, b: 0.75, text: func(d *search.Document) string { return d.Description }},
 	{name: "standards", weight: 2.0, b: 0, text: standardsText},
 	{name: "tags", weight: 0.8, b: 0, text: func(d *search.Document) string { return d.Tags + "\n" + d.District }},
+	// What teams learned testing the practice: found, but below the practice's own description.
+	{name: "learnings", weight: 0.7, b: 0.75, text: func(d *search.Document) string { return strings.Join(d.Learnings, "\n") }},
 }
 
 // maxTextFields bounds textFields (a row keeps one length per field).

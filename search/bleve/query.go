@@ -277,6 +277,7 @@ func (x *Index) hit(r *row, score float64, matched map[string]bool) search.Hit {
 	match := func(w string) bool { return matched[w] }
 	h.TitleHTML = search.HighlightWords(d.Title, match)
 	h.SummaryHTML = search.HighlightWords(d.Summary, match)
+	h.LearningHTML = search.LearningSnippet(d.Learnings, match)
 	return h
 }
 

@@ -62,7 +62,7 @@ var _ search.Index = (*Index)(nil)
 // credit; and "evidence_rank:desc" comes last, so stronger evidence only orders practices whose text
 // matches tie on every rule before it — it never lifts a weak text match over a strong one.
 var (
-	searchableAttributes = []string{"title", "summary", "key_moves", "description", "standards", "tags", "district"}
+	searchableAttributes = []string{"title", "summary", "key_moves", "description", "standards", "tags", "district", "learnings"}
 	filterableAttributes = []string{"kind", "subjects", "grade_levels", "grade_bands", "standards", "district",
 		"evidence_rank", "evidence_level", "designs", "decisions", "has_results", "audience"}
 	sortableAttributes = []string{"updated_unix", "pooled_effect"}
@@ -358,6 +358,11 @@ func decode(q *search.Query, resp *meilisearch.SearchResponse) (search.Result, e
 		}
 		hit.TitleHTML = search.MarkHighlights(title)
 		hit.SummaryHTML = search.MarkHighlights(summary)
+		words := map[string]bool{}
+		for _, w := range search.Words(q.Text) {
+			words[w] = true
+		}
+		hit.LearningHTML = search.LearningSnippet(d.Learnings, func(w string) bool { return words[w] })
 		res.Hits = append(res.Hits, hit)
 	}
 	var dist map[string]map[string]int

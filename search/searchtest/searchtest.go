@@ -46,6 +46,7 @@ func Run(t *testing.T, newIndex func(t *testing.T) search.Index) {
 	t.Run("Escaping", func(t *testing.T) { testEscaping(t, newIndex(t)) })
 	t.Run("Corpus", func(t *testing.T) { testCorpus(t, newIndex(t)) })
 	t.Run("Ranking", func(t *testing.T) { testRanking(t, newIndex(t)) })
+	t.Run("Learnings", func(t *testing.T) { testLearnings(t, newIndex(t)) })
 }
 
 // withEvidence sets a document's evidence level (and the tests behind it).
@@ -492,4 +493,26 @@ func containsWord(d *search.Document, word string) bool {
 		}
 	}
 	return false
+}
+
+// testLearnings: a practice is found by what teams learned testing it, and the hit carries an
+// escaped snippet of that learning with the matched words marked.
+func testLearnings(t *testing.T, idx search.Index) {
+	defer idx.Close()
+	d := doc("l1", "Number line talks", "Place fractions on a number line", []string{"math"}, []string{"04"}, practices.VisibilityNetwork, 1)
+	d.Learnings = []string{"Our <b>newcomers</b> needed sentence frames before they could justify a placement."}
+	other := doc("l2", "Fraction strips", "Fold strips", []string{"math"}, []string{"04"}, practices.VisibilityNetwork, 2)
+	mustUpsert(t, idx, d, other)
+	r := mustSearch(t, idx, member(search.Query{Text: "newcomers sentence frames"}))
+	if !slices.Equal(ids(r), []string{d.ID}) {
+		t.Fatalf("search by learning: %v, want [%s]", ids(r), d.ID)
+	}
+	s := string(r.Hits[0].LearningHTML)
+	if !strings.Contains(s, "&lt;b&gt;<mark>newcomers</mark>&lt;/b&gt;") || strings.Contains(s, "<b>") {
+		t.Fatalf("learning snippet %q: want the match marked and the text escaped", s)
+	}
+	r = mustSearch(t, idx, member(search.Query{Text: "strips"}))
+	if len(r.Hits) != 1 || r.Hits[0].LearningHTML != "" {
+		t.Fatalf("a hit that did not match in a learning has a snippet: %+v", r.Hits)
+	}
 }
