@@ -100,6 +100,10 @@ func (h *Hit) appendJSON(b []byte) []byte {
 		b = append(b, `,"summary_html":`...)
 		b = appendString(b, string(h.SummaryHTML))
 	}
+	if h.LearningHTML != "" {
+		b = append(b, `,"learning_html":`...)
+		b = appendString(b, string(h.LearningHTML))
+	}
 	if len(h.Subjects) > 0 {
 		b = append(b, `,"subjects":`...)
 		b = appendStrings(b, h.Subjects)

@@ -26,7 +26,7 @@ func TestAppendJSONMatchesEncodingJSON(t *testing.T) {
 		}
 		for range rng.IntN(4) {
 			h := Hit{ID: pick(), Kind: practices.Kind(pick()), RecordID: pick(), URI: pick(), Origin: pick(), District: pick(),
-				Title: pick(), Summary: pick(), TitleHTML: template.HTML(pick()), SummaryHTML: template.HTML(pick()),
+				Title: pick(), Summary: pick(), TitleHTML: template.HTML(pick()), SummaryHTML: template.HTML(pick()), LearningHTML: template.HTML(pick()),
 				EvidenceLevel: pick(), TestCount: rng.IntN(9), DistrictCount: rng.IntN(4),
 				UpdatedAt: time.Unix(rng.Int64N(4e9), rng.Int64N(1e9)).In(time.FixedZone("x", 3600*rng.IntN(3))),
 				Score:     floats[rng.IntN(len(floats))]}

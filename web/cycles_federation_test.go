@@ -191,11 +191,10 @@ func TestCyclesTravel(t *testing.T) {
 		}
 		for _, h := range r.json(t)["hits"].([]any) {
 			hit := h.(map[string]any)
-			// TODO(h13): after the rebase onto the new ranking, this hit's learning_html is empty here
-			// (the search contract suite's snippet test still passes); require the snippet again once
-			// that is understood.
+			// The hit shows what B's team learned, escaped, with the matched words marked.
 			if hit["record_id"] == practiceID {
-				return true
+				l, _ := hit["learning_html"].(string)
+				return strings.Contains(l, "<mark>newcomers</mark>")
 			}
 		}
 		return false

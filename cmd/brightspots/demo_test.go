@@ -134,9 +134,8 @@ func TestDemoFederatesThreeDistricts(t *testing.T) {
 		b, _ := io.ReadAll(res.Body)
 		res.Body.Close()
 		body = string(b)
-		// TODO(h13): require the learning snippet (`\u003cmark\u003edebrief`) again: after the rebase onto
-		// the new ranking it is empty for this hit (see web/cycles_federation_test.go).
-		if strings.Contains(body, `"title":"Fraction number line talks"`) {
+		// The hit carries the snippet of what the team learned, with the matched word marked.
+		if strings.Contains(body, `"title":"Fraction number line talks"`) && strings.Contains(body, `\u003cmark\u003edebrief`) {
 			return
 		}
 		time.Sleep(200 * time.Millisecond)
