@@ -42,6 +42,10 @@ type Config struct {
 	TrustedProxies []string `yaml:"trusted_proxies"`
 	// RateLimit bounds requests per client (principal, or address when anonymous).
 	RateLimit web.RateLimitConfig `yaml:"rate_limit"`
+
+	// BesideRunningNode is set by commands that open the store while the node itself may be serving
+	// from it: opening the repository then finishes only long-abandoned writes (OpenRepo).
+	BesideRunningNode bool `yaml:"-"`
 }
 
 // NodeConfig identifies this district's node.

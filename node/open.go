@@ -46,9 +46,11 @@ func OpenBucket(ctx context.Context, cfg Config) (storage.Bucket, error) {
 }
 
 // OpenRepo opens the repository in bucket as the node cfg names. Opening finishes any write a
-// crash interrupted, and refuses a store that belongs to another node identity.
+// crash interrupted (only those abandoned for a minute when cfg.BesideRunningNode), and refuses a
+// store that belongs to another node identity.
 func OpenRepo(ctx context.Context, cfg Config, bucket storage.Bucket, logger *slog.Logger) (*practices.Repo, error) {
-	repo, err := practices.Open(ctx, bucket, practices.Node{URL: cfg.Node.URL, ID: cfg.Node.ID}, practices.Options{Logger: logger, MinimumN: cfg.Privacy.MinN})
+	repo, err := practices.Open(ctx, bucket, practices.Node{URL: cfg.Node.URL, ID: cfg.Node.ID},
+		practices.Options{Logger: logger, MinimumN: cfg.Privacy.MinN, BesideRunningNode: cfg.BesideRunningNode})
 	if err != nil {
 		return nil, fmt.Errorf("open repository: %w", err)
 	}

@@ -78,7 +78,16 @@ type Options struct {
 	Now    func() time.Time // for tests
 	// MinimumN is the privacy minimum n (DOMAIN.md, default 10) applied to measures' points.
 	MinimumN int
+	// BesideRunningNode is for a command run while the node may be serving from the same store: Open
+	// then finishes only writes abandoned for longer than CommandReconcileAge, never a running node's
+	// write in flight (finishing it would swap its head under it and fail its publish).
+	BesideRunningNode bool
 }
+
+// CommandReconcileAge is how old a write intent must be before a command run beside a running node
+// finishes it: the running node's own reconciler uses the same age, so a write younger than this
+// belongs to someone still at work on it.
+const CommandReconcileAge = time.Minute
 
 // Open opens the repository in bucket for node, finds the end of the change log and runs the
 // reconciler once so that anything a crash left half-done is finished before the first request.
@@ -104,7 +113,11 @@ func Open(ctx context.Context, bucket storage.Bucket, node Node, opts Options) (
 	if r.minimumN <= 0 {
 		r.minimumN = 10
 	}
-	if _, err := r.Reconcile(ctx, 0); err != nil {
+	minAge := time.Duration(0)
+	if opts.BesideRunningNode {
+		minAge = CommandReconcileAge
+	}
+	if _, err := r.Reconcile(ctx, minAge); err != nil {
 		return nil, err
 	}
 	return r, nil

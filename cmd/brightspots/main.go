@@ -146,12 +146,14 @@ func (f *nodeFlags) openBucket(ctx context.Context) (node.Config, storage.Bucket
 
 // openNodeStore is openBucket for the commands that act as the node (reindex, export, peer, keys):
 // given no configuration file, no --addr and no BRIGHTSPOTS_NODE_URL, they take the node identity
-// the store already holds, so `--data DIR` alone is enough.
+// the store already holds, so `--data DIR` alone is enough. They may run beside the running node.
 func (f *nodeFlags) openNodeStore(ctx context.Context) (node.Config, storage.Bucket, error) {
 	cfg, bucket, err := f.openBucket(ctx)
 	if err != nil {
 		return cfg, nil, err
 	}
+	// The node may be serving from this store right now: finish only writes abandoned long ago.
+	cfg.BesideRunningNode = true
 	if f.config == "" && f.addr == "" && os.Getenv("BRIGHTSPOTS_NODE_URL") == "" {
 		if err := cfg.TakeHeldIdentity(ctx, bucket); err != nil {
 			return cfg, nil, err
