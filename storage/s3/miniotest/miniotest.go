@@ -7,6 +7,7 @@
 package miniotest
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -152,7 +153,25 @@ func (s *Server) launch(ctx context.Context) error {
 
 // Pause stops the process with SIGSTOP: it keeps its port and accepts connections (the kernel does)
 // but answers nothing, like a store that hangs.
-func (s *Server) Pause() error { return s.cmd.Process.Signal(syscall.SIGSTOP) }
+// It returns once the kernel reports the process stopped (signal delivery is asynchronous).
+func (s *Server) Pause() error {
+	if err := s.cmd.Process.Signal(syscall.SIGSTOP); err != nil {
+		return err
+	}
+	stat := fmt.Sprintf("/proc/%d/stat", s.cmd.Process.Pid)
+	for range 1000 {
+		b, err := os.ReadFile(stat)
+		if err != nil {
+			return nil // no /proc here: assume delivered
+		}
+		// The state follows the command name, which is in parentheses: "pid (minio) T …".
+		if i := bytes.LastIndexByte(b, ')'); i > 0 && i+2 < len(b) && b[i+2] == 'T' {
+			return nil
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	return errors.New("minio did not stop after SIGSTOP")
+}
 
 // Resume continues a paused process with SIGCONT.
 func (s *Server) Resume() error { return s.cmd.Process.Signal(syscall.SIGCONT) }
