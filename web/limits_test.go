@@ -134,3 +134,52 @@ func TestUnknownTokensAreLimitedBeforeLookup(t *testing.T) {
 		t.Errorf("a known token was limited by others' made-up tokens: %d", r.status)
 	}
 }
+
+// TestIfMatchLists: a well-formed tag that matches nothing is 412 (RFC 9110), not 400; a list of
+// tags is understood and matches when one of them is the current ETag; weak tags never match;
+// only a header that is not a list of tags is 400.
+func TestIfMatchLists(t *testing.T) {
+	n := newTestNode(t)
+	r := n.doJSON("math", "POST", "/api/v1/practices", practiceJSON("Number lines"))
+	if r.status != http.StatusCreated {
+		t.Fatalf("create: %d %s", r.status, r.body)
+	}
+	id := r.json(t)["id"].(string)
+	edit := practiceJSON("Number lines, again")
+	for _, tc := range []struct {
+		ifMatch string
+		want    int
+	}{
+		{`"stale-etag"`, http.StatusPreconditionFailed},
+		{`"7"`, http.StatusPreconditionFailed},
+		{`W/"1"`, http.StatusPreconditionFailed},
+		{`not an etag`, http.StatusBadRequest},
+		{`"5", "1"`, http.StatusOK}, // the current one is in the list
+		{`"1", "9"`, http.StatusPreconditionFailed},
+		{`"9", "2"`, http.StatusOK},
+	} {
+		r := n.doJSON("math", "PUT", "/api/v1/practices/"+id, edit, "If-Match", tc.ifMatch)
+		if r.status != tc.want {
+			t.Errorf("If-Match %s: %d %s, want %d", tc.ifMatch, r.status, r.body, tc.want)
+		}
+	}
+	if r := n.do("math", "POST", "/api/v1/practices/"+id+"/publish", nil, "If-Match", `"stale-etag"`); r.status != http.StatusPreconditionFailed {
+		t.Errorf("publish with a stale tag: %d, want 412", r.status)
+	}
+}
+
+// TestStaticServesFilesOnly: /static/ serves its files and lists no folder.
+func TestStaticServesFilesOnly(t *testing.T) {
+	n := newTestNode(t)
+	for path, want := range map[string]int{
+		"/static/":          http.StatusNotFound,
+		"/static/style.css": http.StatusOK,
+		"/static/nope.css":  http.StatusNotFound,
+		"/static/..%2f":     http.StatusNotFound,
+	} {
+		r := n.do("", "GET", path, nil)
+		if r.status != want || (want != http.StatusOK && strings.Contains(string(r.body), "style.css")) {
+			t.Errorf("GET %s: %d (%d bytes), want %d", path, r.status, len(r.body), want)
+		}
+	}
+}

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/rs/cors"
 	"github.com/zitadel/oidc/v3/pkg/op"
 	"golang.org/x/text/language"
 
@@ -176,7 +177,9 @@ func New(ctx context.Context, cfg Config, bucket storage.Bucket, logger *slog.Lo
 		return nil, fmt.Errorf("idp: crypto key: %w", err)
 	}
 	opCfg.CryptoKeyId = randomHex(4)
-	var opts []op.Option
+	// No cross-origin reads: the node's own pages talk to the provider from its own origin, and
+	// the library's default would answer any Origin with credentials allowed.
+	opts := []op.Option{op.WithCORSOptions(&cors.Options{AllowOriginFunc: func(string) bool { return false }})}
 	if iss.Scheme == "http" {
 		opts = append(opts, op.WithAllowInsecure())
 		if !isLoopbackHost(iss.Hostname()) {
