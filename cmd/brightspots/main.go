@@ -184,6 +184,10 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 		return err
 	}
 	logger := newLogger(cfg, stderr)
+	// The embedded provider's library (zitadel/oidc) logs only through slog's default logger and the
+	// standard log package, both of which would otherwise write plain text lines with request input
+	// in them; send both through the node's structured logger.
+	slog.SetDefault(logger)
 	srv, err := node.Open(ctx, cfg, logger)
 	if err != nil {
 		return err
@@ -241,7 +245,9 @@ func token(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		if err != nil {
 			return err
 		}
-		fmt.Fprintf(stdout, "revoked %s (%s)\n", t.ID, t.Name)
+		// A running node caches a token it has seen for up to 10 s; say so rather than let the
+		// operator believe it is refused this instant.
+		fmt.Fprintf(stdout, "revoked %s (%s); a running node refuses it within 10 seconds (at once on a node that has not seen it lately)\n", t.ID, t.Name)
 		return nil
 	}
 	return fmt.Errorf("token: unknown subcommand %q (create, list or revoke)", args[0])
