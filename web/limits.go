@@ -1,6 +1,7 @@
 package web
 
 import (
+	"context"
 	"errors"
 	"io"
 	"net"
@@ -10,6 +11,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/brightspots-nic/brightspots/practices"
 	"github.com/brightspots-nic/brightspots/practices/evidence"
 )
 
@@ -118,4 +120,24 @@ func routeLabel(c echo.Context) string {
 		return "unmatched"
 	}
 	return route
+}
+
+// listUpTo lists up to n records for a page, following the repository's next cursor across its
+// per-call scan budget (practices.ListScanBudget): pages show a signed-in team's records whatever
+// else the node holds, while each API call stays bounded and hands the cursor to the client.
+func (s *Server) listUpTo(ctx context.Context, p practices.Principal, kind practices.Kind, f practices.ListFilter, n int) ([]practices.Record, error) {
+	var out []practices.Record
+	after := ""
+	for len(out) < n {
+		recs, next, err := s.repo.List(ctx, p, kind, f, after, n-len(out))
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, recs...)
+		if next == "" {
+			break
+		}
+		after = next
+	}
+	return out, nil
 }
