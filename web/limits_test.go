@@ -183,3 +183,17 @@ func TestStaticServesFilesOnly(t *testing.T) {
 		}
 	}
 }
+
+// TestFormBodiesAreCapped: form posts (multipart included) are capped like every other body, before
+// anything parses them; a form parser would otherwise spool a huge multipart body to disk.
+func TestFormBodiesAreCapped(t *testing.T) {
+	n := newTestNode(t)
+	big := strings.Repeat("x", 2<<20)
+	for _, path := range []string{"/workspace/practices/new", "/collections", "/admin/tokens", "/idp/login"} {
+		body := "--b\r\nContent-Disposition: form-data; name=\"title\"\r\n\r\n" + big + "\r\n--b--\r\n"
+		r := n.do("", "POST", path, strings.NewReader(body), "Content-Type", "multipart/form-data; boundary=b")
+		if r.status != http.StatusRequestEntityTooLarge {
+			t.Errorf("POST %s with a 2 MiB form: %d, want 413", path, r.status)
+		}
+	}
+}
