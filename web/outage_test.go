@@ -9,11 +9,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/brightspots-nic/brightspots/node"
 	"github.com/brightspots-nic/brightspots/practices"
 	"github.com/brightspots-nic/brightspots/storage"
 	"github.com/brightspots-nic/brightspots/storage/s3"
 	"github.com/brightspots-nic/brightspots/storage/s3/miniotest"
-	"github.com/brightspots-nic/brightspots/web"
 )
 
 // TestStoreOutagesOverHTTP runs a node on a real MinIO under a stream of creates and publishes,
@@ -28,10 +28,10 @@ func TestStoreOutagesOverHTTP(t *testing.T) {
 	}
 	mio := miniotest.Start(t)
 	bucketName := mio.NewBucketName()
-	n := newTestNode(t, func(cfg *web.Config) {
+	n := newTestNode(t, func(cfg *node.Config) {
 		c := mio.Config(bucketName)
 		cfg.Storage.Kind = "s3"
-		cfg.Storage.S3 = web.S3Config{Endpoint: c.Endpoint, Bucket: c.Bucket, AccessKey: c.AccessKey, SecretKey: c.SecretKey}
+		cfg.Storage.S3 = node.S3Config{Endpoint: c.Endpoint, Bucket: c.Bucket, AccessKey: c.AccessKey, SecretKey: c.SecretKey}
 		cfg.Storage.StallTimeout = time.Second
 	})
 	if r := n.do("math", "GET", "/api/v1/me", nil); r.status != http.StatusOK { // cache the math token
