@@ -181,8 +181,18 @@ func New(cfg Config, parts Parts) (*Server, error) {
 	if parts.ClientIP != nil {
 		e.IPExtractor = parts.ClientIP
 	}
+	// Zero values (a Config built in code rather than loaded) take the loaded defaults.
+	if s.cfg.RateLimit.TokenLookupsPerSecond <= 0 || s.cfg.RateLimit.TokenLookupsBurst < 1 {
+		s.cfg.RateLimit.TokenLookupsPerSecond, s.cfg.RateLimit.TokenLookupsBurst = 5, 20
+	}
+	if s.cfg.Limits.BodyTimeout <= 0 {
+		s.cfg.Limits.BodyTimeout = 10 * time.Second
+	}
+	if s.cfg.Limits.BodyMinRate <= 0 {
+		s.cfg.Limits.BodyMinRate = 4096
+	}
 	s.tokenLookups = auth.NewLimiter(auth.RateLimitConfig{
-		Rate: rate.Limit(cfg.RateLimit.TokenLookupsPerSecond), Burst: cfg.RateLimit.TokenLookupsBurst,
+		Rate: rate.Limit(s.cfg.RateLimit.TokenLookupsPerSecond), Burst: s.cfg.RateLimit.TokenLookupsBurst,
 	})
 	s.echo = s.routes(e)
 	return s, nil
