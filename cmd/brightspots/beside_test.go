@@ -56,6 +56,9 @@ func TestCommandsBesideARunningNode(t *testing.T) {
 					failures = append(failures, fmt.Sprintf("writer %d #%d (id %q)", w, i, id))
 				}
 				mu.Unlock()
+				// Stay under the node's default rate limit (50 requests a second per token, two
+				// requests an iteration, four writers), so a refusal here is the store's, not a 429.
+				time.Sleep(200 * time.Millisecond)
 			}
 		}()
 	}
