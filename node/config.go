@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"time"
 
 	"gopkg.in/yaml.v3"
 
@@ -42,6 +43,10 @@ type Config struct {
 	TrustedProxies []string `yaml:"trusted_proxies"`
 	// RateLimit bounds requests per client (principal, or address when anonymous).
 	RateLimit web.RateLimitConfig `yaml:"rate_limit"`
+
+	// BesideRunningNode is set by commands that open the store while the node itself may be serving
+	// from it: opening the repository then finishes only long-abandoned writes (OpenRepo).
+	BesideRunningNode bool `yaml:"-"`
 }
 
 // NodeConfig identifies this district's node.
@@ -56,6 +61,9 @@ type NodeConfig struct {
 type StorageConfig struct {
 	Kind string   `yaml:"kind"` // fs | s3
 	S3   S3Config `yaml:"s3"`
+	// StallTimeout is how long any call to the store may wait without progress before the node
+	// gives up and answers 503 (the store is unreachable). Default 10s.
+	StallTimeout time.Duration `yaml:"stall_timeout"`
 }
 
 // S3Config reaches an S3-compatible store.
@@ -88,12 +96,12 @@ func Defaults() Config {
 		Node:      NodeConfig{ID: "district", Name: "My District"},
 		Listen:    "127.0.0.1:8080",
 		DataDir:   "./brightspots-data",
-		Storage:   StorageConfig{Kind: "fs", S3: S3Config{Region: "us-east-1"}},
+		Storage:   StorageConfig{Kind: "fs", S3: S3Config{Region: "us-east-1"}, StallTimeout: 10 * time.Second},
 		Search:    SearchConfig{Kind: "bleve"},
-		Limits:    web.LimitsConfig{MaxArtifactBytes: 200 << 20, MaxJSONBytes: 1 << 20},
+		Limits:    web.LimitsConfig{MaxArtifactBytes: 200 << 20, MaxJSONBytes: 1 << 20, BodyTimeout: 10 * time.Second, BodyMinRate: 4096},
 		Privacy:   web.PrivacyConfig{MinN: 10},
 		Log:       LogConfig{Level: "info", Format: "json"},
-		RateLimit: web.RateLimitConfig{PerSecond: 50, Burst: 200},
+		RateLimit: web.RateLimitConfig{PerSecond: 50, Burst: 200, TokenLookupsPerSecond: 5, TokenLookupsBurst: 20},
 	}
 }
 
@@ -220,6 +228,15 @@ func (c *Config) Check() error {
 	if c.Limits.MaxJSONBytes < 1024 {
 		bad("limits.max_json_bytes", "must be at least 1024")
 	}
+	if c.Limits.BodyTimeout <= 0 {
+		bad("limits.body_timeout", "must be a positive duration such as 10s")
+	}
+	if c.Limits.BodyMinRate < 1 {
+		bad("limits.body_min_bytes_per_second", "must be at least 1")
+	}
+	if c.Storage.StallTimeout <= 0 {
+		bad("storage.stall_timeout", "must be a positive duration such as 10s")
+	}
 	if c.Privacy.MinN < 5 || c.Privacy.MinN > 30 {
 		bad("privacy.min_n", "must be between 5 and 30 (got %d)", c.Privacy.MinN)
 	}
@@ -233,6 +250,9 @@ func (c *Config) Check() error {
 	}
 	if c.RateLimit.PerSecond <= 0 || c.RateLimit.Burst < 1 {
 		bad("rate_limit", "per_second must be positive and burst at least 1")
+	}
+	if c.RateLimit.TokenLookupsPerSecond <= 0 || c.RateLimit.TokenLookupsBurst < 1 {
+		bad("rate_limit", "token_lookups_per_second must be positive and token_lookups_burst at least 1")
 	}
 	if _, err := auth.IPExtractor(c.TrustedProxies); err != nil {
 		bad("trusted_proxies", "%v", err)

@@ -23,8 +23,17 @@ import (
 // The constructors of a node's parts, one each, so that a command opens only what it needs (the
 // token command only the store; reindex the store, repository and index) and Open composes them.
 
-// OpenBucket opens the object store cfg names.
+// OpenBucket opens the object store cfg names, with every call bounded by storage.stall_timeout:
+// a store that stops answering costs a request that long, then a 503, never a hang.
 func OpenBucket(ctx context.Context, cfg Config) (storage.Bucket, error) {
+	b, err := openBucket(ctx, cfg)
+	if err != nil {
+		return nil, err
+	}
+	return storage.WithDeadlines(b, storage.Deadlines{Stall: cfg.Storage.StallTimeout}), nil
+}
+
+func openBucket(ctx context.Context, cfg Config) (storage.Bucket, error) {
 	switch cfg.Storage.Kind {
 	case "s3":
 		c := cfg.Storage.S3
@@ -46,9 +55,11 @@ func OpenBucket(ctx context.Context, cfg Config) (storage.Bucket, error) {
 }
 
 // OpenRepo opens the repository in bucket as the node cfg names. Opening finishes any write a
-// crash interrupted, and refuses a store that belongs to another node identity.
+// crash interrupted (only those abandoned for a minute when cfg.BesideRunningNode), and refuses a
+// store that belongs to another node identity.
 func OpenRepo(ctx context.Context, cfg Config, bucket storage.Bucket, logger *slog.Logger) (*practices.Repo, error) {
-	repo, err := practices.Open(ctx, bucket, practices.Node{URL: cfg.Node.URL, ID: cfg.Node.ID}, practices.Options{Logger: logger, MinimumN: cfg.Privacy.MinN})
+	repo, err := practices.Open(ctx, bucket, practices.Node{URL: cfg.Node.URL, ID: cfg.Node.ID},
+		practices.Options{Logger: logger, MinimumN: cfg.Privacy.MinN, BesideRunningNode: cfg.BesideRunningNode})
 	if err != nil {
 		return nil, fmt.Errorf("open repository: %w", err)
 	}

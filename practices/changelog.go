@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/brightspots-nic/brightspots/storage"
 )
@@ -90,6 +91,7 @@ func (l *changeLog) Append(ctx context.Context, e LogEntry) (uint64, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	seq := l.last + 1
+	var wait, waited time.Duration
 	for {
 		e.Seq = seq
 		body, err := json.Marshal(e)
@@ -98,6 +100,14 @@ func (l *changeLog) Append(ctx context.Context, e LogEntry) (uint64, error) {
 		}
 		_, err = l.bucket.Put(ctx, logKey(seq), bytes.NewReader(body), int64(len(body)),
 			storage.PutOptions{IfNoneMatch: true, ContentType: "application/json"})
+		if errors.Is(err, storage.ErrInFlight) {
+			// Another writer is putting seq right now and may yet fail: seq is not known to exist, so
+			// moving on could leave a gap, or let readers pass seq before it lands. Ask again.
+			if err := inFlightPause(ctx, &wait, &waited); err != nil {
+				return 0, fmt.Errorf("append change log %d: another write of it stays in flight: %w", seq, err)
+			}
+			continue
+		}
 		if errors.Is(err, storage.ErrConflict) {
 			// Another process holds seq, so seq exists: move on.
 			l.last = seq
@@ -115,6 +125,25 @@ func (l *changeLog) Append(ctx context.Context, e LogEntry) (uint64, error) {
 			_ = putJSON(ctx, l.bucket, checkpointKey, map[string]uint64{"seq": seq}, storage.PutOptions{})
 		}
 		return seq, nil
+	}
+}
+
+// inFlightPause waits before asking again about a log entry another writer is putting: from 5 ms,
+// doubling to 200 ms, for about 20 s in all, or until ctx ends. A write still in flight after that
+// is stuck, and the append fails rather than guess.
+func inFlightPause(ctx context.Context, wait *time.Duration, waited *time.Duration) error {
+	if *waited > 20*time.Second {
+		return errors.New("no answer after 20 s")
+	}
+	*wait = min(max(2**wait, 5*time.Millisecond), 200*time.Millisecond)
+	*waited += *wait
+	t := time.NewTimer(*wait)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
 	}
 }
 

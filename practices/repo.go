@@ -78,7 +78,16 @@ type Options struct {
 	Now    func() time.Time // for tests
 	// MinimumN is the privacy minimum n (DOMAIN.md, default 10) applied to measures' points.
 	MinimumN int
+	// BesideRunningNode is for a command run while the node may be serving from the same store: Open
+	// then finishes only writes abandoned for longer than CommandReconcileAge, never a running node's
+	// write in flight (finishing it would swap its head under it and fail its publish).
+	BesideRunningNode bool
 }
+
+// CommandReconcileAge is how old a write intent must be before a command run beside a running node
+// finishes it: the running node's own reconciler uses the same age, so a write younger than this
+// belongs to someone still at work on it.
+const CommandReconcileAge = time.Minute
 
 // Open opens the repository in bucket for node, finds the end of the change log and runs the
 // reconciler once so that anything a crash left half-done is finished before the first request.
@@ -104,7 +113,11 @@ func Open(ctx context.Context, bucket storage.Bucket, node Node, opts Options) (
 	if r.minimumN <= 0 {
 		r.minimumN = 10
 	}
-	if _, err := r.Reconcile(ctx, 0); err != nil {
+	minAge := time.Duration(0)
+	if opts.BesideRunningNode {
+		minAge = CommandReconcileAge
+	}
+	if _, err := r.Reconcile(ctx, minAge); err != nil {
 		return nil, err
 	}
 	return r, nil
@@ -717,11 +730,34 @@ func (r *Repo) Reconcile(ctx context.Context, minAge time.Duration) (int, error)
 	}
 }
 
+// ListScanBudget is how many records one List call reads at most. A page that the budget ends
+// before it is full comes back short, with a next cursor to continue from, so no request (an
+// anonymous one filtering for records it cannot see, say) costs a read of every record.
+const ListScanBudget = 500
+
+// canEditAny reports whether p could edit some record of kind, and so see unpublished ones.
+func canEditAny(p Principal, kind Kind) bool {
+	switch {
+	case !p.Authenticated():
+		return false
+	case p.Has(RoleAdmin):
+		return true
+	case kind == KindCollection:
+		return p.Has(RoleCoordinator)
+	}
+	return p.Has(RolePublisher)
+}
+
 // List returns local records of kind that p may see, ordered by id (ids are time-ordered UUIDv7s,
 // so this is creation order), starting after the id `after`. Filter narrows by team and status.
 func (r *Repo) List(ctx context.Context, p Principal, kind Kind, f ListFilter, after string, limit int) ([]Record, string, error) {
 	if limit <= 0 || limit > 200 {
 		limit = 50
+	}
+	if (f.Status == StatusDraft || f.Status == StatusWithdrawn) && !canEditAny(p, kind) {
+		// Only those who may edit such records see them unpublished: for anyone else the answer is
+		// empty, and reading every head to find that out is what an anonymous caller must not cost.
+		return nil, "", nil
 	}
 	prefix := "records/" + string(kind) + "/"
 	start := ""
@@ -729,6 +765,7 @@ func (r *Repo) List(ctx context.Context, p Principal, kind Kind, f ListFilter, a
 		start = prefix + after + "/~" // '~' sorts after every file name in a record's folder
 	}
 	var out []Record
+	scanned, lastID := 0, ""
 	for len(out) < limit {
 		objs, err := r.bucket.List(ctx, storage.ListOptions{Prefix: prefix, StartAfter: start, Limit: 1000})
 		if err != nil {
@@ -740,6 +777,12 @@ func (r *Repo) List(ctx context.Context, p Principal, kind Kind, f ListFilter, a
 				continue
 			}
 			id := strings.TrimSuffix(strings.TrimPrefix(o.Key, prefix), "/head.json")
+			if scanned == ListScanBudget {
+				// The page is not full, but this request has read its share: the caller continues
+				// from the last record read.
+				return out, lastID, nil
+			}
+			scanned, lastID = scanned+1, id
 			rec, _, err := r.head(ctx, kind, id)
 			if err != nil {
 				continue

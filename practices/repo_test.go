@@ -374,3 +374,47 @@ func TestDeleteIsFinal(t *testing.T) {
 		t.Fatalf("update of a deleted record: %v", err)
 	}
 }
+
+// TestListFieldsAreCapped: no list field of a record grows without bound (every page, feed and peer
+// reads a record whole). The standards, lineage, sharing and context-tag lists had no cap.
+func TestListFieldsAreCapped(t *testing.T) {
+	many := func(n int, f func(i int) string) []string {
+		out := make([]string, n)
+		for i := range out {
+			out[i] = f(i)
+		}
+		return out
+	}
+	standards := make([]practices.Standard, 31)
+	for i := range standards {
+		standards[i] = practices.Standard{Code: fmt.Sprintf("LOCAL.%d", i)}
+	}
+	basedOn := make([]practices.BasedOn, 21)
+	for i := range basedOn {
+		basedOn[i] = practices.BasedOn{URI: fmt.Sprintf("http://a.test/practices/%d", i), Relation: "inspired_by"}
+	}
+	for _, tc := range []struct {
+		name, field string
+		rec         practices.Record
+	}{
+		{"standards", "standards", &practices.Practice{Meta: practices.Meta{Team: "t"}, Title: "x", Standards: standards}},
+		{"based_on", "based_on", &practices.Practice{Meta: practices.Meta{Team: "t"}, Title: "x", BasedOn: basedOn}},
+		{"shared_with", "shared_with", &practices.Practice{Meta: practices.Meta{Team: "t", Visibility: practices.VisibilityPeers,
+			SharedWith: many(101, func(i int) string { return fmt.Sprintf("peer-%d", i) })}, Title: "x"}},
+		{"key_moves", "key_moves", &practices.Practice{Meta: practices.Meta{Team: "t"}, Title: "x", KeyMoves: many(11, func(i int) string { return "k" })}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			err := practices.Validate(tc.rec, practices.LevelCreate)
+			var ve *practices.ValidationError
+			if !errors.As(err, &ve) {
+				t.Fatalf("got %v, want a ValidationError", err)
+			}
+			for _, p := range ve.Problems {
+				if p.Field == tc.field && p.Rule == "max_items" {
+					return
+				}
+			}
+			t.Fatalf("no %s/max_items in %+v", tc.field, ve.Problems)
+		})
+	}
+}

@@ -128,6 +128,7 @@ func (c *checker) meta(m *Meta, needTeam bool) {
 	if m.Visibility != VisibilityPeers && len(m.SharedWith) > 0 {
 		c.add("shared_with", "not_allowed", "is only allowed when visibility is peers")
 	}
+	c.maxItems("shared_with", len(m.SharedWith), maxSharedWith, "peers")
 	for i, id := range m.SharedWith {
 		if !ValidNodeID(id) {
 			c.add(fmt.Sprintf("shared_with[%d]", i), "format", "must be a peer node id (lower-case letters, digits and dashes)")
@@ -154,6 +155,26 @@ func Validate(rec Record, level Level) error {
 	return c.err()
 }
 
+// Caps on how many entries a list field may hold: a record is read whole by every page, feed and
+// peer, so no list may grow without bound (issue 12). Key moves (10) and collection items (500)
+// have their own, older caps below.
+const (
+	maxStandards   = 30
+	maxBasedOn     = 20
+	maxContextTags = 20
+	maxSharedWith  = 100
+	maxMaterials   = 50 // as the artifact upload refuses the 51st
+)
+
+// maxItems reports a list over its cap and says whether it was within it.
+func (c *checker) maxItems(field string, n, limit int, what string) bool {
+	if n > limit {
+		c.add(field, "max_items", "must list at most %d %s (got %d)", limit, what, n)
+		return false
+	}
+	return true
+}
+
 var originKinds = []string{"bright_spot", "research_based", "adapted", "team_designed"}
 
 // ISO 8601 duration, as used for time_required (PT15M, PT1H30M, P1D).
@@ -176,9 +197,13 @@ func validatePractice(c *checker, p *Practice, level Level) {
 	}
 	codes(c, "subjects", p.Subjects, ValidSubject, SubjectCodes, pub)
 	codes(c, "grade_levels", p.GradeLevels, ValidGrade, GradeCodes, pub)
-	for i, s := range p.Standards {
-		validateStandard(c, fmt.Sprintf("standards[%d]", i), s)
+	if c.maxItems("standards", len(p.Standards), maxStandards, "standards") {
+		for i, s := range p.Standards {
+			validateStandard(c, fmt.Sprintf("standards[%d]", i), s)
+		}
 	}
+	c.maxItems("based_on", len(p.BasedOn), maxBasedOn, "practices")
+	c.maxItems("materials", len(p.Materials), maxMaterials, "materials")
 	c.oneOf("origin_kind", p.OriginKind, originKinds, pub)
 	if p.OriginKind == "adapted" && len(p.BasedOn) == 0 && pub {
 		c.add("based_on", "required", "must name the practice this one adapts")
@@ -323,6 +348,7 @@ func validateTest(c *checker, t *Test, level Level) {
 		if co.Classrooms < 0 || co.StudentsPlanned < 0 {
 			c.add("cohort", "range", "counts must not be negative")
 		}
+		c.maxItems("cohort.context_tags", len(co.ContextTags), maxContextTags, "tags")
 		for i, tag := range co.ContextTags {
 			c.text(fmt.Sprintf("cohort.context_tags[%d]", i), tag, 60, true)
 		}

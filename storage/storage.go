@@ -28,6 +28,11 @@ var (
 	ErrNotFound = errors.New("storage: not found")
 	// ErrConflict: a conditional put lost (the key exists for IfNoneMatch, or its ETag differs for IfMatch).
 	ErrConflict = errors.New("storage: conflict")
+	// ErrInFlight: a conditional put met another write of the same key still in flight (S3 answers
+	// 409 ConditionalRequestConflict). Whether that write lands is unknown. Backends wrap it together
+	// with ErrConflict, so a compare-and-swap simply loses; a create-only writer that must know
+	// whether the key exists (the change log) checks for ErrInFlight first and asks again.
+	ErrInFlight = errors.New("storage: conflicting write in flight")
 	// ErrTooLarge: a put's body exceeded PutOptions.MaxSize while streaming; nothing was stored.
 	ErrTooLarge = errors.New("storage: object too large")
 )

@@ -26,26 +26,6 @@ type recordHandlers struct {
 // etag is a record's strong entity tag: its version number.
 func etag(v int) string { return `"` + strconv.Itoa(v) + `"` }
 
-// ifMatch reads the version an update is based on. Missing → 428; "*" → 0 (any version).
-func ifMatch(c echo.Context, required bool) (int, error) {
-	h := strings.TrimSpace(c.Request().Header.Get("If-Match"))
-	if h == "" {
-		if required {
-			return 0, fieldProblem(http.StatusPreconditionRequired, "if-match-required", "If-Match", "required",
-				"send the ETag of the version you edited, so a concurrent change is not overwritten")
-		}
-		return 0, nil
-	}
-	if h == "*" {
-		return 0, nil
-	}
-	v, err := strconv.Atoi(strings.Trim(strings.TrimPrefix(h, "W/"), `"`))
-	if err != nil || v <= 0 {
-		return 0, fieldProblem(http.StatusBadRequest, "if-match", "If-Match", "format", `must be an ETag such as "3"`)
-	}
-	return v, nil
-}
-
 func (h recordHandlers) respond(c echo.Context, status int, rec practices.Record) error {
 	c.Response().Header().Set("ETag", etag(rec.RecordMeta().Version))
 	if status == http.StatusCreated {
@@ -110,10 +90,11 @@ func (h recordHandlers) update(c echo.Context) error {
 		return practices.ErrUnauthenticated
 	}
 	// Look the record up first so that a record the caller may not see answers 404 whatever else is wrong.
-	if _, err := h.s.repo.Get(c.Request().Context(), principal(c), h.kind, c.Param("id")); err != nil {
+	cur, err := h.s.repo.Get(c.Request().Context(), principal(c), h.kind, c.Param("id"))
+	if err != nil {
 		return h.s.readOnlyIfMirrored(c, h.kind, err)
 	}
-	expected, err := ifMatch(c, true)
+	expected, err := ifMatch(c, true, func() (int, error) { return cur.RecordMeta().Version, nil })
 	if err != nil {
 		return err
 	}
@@ -133,7 +114,7 @@ func (h recordHandlers) remove(c echo.Context) error {
 	if !principal(c).Authenticated() {
 		return practices.ErrUnauthenticated
 	}
-	expected, err := ifMatch(c, false)
+	expected, err := ifMatch(c, false, h.currentVersion(c))
 	if err != nil {
 		return err
 	}
@@ -141,6 +122,17 @@ func (h recordHandlers) remove(c echo.Context) error {
 		return h.s.readOnlyIfMirrored(c, h.kind, err)
 	}
 	return c.NoContent(http.StatusNoContent)
+}
+
+// currentVersion reads the record's current version (for If-Match lists of several tags).
+func (h recordHandlers) currentVersion(c echo.Context) func() (int, error) {
+	return func() (int, error) {
+		rec, err := h.s.repo.Get(c.Request().Context(), principal(c), h.kind, c.Param("id"))
+		if err != nil {
+			return 0, err
+		}
+		return rec.RecordMeta().Version, nil
+	}
 }
 
 func (h recordHandlers) publish(c echo.Context) error {
@@ -155,7 +147,7 @@ func (h recordHandlers) transition(c echo.Context, f func(ctx context.Context, p
 	if !principal(c).Authenticated() {
 		return practices.ErrUnauthenticated
 	}
-	expected, err := ifMatch(c, false)
+	expected, err := ifMatch(c, false, h.currentVersion(c))
 	if err != nil {
 		return err
 	}

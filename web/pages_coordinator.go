@@ -54,7 +54,7 @@ func displayName(p practices.Principal) string {
 
 func (s *Server) renderCollections(c echo.Context, status int, ep *EditPage) error {
 	p := principal(c)
-	recs, _, err := s.repo.List(c.Request().Context(), p, practices.KindCollection, practices.ListFilter{}, "", 200)
+	recs, err := s.listUpTo(c.Request().Context(), p, practices.KindCollection, practices.ListFilter{}, 200)
 	if err != nil {
 		return err
 	}

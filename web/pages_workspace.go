@@ -135,7 +135,7 @@ func (s *Server) workspaceHome(c echo.Context) error {
 	titles := map[string]*practices.Practice{}
 	for _, team := range teams {
 		tw := teamWork{Team: team}
-		recs, _, err := s.repo.List(ctx, p, practices.KindPractice, practices.ListFilter{Team: team}, "", 200)
+		recs, err := s.listUpTo(ctx, p, practices.KindPractice, practices.ListFilter{Team: team}, 200)
 		if err != nil {
 			return err
 		}
@@ -146,7 +146,7 @@ func (s *Server) workspaceHome(c echo.Context) error {
 				titles[pr.URI] = pr
 			}
 		}
-		tests, _, err := s.repo.List(ctx, p, practices.KindTest, practices.ListFilter{Team: team}, "", 200)
+		tests, err := s.listUpTo(ctx, p, practices.KindTest, practices.ListFilter{Team: team}, 200)
 		if err != nil {
 			return err
 		}
@@ -309,7 +309,7 @@ func (s *Server) renderPracticeEdit(c echo.Context, status int, pr *practices.Pr
 	if pr.Status == practices.StatusPublished {
 		page.Link = s.practiceLink(pr)
 	}
-	tests, _, err := s.repo.List(ctx, p, practices.KindTest, practices.ListFilter{Team: pr.Team}, "", 200)
+	tests, err := s.listUpTo(ctx, p, practices.KindTest, practices.ListFilter{Team: pr.Team}, 200)
 	if err != nil {
 		return err
 	}

@@ -11,7 +11,11 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/brightspots-nic/brightspots/practices"
+	"github.com/brightspots-nic/brightspots/storage"
 )
+
+// retryAfterSeconds is what a 503 tells clients to wait: about one stall timeout.
+const retryAfterSeconds = "10"
 
 // Problem is an RFC 9457 problem response. Internal error text never reaches a client: a 500 carries
 // only the request id, which ties it to the log line.
@@ -62,6 +66,11 @@ func toProblem(err error) *Problem {
 			status = http.StatusUnsupportedMediaType
 		}
 		return fieldProblem(status, "artifact", ae.Field, ae.Rule, ae.Msg)
+	case errors.Is(err, errBodyTooSlow):
+		return problem(http.StatusRequestTimeout, "body-too-slow", "the request body arrived too slowly; send it again on a better connection")
+	case errors.Is(err, storage.ErrUnavailable):
+		return problem(http.StatusServiceUnavailable, "store-unavailable",
+			"the node cannot reach its object store just now; nothing was changed unless a later read shows it. Try again shortly")
 	case errors.As(err, &mbe):
 		return problem(http.StatusRequestEntityTooLarge, "too-large", fmt.Sprintf("the request body is larger than the limit of %d bytes", mbe.Limit))
 	case errors.Is(err, practices.ErrNotFound):
@@ -104,6 +113,9 @@ func (s *Server) errorHandler(err error, c echo.Context) {
 	} else {
 		s.logger.Debug("request refused", "request_id", p.RequestID, "status", p.Status, "detail", p.Detail)
 	}
+	if p.Status == http.StatusServiceUnavailable && c.Response().Header().Get("Retry-After") == "" {
+		c.Response().Header().Set("Retry-After", retryAfterSeconds)
+	}
 	if wantsHTML(c) {
 		s.errorPage(c, p)
 		return
@@ -111,6 +123,7 @@ func (s *Server) errorHandler(err error, c echo.Context) {
 	if p.Status == http.StatusUnauthorized {
 		c.Response().Header().Set("WWW-Authenticate", `Bearer realm="brightspots"`)
 	}
+
 	body, _ := json.Marshal(p)
 	c.Response().Header().Set(echo.HeaderContentType, "application/problem+json")
 	c.Response().WriteHeader(p.Status)

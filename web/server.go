@@ -56,6 +56,12 @@ type Identity struct {
 type LimitsConfig struct {
 	MaxArtifactBytes int64 `yaml:"max_artifact_bytes"` // default 200 MiB
 	MaxJSONBytes     int64 `yaml:"max_json_bytes"`     // default 1 MiB
+	// BodyTimeout is how long a request body may take to start arriving; the deadline then grows
+	// with every byte received at BodyMinRate. Default 10s.
+	BodyTimeout time.Duration `yaml:"body_timeout"`
+	// BodyMinRate is the slowest average rate, in bytes per second, a request body may arrive at.
+	// Default 4096.
+	BodyMinRate int64 `yaml:"body_min_bytes_per_second"`
 }
 
 // PrivacyConfig holds the student-privacy thresholds of DOMAIN.md.
@@ -67,6 +73,10 @@ type PrivacyConfig struct {
 type RateLimitConfig struct {
 	PerSecond float64 `yaml:"per_second"` // sustained; default 50
 	Burst     int     `yaml:"burst"`      // default 200
+	// TokenLookupsPerSecond bounds, per client address, the bearer tokens looked up in the store
+	// (tokens not already cached: unknown ones always are looked up). Default 5, burst 20.
+	TokenLookupsPerSecond float64 `yaml:"token_lookups_per_second"`
+	TokenLookupsBurst     int     `yaml:"token_lookups_burst"`
 }
 
 // Network is what the server uses of the node's federation: the endpoints peers call, the peers
@@ -122,6 +132,8 @@ type Server struct {
 
 	requests *prometheus.CounterVec
 	latency  *prometheus.HistogramVec
+
+	tokenLookups *auth.Limiter // bearer-token lookups that reach the store, per client address
 }
 
 // New builds the server over parts and registers every route. It opens nothing and does not
@@ -169,6 +181,19 @@ func New(cfg Config, parts Parts) (*Server, error) {
 	if parts.ClientIP != nil {
 		e.IPExtractor = parts.ClientIP
 	}
+	// Zero values (a Config built in code rather than loaded) take the loaded defaults.
+	if s.cfg.RateLimit.TokenLookupsPerSecond <= 0 || s.cfg.RateLimit.TokenLookupsBurst < 1 {
+		s.cfg.RateLimit.TokenLookupsPerSecond, s.cfg.RateLimit.TokenLookupsBurst = 5, 20
+	}
+	if s.cfg.Limits.BodyTimeout <= 0 {
+		s.cfg.Limits.BodyTimeout = 10 * time.Second
+	}
+	if s.cfg.Limits.BodyMinRate <= 0 {
+		s.cfg.Limits.BodyMinRate = 4096
+	}
+	s.tokenLookups = auth.NewLimiter(auth.RateLimitConfig{
+		Rate: rate.Limit(s.cfg.RateLimit.TokenLookupsPerSecond), Burst: s.cfg.RateLimit.TokenLookupsBurst,
+	})
 	s.echo = s.routes(e)
 	return s, nil
 }
@@ -221,6 +246,7 @@ func (s *Server) routes(e *echo.Echo) *echo.Echo {
 	}))
 	e.Use(middleware.RequestID())
 	e.Use(s.observe)
+	e.Use(s.limitBodies) // every body capped and paced, before anything reads one
 	// Compress text for slow school networks. Not artifacts: they are served with byte ranges and
 	// are mostly compressed formats already.
 	e.Use(middleware.GzipWithConfig(middleware.GzipConfig{
@@ -318,14 +344,11 @@ func (s *Server) observe(next echo.HandlerFunc) echo.HandlerFunc {
 		if err != nil {
 			c.Error(err)
 		}
-		route := c.Path()
-		if route == "" {
-			route = "unmatched"
-		}
+		route, method := routeLabel(c), methodLabel(c.Request().Method)
 		code := c.Response().Status
-		s.requests.WithLabelValues(c.Request().Method, route, fmt.Sprint(code)).Inc()
-		s.latency.WithLabelValues(c.Request().Method, route).Observe(time.Since(start).Seconds())
-		s.logger.Info("request", "method", c.Request().Method, "route", route, "status", code,
+		s.requests.WithLabelValues(method, route, fmt.Sprint(code)).Inc()
+		s.latency.WithLabelValues(method, route).Observe(time.Since(start).Seconds())
+		s.logger.Info("request", "method", method, "route", route, "status", code,
 			"bytes", c.Response().Size, "ms", time.Since(start).Milliseconds(),
 			"request_id", c.Response().Header().Get(echo.HeaderXRequestID))
 		return nil
@@ -344,9 +367,20 @@ func (s *Server) authenticate(next echo.HandlerFunc) echo.HandlerFunc {
 		if !ok || !strings.EqualFold(scheme, "Bearer") || secret == "" {
 			return problem(http.StatusUnauthorized, "unauthenticated", "Authorization must be: Bearer <token>")
 		}
-		p, ok := s.tokens.Resolve(c.Request().Context(), strings.TrimSpace(secret))
-		if !ok {
+		secret = strings.TrimSpace(secret)
+		// A lookup that reaches the store is limited per client address first: an unknown token is
+		// never cached, so each one would cost a store read.
+		if !s.tokens.Cached(secret) {
+			if err := s.tokenLookups.Check(c, "addr:"+auth.ClientKey(c)); err != nil {
+				return err
+			}
+		}
+		p, err := s.tokens.Resolve(c.Request().Context(), secret)
+		if errors.Is(err, tokens.ErrUnknown) {
 			return problem(http.StatusUnauthorized, "unauthenticated", "the API token is unknown or revoked")
+		}
+		if err != nil {
+			return err // the store's: 503, never 401 (the token may well be valid)
 		}
 		c.SetRequest(c.Request().WithContext(auth.WithPrincipal(c.Request().Context(), p)))
 		return next(c)

@@ -56,6 +56,7 @@ func demo(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		level = slog.LevelInfo
 	}
 	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
+	slog.SetDefault(logger) // the provider library logs only through the default logger
 
 	type district struct {
 		cfg node.Config

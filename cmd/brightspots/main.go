@@ -146,12 +146,14 @@ func (f *nodeFlags) openBucket(ctx context.Context) (node.Config, storage.Bucket
 
 // openNodeStore is openBucket for the commands that act as the node (reindex, export, peer, keys):
 // given no configuration file, no --addr and no BRIGHTSPOTS_NODE_URL, they take the node identity
-// the store already holds, so `--data DIR` alone is enough.
+// the store already holds, so `--data DIR` alone is enough. They may run beside the running node.
 func (f *nodeFlags) openNodeStore(ctx context.Context) (node.Config, storage.Bucket, error) {
 	cfg, bucket, err := f.openBucket(ctx)
 	if err != nil {
 		return cfg, nil, err
 	}
+	// The node may be serving from this store right now: finish only writes abandoned long ago.
+	cfg.BesideRunningNode = true
 	if f.config == "" && f.addr == "" && os.Getenv("BRIGHTSPOTS_NODE_URL") == "" {
 		if err := cfg.TakeHeldIdentity(ctx, bucket); err != nil {
 			return cfg, nil, err
@@ -182,6 +184,10 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 		return err
 	}
 	logger := newLogger(cfg, stderr)
+	// The embedded provider's library (zitadel/oidc) logs only through slog's default logger and the
+	// standard log package, both of which would otherwise write plain text lines with request input
+	// in them; send both through the node's structured logger.
+	slog.SetDefault(logger)
 	srv, err := node.Open(ctx, cfg, logger)
 	if err != nil {
 		return err
@@ -239,7 +245,9 @@ func token(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		if err != nil {
 			return err
 		}
-		fmt.Fprintf(stdout, "revoked %s (%s)\n", t.ID, t.Name)
+		// A running node caches a token it has seen for up to 10 s; say so rather than let the
+		// operator believe it is refused this instant.
+		fmt.Fprintf(stdout, "revoked %s (%s); a running node refuses it within 10 seconds (at once on a node that has not seen it lately)\n", t.ID, t.Name)
 		return nil
 	}
 	return fmt.Errorf("token: unknown subcommand %q (create, list or revoke)", args[0])

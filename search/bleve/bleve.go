@@ -114,6 +114,7 @@ type Index struct {
 	tbl      *table
 	instance string
 	closed   bool
+	lock     *os.File // held while open, see lockDir
 
 	mapMu sync.Mutex
 	cur   *snapMap
@@ -139,7 +140,15 @@ func Open(cfg Config) (*Index, error) {
 	if x.syn == nil {
 		x.syn = search.DefaultSynonyms()
 	}
+	lock, err := lockDir(cfg.Dir)
+	if err != nil {
+		return nil, err
+	}
+	x.lock = lock
 	if err := x.open(); err != nil {
+		if lock != nil {
+			lock.Close()
+		}
 		return nil, err
 	}
 	return x, nil
@@ -459,6 +468,9 @@ func (x *Index) Close() error {
 		return nil
 	}
 	x.closed = true
+	if x.lock != nil {
+		defer x.lock.Close()
+	}
 	if err := x.idx.Close(); err != nil {
 		return fmt.Errorf("search/bleve: close: %w", err)
 	}

@@ -19,7 +19,8 @@
 // the name exists; compare-and-swap by checking the current ETag and renaming; otherwise by renaming.
 // The parent directory is fsynced after publishing, and a directory is fsynced after a new child
 // directory is made in it. A reader therefore sees the old file or the new one, never part of one, and
-// a put that returned survives a crash. Temporary files left by a crash are removed by Open.
+// a put that returned survives a crash. Temporary files left by a crash are removed by Open once they
+// are a day old (a younger one may be another process's put in flight).
 //
 // # ETags
 //
@@ -33,5 +34,9 @@
 // Content types are kept in the user.brightspots.content_type extended attribute; on a filesystem
 // without user xattrs they are guessed from the key's extension.
 //
-// One process owns a directory: Open clears dir/.tmp, and the per-key locks live in memory.
+// The per-key locks live in memory, so create-only puts (link(2)) are atomic across processes but a
+// compare-and-swap is atomic only within one. A second process (a command run beside the node) may
+// open the same directory: Open leaves young temporary files alone, and folder creation starts over
+// when another process prunes a folder under it. Within a process, pruning and folder creation are
+// ordered by a lock.
 package fs

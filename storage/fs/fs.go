@@ -35,30 +35,60 @@ type Bucket struct {
 
 	seed  maphash.Seed
 	locks [64]sync.Mutex // per-key publish locks, striped by key hash
+	// tree orders folder creation against pruning in this process: a publish holds it shared from
+	// making its folder until its file is in it, a prune holds it exclusively, so a prune never
+	// removes a folder a put is filling. Another process pruning (a command run beside the node) is
+	// met by mkdirAll starting over.
+	tree sync.RWMutex
 
 	lastMod atomic.Int64 // last mtime handed out, in Unix nanoseconds
 }
 
-// Open opens (creating it if needed) the bucket stored in dir and removes temporary files a crash left.
+// staleTempAge is how old a temporary file must be before Open removes it as a crash's leftover. A
+// put in flight in another process (the node, when a command opens its store) keeps writing to its
+// temporary file, so Open leaves young ones alone; no put streams for a day.
+const staleTempAge = 24 * time.Hour
+
+// Open opens (creating it if needed) the bucket stored in dir and removes temporary files a crash left
+// (those older than a day: younger ones may belong to another process's put in flight).
 func Open(dir string) (*Bucket, error) {
 	abs, err := filepath.Abs(dir)
 	if err != nil {
 		return nil, fmt.Errorf("open fs bucket %s: %w", dir, err)
 	}
 	b := &Bucket{dir: abs, tmp: filepath.Join(abs, tmpDir), seed: maphash.MakeSeed()}
-	if err := os.MkdirAll(abs, 0o755); err != nil {
+	if err := os.MkdirAll(b.tmp, 0o755); err != nil {
 		return nil, fmt.Errorf("open fs bucket: %w", err)
 	}
-	if err := os.RemoveAll(b.tmp); err != nil {
+	if err := b.removeStaleTemps(time.Now().Add(-staleTempAge)); err != nil {
 		return nil, fmt.Errorf("open fs bucket: clear temporary files: %w", err)
-	}
-	if err := os.Mkdir(b.tmp, 0o755); err != nil {
-		return nil, fmt.Errorf("open fs bucket: %w", err)
 	}
 	if err := b.checkNanoMtime(); err != nil {
 		return nil, fmt.Errorf("open fs bucket %s: %w", abs, err)
 	}
 	return b, nil
+}
+
+// removeStaleTemps removes temporary files whose inode last changed before cutoff.
+func (b *Bucket) removeStaleTemps(cutoff time.Time) error {
+	entries, err := os.ReadDir(b.tmp)
+	if err != nil {
+		return err
+	}
+	for _, e := range entries {
+		st, err := e.Info()
+		if err != nil {
+			continue // removed meanwhile by its put
+		}
+		// Not the mtime: a finished temporary file carries its publish time and a copy's hard link
+		// its source's, however new the file is.
+		if changeTime(st).Before(cutoff) {
+			if err := os.RemoveAll(filepath.Join(b.tmp, e.Name())); err != nil && !errors.Is(err, fs.ErrNotExist) {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 // Dir is the directory the bucket is stored in.
@@ -237,6 +267,8 @@ func lenString(n, size int64) string {
 // On success tmp is gone; on error the caller removes it.
 func (b *Bucket) publish(key, path, tmp string, opts storage.PutOptions) (storage.ObjectInfo, error) {
 	defer b.lock(key)()
+	b.tree.RLock()
+	defer b.tree.RUnlock()
 	dir := filepath.Dir(path)
 	for attempt := 0; ; attempt++ {
 		if err := b.mkdirAll(dir); err != nil {
@@ -288,7 +320,20 @@ func (b *Bucket) publish(key, path, tmp string, opts storage.PutOptions) (storag
 }
 
 // mkdirAll makes dir and its missing parents inside the bucket, fsyncing each parent that gains one.
+// A folder it made can be pruned by another process before the next one is made in it; then it
+// starts over from the top (a bounded number of times: pruning only removes empty folders, so the
+// race needs a delete of the last key in the folder each time).
 func (b *Bucket) mkdirAll(dir string) error {
+	var err error
+	for range 100 {
+		if err = b.mkdirAllOnce(dir); !errors.Is(err, fs.ErrNotExist) {
+			return err
+		}
+	}
+	return err
+}
+
+func (b *Bucket) mkdirAllOnce(dir string) error {
 	if st, err := os.Stat(dir); err == nil && st.IsDir() {
 		return nil
 	}
@@ -411,8 +456,10 @@ func (b *Bucket) Delete(ctx context.Context, key string) error {
 		return fmt.Errorf("delete %q: %w", key, err)
 	}
 	// Prune empty directories. os.Remove fails on a directory that is not empty, so this never removes
-	// an object, and it stops at the bucket's own directory. A put racing into a pruned directory
-	// makes it again (see publish).
+	// an object, and it stops at the bucket's own directory. Holding tree keeps this process's puts
+	// out of the folders while they go; a put from another process makes them again (see mkdirAll).
+	b.tree.Lock()
+	defer b.tree.Unlock()
 	for d := dir; d != b.dir && len(d) > len(b.dir); d = filepath.Dir(d) {
 		if os.Remove(d) != nil {
 			break
@@ -451,7 +498,8 @@ func (b *Bucket) Copy(ctx context.Context, src, dst string, opts storage.PutOpti
 
 	var tmp string
 	if opts.ContentType == "" || opts.ContentType == getContentType(srcPath) {
-		tmp = filepath.Join(b.tmp, "copy-"+strconv.FormatInt(b.nextModTime().UnixNano(), 36))
+		// The process id keeps two processes sharing the folder (a command beside the node) apart.
+		tmp = filepath.Join(b.tmp, "copy-"+strconv.Itoa(os.Getpid())+"-"+strconv.FormatInt(b.nextModTime().UnixNano(), 36))
 		err = os.Link(srcPath, tmp)
 		if errors.Is(err, fs.ErrNotExist) {
 			return fail(storage.ErrNotFound)

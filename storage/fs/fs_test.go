@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/brightspots-nic/brightspots/storage"
 	"github.com/brightspots-nic/brightspots/storage/storagetest"
@@ -63,7 +64,7 @@ func TestLayout(t *testing.T) {
 	}
 }
 
-func TestOpenClearsTemps(t *testing.T) {
+func TestOpenClearsStaleTemps(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
 	b, err := Open(dir)
@@ -73,7 +74,7 @@ func TestOpenClearsTemps(t *testing.T) {
 	if _, err := b.Put(t.Context(), "kept", strings.NewReader("x"), 1, storage.PutOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	// A crash mid-put leaves a temporary file; it must not be listed, and the next Open removes it.
+	// A crash mid-put leaves a temporary file; it must not be listed, and once it is old it is removed.
 	if err := os.WriteFile(filepath.Join(dir, tmpDir, "put-123"), []byte("partial"), 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -85,9 +86,52 @@ func TestOpenClearsTemps(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if _, err := os.Stat(filepath.Join(dir, tmpDir, "put-123")); err != nil {
+		t.Fatalf("Open removed a fresh temporary file (it may be another process's put in flight): %v", err)
+	}
+	// A day later it is a leftover (the inode change time cannot be set back, so move the cutoff).
+	if err := b2.removeStaleTemps(time.Now().Add(time.Minute)); err != nil {
+		t.Fatal(err)
+	}
 	assertNoTemps(t, b2)
 	if _, err := b2.Stat(t.Context(), "kept"); err != nil {
 		t.Fatalf("object lost across Open: %v", err)
+	}
+}
+
+// TestOpenBesideAPutInFlight opens the folder a second time (as a command run beside a running node
+// does) while a put is streaming into it: the put must still succeed. Open used to delete .tmp.
+func TestOpenBesideAPutInFlight(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	node, err := Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pr, pw := io.Pipe()
+	done := make(chan error, 1)
+	go func() {
+		_, err := node.Put(t.Context(), "records/practice/p/v1.json", pr, -1, storage.PutOptions{IfNoneMatch: true})
+		done <- err
+	}()
+	if _, err := pw.Write([]byte("half of ")); err != nil { // the put has its temporary file now
+		t.Fatal(err)
+	}
+	if _, err := Open(dir); err != nil {
+		t.Fatal(err)
+	}
+	pw.Write([]byte("the body"))
+	pw.Close()
+	if err := <-done; err != nil {
+		t.Fatalf("put in flight while another process opened the folder: %v", err)
+	}
+	rc, _, err := node.Get(t.Context(), "records/practice/p/v1.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rc.Close()
+	if got, _ := io.ReadAll(rc); string(got) != "half of the body" {
+		t.Fatalf("stored %q", got)
 	}
 }
 

@@ -3,8 +3,9 @@
 //
 // Conditional puts use the store's own conditional writes, so several server processes can share a
 // bucket safely: create-only is If-None-Match: *, compare-and-swap is If-Match: "etag", and the store
-// answers 412 Precondition Failed (or 409 ConditionalRequestConflict while a racing write is in flight),
-// which Bucket reports as storage.ErrConflict.
+// answers 412 Precondition Failed, which Bucket reports as storage.ErrConflict, or 409
+// ConditionalRequestConflict while a racing write of the key is in flight, which it reports as
+// storage.ErrConflict and storage.ErrInFlight together (the racing write may still fail).
 //
 // A conditional put is always one PUT request, never a multipart upload. MinIO checks a condition on
 // CompleteMultipartUpload only against what exists before the upload commits, not atomically with the
@@ -27,10 +28,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/minio/minio-go/v7"
@@ -158,19 +161,60 @@ func (b *Bucket) object(key string) (string, error) {
 // classify turns a minio-go error into one wrapping the storage sentinel callers branch on, keeping
 // the original. With ifMatch, a missing key is a lost compare-and-swap, not a missing object.
 func classify(err error, ifMatch bool) error {
+	var be bodyError
+	if errors.As(err, &be) {
+		return err // the caller's body failed, not the store
+	}
 	resp := minio.ToErrorResponse(err)
 	switch {
 	case resp.Code == minio.NoSuchKey && ifMatch:
 		return fmt.Errorf("%w: %w", storage.ErrConflict, err)
 	case resp.Code == minio.NoSuchKey:
 		return fmt.Errorf("%w: %w", storage.ErrNotFound, err)
-	case resp.StatusCode == http.StatusPreconditionFailed, resp.Code == minio.PreconditionFailed,
-		resp.Code == "ConditionalRequestConflict":
+	case resp.Code == "ConditionalRequestConflict", resp.StatusCode == http.StatusConflict && ifConditional(err):
+		// Another write of the key is in flight: unknown yet whether it lands.
+		return fmt.Errorf("%w: %w: %w", storage.ErrConflict, storage.ErrInFlight, err)
+	case resp.StatusCode == http.StatusPreconditionFailed, resp.Code == minio.PreconditionFailed:
 		return fmt.Errorf("%w: %w", storage.ErrConflict, err)
 	case resp.Code == "EntityTooLarge", errors.Is(err, storage.ErrTooLarge):
 		return fmt.Errorf("%w: %w", storage.ErrTooLarge, err)
+	case unreachable(err), resp.StatusCode >= 500:
+		// Refused connections, resets, timeouts, 503 SlowDown, 500 InternalError: the store, not
+		// the request, is at fault, and asking again later may work.
+		return fmt.Errorf("%w: %w", storage.ErrUnavailable, err)
 	}
 	return err
+}
+
+// callerBody marks errors reading a put's body as the caller's (a client that went away is not a
+// store outage).
+type callerBody struct{ r io.Reader }
+
+func (c callerBody) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	if err != nil && err != io.EOF {
+		err = bodyError{err}
+	}
+	return n, err
+}
+
+type bodyError struct{ err error }
+
+func (e bodyError) Error() string { return "read body: " + e.err.Error() }
+func (e bodyError) Unwrap() error { return e.err }
+
+// unreachable reports whether err is a failure to reach the store at all.
+func unreachable(err error) bool {
+	var netErr net.Error
+	var opErr *net.OpError
+	return errors.As(err, &opErr) || errors.As(err, &netErr) || errors.Is(err, syscall.ECONNREFUSED) ||
+		errors.Is(err, syscall.ECONNRESET) || errors.Is(err, io.ErrUnexpectedEOF)
+}
+
+// ifConditional reports whether a 409 is about a conditional write (rather than, say, a bucket
+// that is not empty): S3 names it ConditionalRequestConflict, some stores only say 409 with a message.
+func ifConditional(err error) bool {
+	return strings.Contains(strings.ToLower(minio.ToErrorResponse(err).Message), "conditional")
 }
 
 func (b *Bucket) putOptions(opts storage.PutOptions) minio.PutObjectOptions {
@@ -200,9 +244,9 @@ func (b *Bucket) Put(ctx context.Context, key string, r io.Reader, size int64, o
 	if err := ctx.Err(); err != nil {
 		return storage.ObjectInfo{}, fmt.Errorf("put %q: %w", key, err)
 	}
-	body := r
+	body := io.Reader(callerBody{r})
 	if opts.MaxSize > 0 {
-		body = &limitReader{r: r, left: opts.MaxSize}
+		body = &limitReader{r: body, left: opts.MaxSize}
 	}
 	conditional := opts.IfNoneMatch || opts.IfMatch != ""
 	po := b.putOptions(opts)
@@ -220,11 +264,11 @@ func (b *Bucket) Put(ctx context.Context, key string, r io.Reader, size int64, o
 		case errors.Is(err, io.EOF):
 			body, size = bytes.NewReader(head.Bytes()), n
 		case err != nil:
-			return storage.ObjectInfo{}, fmt.Errorf("put %q: read body: %w", key, classify(err, false))
+			return storage.ObjectInfo{}, fmt.Errorf("put %q: read body: %w", key, err)
 		case conditional:
 			f, n, err := spool(io.MultiReader(&head, body))
 			if err != nil {
-				return storage.ObjectInfo{}, fmt.Errorf("put %q: %w", key, classify(err, false))
+				return storage.ObjectInfo{}, fmt.Errorf("put %q: %w", key, err)
 			}
 			defer f.Close()
 			body, size = f, n
@@ -381,7 +425,7 @@ func (b *Bucket) List(ctx context.Context, opts storage.ListOptions) ([]storage.
 	var out []storage.ObjectInfo
 	for oi := range b.core.Client.ListObjectsIter(ctx, b.bucket, lo) {
 		if oi.Err != nil {
-			return nil, fmt.Errorf("list prefix %q after %q: %w", opts.Prefix, opts.StartAfter, oi.Err)
+			return nil, fmt.Errorf("list prefix %q after %q: %w", opts.Prefix, opts.StartAfter, classify(oi.Err, false))
 		}
 		out = append(out, info(strings.TrimPrefix(oi.Key, b.prefix), oi))
 		if opts.Limit > 0 && len(out) >= opts.Limit {
@@ -399,7 +443,7 @@ func (b *Bucket) Delete(ctx context.Context, key string) error {
 	}
 	err = b.core.Client.RemoveObject(ctx, b.bucket, obj, minio.RemoveObjectOptions{})
 	if err != nil && minio.ToErrorResponse(err).Code != minio.NoSuchKey {
-		return fmt.Errorf("delete %q: %w", key, err)
+		return fmt.Errorf("delete %q: %w", key, classify(err, false))
 	}
 	return nil
 }

@@ -32,27 +32,48 @@ type RateLimitConfig struct {
 // proxies you trust; without one, the connection's address is used and X-Forwarded-For is ignored
 // (echo's own RealIP would believe the header).
 func RateLimit(cfg RateLimitConfig) echo.MiddlewareFunc {
+	l := NewLimiter(cfg)
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error {
+			key := "addr:" + ClientKey(c)
+			if p := PrincipalFrom(c.Request().Context()); p.Kind != "" && p.Subject != "" {
+				key = "principal:" + p.Kind + ":" + p.Subject
+			}
+			if err := l.Check(c, key); err != nil {
+				return err
+			}
+			return next(c)
+		}
+	}
+}
+
+// Limiter is a set of per-key rate limits, for limits a middleware cannot express (the bearer-token
+// lookup is limited per client address before it reaches the store).
+type Limiter struct{ l *limiters }
+
+// NewLimiter returns a Limiter with cfg's rate and burst for each key.
+func NewLimiter(cfg RateLimitConfig) *Limiter {
 	if cfg.MaxKeys <= 0 {
 		cfg.MaxKeys = 100_000
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	l := &limiters{cfg: cfg, m: make(map[string]*rate.Limiter)}
-	return func(next echo.HandlerFunc) echo.HandlerFunc {
-		return func(c echo.Context) error {
-			key := "addr:" + clientKey(clientIP(c))
-			if p := PrincipalFrom(c.Request().Context()); p.Kind != "" && p.Subject != "" {
-				key = "principal:" + p.Kind + ":" + p.Subject
-			}
-			if ok, retry := l.allow(key); !ok {
-				c.Response().Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(retry.Seconds()))))
-				return echo.NewHTTPError(http.StatusTooManyRequests, "Too many requests; slow down and try again shortly.")
-			}
-			return next(c)
-		}
-	}
+	return &Limiter{&limiters{cfg: cfg, m: make(map[string]*rate.Limiter)}}
 }
+
+// Check takes one request from key's allowance, or answers 429 with Retry-After when none is left.
+func (l *Limiter) Check(c echo.Context, key string) error {
+	if ok, retry := l.l.allow(key); !ok {
+		c.Response().Header().Set("Retry-After", strconv.Itoa(max(1, int(math.Ceil(retry.Seconds())))))
+		return echo.NewHTTPError(http.StatusTooManyRequests, "Too many requests; slow down and try again shortly.")
+	}
+	return nil
+}
+
+// ClientKey is the request's client as rate limits count it: its address (as the echo server's
+// IPExtractor sees it), IPv6 by /64.
+func ClientKey(c echo.Context) string { return clientKey(clientIP(c)) }
 
 type limiters struct {
 	cfg RateLimitConfig

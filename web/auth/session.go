@@ -80,7 +80,12 @@ func (a *Authenticator) Middleware() echo.MiddlewareFunc {
 			if r.Header.Get("Authorization") != "" || PrincipalFrom(r.Context()).Authenticated() || a.forProvider(r) {
 				return next(c)
 			}
-			s, ok := a.resolve(c.Response(), r)
+			s, ok, err := a.resolveSession(c.Response(), r)
+			if err != nil {
+				// The store did not answer: the cookie may well be good, so it stays, and the request
+				// is neither treated as anonymous nor signed out. The error handler answers 503.
+				return err
+			}
 			if ok {
 				ctx := WithPrincipal(r.Context(), s.record.Principal)
 				ctx = context.WithValue(ctx, sessionKey{}, s)
@@ -104,18 +109,26 @@ func (a *Authenticator) SessionPrincipal(r *http.Request) (practices.Principal, 
 	return s.record.Principal, true
 }
 
-// resolve reads, opens and checks r's session cookie and loads its record. With w non-nil it also
-// re-issues the cookie when its idle timer is due for a refresh, and clears a dead cookie.
+// resolve is resolveSession for callers that treat a store error as no session (they do not clear
+// the cookie: only resolveSession with a writer does, and only for a cookie that is dead).
 func (a *Authenticator) resolve(w http.ResponseWriter, r *http.Request) (*session, bool) {
+	s, ok, err := a.resolveSession(w, r)
+	return s, ok && err == nil
+}
+
+// resolveSession reads, opens and checks r's session cookie and loads its record. With w non-nil it
+// also re-issues the cookie when its idle timer is due for a refresh, and clears a dead cookie. An
+// error is the store's (transient): the cookie is left alone.
+func (a *Authenticator) resolveSession(w http.ResponseWriter, r *http.Request) (*session, bool, error) {
 	ck, err := r.Cookie(a.sessionCookie)
 	if err != nil {
-		return nil, false
+		return nil, false, nil
 	}
-	dead := func() (*session, bool) {
+	dead := func() (*session, bool, error) {
 		if w != nil {
 			a.clearCookie(w, a.sessionCookie)
 		}
-		return nil, false
+		return nil, false, nil
 	}
 	pt, err := a.sealer.open(a.sessionCookie, ck.Value)
 	if err != nil {
@@ -130,11 +143,11 @@ func (a *Authenticator) resolve(w http.ResponseWriter, r *http.Request) (*sessio
 		return dead()
 	}
 	rec, err := a.loadSession(r.Context(), sc.SID)
-	if err != nil {
-		if !errors.Is(err, storage.ErrNotFound) {
-			a.logger.Error("load session", "err", err)
-		}
+	if errors.Is(err, storage.ErrNotFound) {
 		return dead()
+	}
+	if err != nil {
+		return nil, false, err
 	}
 	if !now.Before(rec.Expires) {
 		if err := a.bucket.Delete(r.Context(), sessionKeyFor(sc.SID)); err != nil {
@@ -145,7 +158,7 @@ func (a *Authenticator) resolve(w http.ResponseWriter, r *http.Request) (*sessio
 	if w != nil && now.Sub(time.Unix(sc.Seen, 0)) >= a.refreshEvery() {
 		a.setSessionCookie(w, sc.SID, now, rec.Expires)
 	}
-	return &session{sid: sc.SID, record: rec, csrf: a.csrfFor(sc.SID)}, true
+	return &session{sid: sc.SID, record: rec, csrf: a.csrfFor(sc.SID)}, true, nil
 }
 
 // refreshEvery is how stale the cookie's idle timer may get before it is re-issued: often enough
@@ -168,7 +181,8 @@ func (a *Authenticator) loadSession(ctx context.Context, sid string) (sessionRec
 	}
 	defer rc.Close()
 	if err := json.NewDecoder(io.LimitReader(rc, 64<<10)).Decode(&rec); err != nil {
-		return rec, fmt.Errorf("session: decode: %w", err)
+		// A record that does not decode is no session (and no outage).
+		return rec, fmt.Errorf("session: decode: %v: %w", err, storage.ErrNotFound)
 	}
 	return rec, nil
 }

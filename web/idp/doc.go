@@ -34,13 +34,20 @@
 //
 // # Login throttling
 //
-// Failed sign-ins are throttled per account and per client address (IPv6 addresses by /64) with
-// token buckets on an injectable clock. A failure takes a token; when an account's or an address's
-// bucket is empty, sign-in is refused without checking the password at all, so an attacker gains no
-// guesses while throttled and learns nothing from the answer. Buckets refill with time, so the real
-// password works again once the window passes; a successful sign-in refills the account's bucket.
-// The trade-off, chosen knowingly: an attacker who keeps guessing can keep one account throttled
-// (a lockout), but can never guess faster than the refill rate (by default 5 at once, then one
-// every 2 minutes per account), which makes online guessing hopeless. Unknown emails are throttled
-// and hashed exactly like known ones, so the answers do not reveal which accounts exist.
+// Failed sign-ins are throttled three ways, on an injectable clock, and a throttled attempt is
+// refused without checking the password at all, so an attacker gains no guesses while throttled
+// and learns nothing from the answer:
+//
+//   - per account and client address (IPv6 by /64): five failures are free, then each failure
+//     doubles the pair's wait (30 s, 1 m, 2 m … up to an hour); a success forgets the pair;
+//   - per client address, across accounts (a token bucket: 30 at once, one more every 10 s);
+//   - per account, for addresses that have not signed in to it in the last 30 days (a token
+//     bucket: 20 at once, one more a minute), which bounds guessing spread over many addresses.
+//
+// So someone guessing from their own address, or from many, cannot lock an account's owner out:
+// the owner at a usual address is held only to their own pair's backoff. What remains, chosen
+// knowingly: while an account is under a spread-out attack, its owner signing in from a new address
+// waits for the account's budget like everyone else. Unknown emails are throttled and hashed
+// exactly like known ones, so the answers do not reveal which accounts exist. The state is in
+// memory: a restart forgets it (and each replica keeps its own).
 package idp

@@ -318,3 +318,25 @@ func jsonDecode(rc io.ReadCloser, v any) error {
 	defer rc.Close()
 	return json.NewDecoder(rc).Decode(v)
 }
+
+// TestNoCrossOriginReads: the provider answers no other origin's CORS request (preflight or not):
+// the library's default echoed any Origin with credentials allowed.
+func TestNoCrossOriginReads(t *testing.T) {
+	e := startEnv(t, idp.Config{}, nil)
+	for _, method := range []string{http.MethodGet, http.MethodOptions} {
+		for _, path := range []string{"/idp/.well-known/openid-configuration", "/idp/userinfo", "/idp/oauth/token"} {
+			req, _ := http.NewRequest(method, e.URL+path, nil)
+			req.Header.Set("Origin", "https://evil.example")
+			if method == http.MethodOptions {
+				req.Header.Set("Access-Control-Request-Method", "POST")
+			}
+			r := e.do(req)
+			if got := r.Header.Get("Access-Control-Allow-Origin"); got != "" {
+				t.Errorf("%s %s from another origin: Access-Control-Allow-Origin %q", method, path, got)
+			}
+			if got := r.Header.Get("Access-Control-Allow-Credentials"); got != "" {
+				t.Errorf("%s %s from another origin: Access-Control-Allow-Credentials %q", method, path, got)
+			}
+		}
+	}
+}

@@ -143,39 +143,59 @@ type throttledError struct{ retry time.Duration }
 
 func (e *throttledError) Error() string { return "idp: sign-in throttled" }
 
-// authenticate checks email and password under the throttles and returns the account id. A failure
-// takes a token from the client address's bucket and the account's; an empty bucket refuses without
-// looking at the password. Success gives the address its token back and resets the account.
+// authenticate checks email and password under the throttles and returns the account id. Three
+// limits apply, each refusing without looking at the password: the pair (this account from this
+// address) backs off exponentially after a few failures; the address has a budget across accounts;
+// and the account has a budget for failures from addresses it has not signed in from, so guessing
+// spread over many addresses is bounded too, while the owner at a usual address is held only to
+// their own pair's backoff and cannot be locked out by anyone else. Success forgets the pair and
+// remembers the address as familiar.
 func (p *Provider) authenticate(ctx context.Context, clientIP, email, password string) (string, error) {
 	now := p.now()
 	id := AccountID(email)
 	addrKey, acctKey := addressKey(clientIP), "acct:"+id
+	pairKey := acctKey + "|" + addrKey
+	if retry := p.pairs.wait(pairKey, now); retry > 0 {
+		p.logger.Warn("sign-in throttled", "reason", "account from this address", "account", id, "client", clientIP)
+		return "", &throttledError{retry}
+	}
 	if ok, retry := p.addresses.take(addrKey, now); !ok {
 		p.logger.Warn("sign-in throttled", "reason", "client address", "client", clientIP)
 		return "", &throttledError{retry}
 	}
-	if ok, retry := p.accounts.take(acctKey, now); !ok {
-		p.addresses.give(addrKey, now) // the password was not tried: no cost to the address
-		p.logger.Warn("sign-in throttled", "reason", "account", "account", id, "client", clientIP)
-		return "", &throttledError{retry}
+	familiar := p.familiar.knows(acctKey, addrKey, now)
+	if !familiar {
+		if ok, retry := p.accounts.take(acctKey, now); !ok {
+			p.addresses.give(addrKey, now) // the password was not tried: no cost to the address
+			p.logger.Warn("sign-in throttled", "reason", "account from unfamiliar addresses", "account", id, "client", clientIP)
+			return "", &throttledError{retry}
+		}
+	}
+	giveBack := func() {
+		if !familiar {
+			p.accounts.give(acctKey, now)
+		}
+		p.addresses.give(addrKey, now)
 	}
 	a, err := loadAccount(ctx, p.store.bucket, id)
 	switch {
 	case errors.Is(err, storage.ErrNotFound):
 		verifyPassword(dummyHash, password) // same work as for a real account
+		p.pairs.fail(pairKey, now)
 		p.logger.Info("sign-in failed", "account", id, "client", clientIP)
 		return "", errBadCredentials
 	case err != nil:
-		p.accounts.give(acctKey, now)
-		p.addresses.give(addrKey, now)
+		giveBack()
 		return "", fmt.Errorf("sign-in: %w", err)
 	}
 	if !verifyPassword(a.PasswordHash, password) {
+		p.pairs.fail(pairKey, now)
 		p.logger.Info("sign-in failed", "account", id, "client", clientIP)
 		return "", errBadCredentials
 	}
-	p.accounts.reset(acctKey)
-	p.addresses.give(addrKey, now)
+	giveBack()
+	p.pairs.forget(pairKey)
+	p.familiar.add(acctKey, addrKey, now)
 	p.logger.Info("signed in", "account", id, "client", clientIP)
 	return a.ID, nil
 }

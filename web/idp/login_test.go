@@ -3,6 +3,7 @@ package idp_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"regexp"
 	"strings"
@@ -212,5 +213,49 @@ func TestAddUser(t *testing.T) {
 	id := e.authorize(oauth2.GenerateVerifier(), "n")
 	if r := e.login(id, "NIA@district.example", gen, nil); r.Status != http.StatusSeeOther {
 		t.Errorf("generated password does not sign in: %d", r.Status)
+	}
+}
+
+// TestOthersCannotLockTheOwnerOut: someone guessing an account's password from their own address,
+// or from many, cannot stop its owner signing in from the owner's usual address. Five wrong
+// passwords from anywhere used to lock the account for everyone, renewably for ever.
+func TestOthersCannotLockTheOwnerOut(t *testing.T) {
+	cfg := idp.Config{ClientIP: echo.ExtractIPFromXFFHeader(echo.TrustLoopback(true), echo.TrustLinkLocal(false), echo.TrustPrivateNet(false))}
+	e := startEnv(t, cfg, nil)
+	pw := addUser(t, e.Bucket, "kim@district.example", "teacher", "")
+	from := func(addr string) map[string]string { return map[string]string{"X-Forwarded-For": addr} }
+	owner := from("192.0.2.10")
+	if r := e.login(e.authorize(oauth2.GenerateVerifier(), "n"), "kim@district.example", pw, owner); r.Status != http.StatusSeeOther {
+		t.Fatalf("owner's first sign-in: %d %s", r.Status, r.Body)
+	}
+
+	// One guesser, many guesses: they back off, exponentially.
+	id := e.authorize(oauth2.GenerateVerifier(), "n")
+	counts := map[int]int{}
+	for range 200 {
+		counts[e.login(id, "kim@district.example", "guess", from("203.0.113.7")).Status]++
+	}
+	if counts[http.StatusUnprocessableEntity] != 5 {
+		t.Errorf("one address guessing: %v, want 5 checked and the rest throttled", counts)
+	}
+	// The guesser's wait grows: one more guess after 30 s, then 60 s.
+	e.Clock.Advance(31 * time.Second)
+	if r := e.login(id, "kim@district.example", "guess", from("203.0.113.7")); r.Status != http.StatusUnprocessableEntity {
+		t.Errorf("guesser after the first backoff: %d, want one more checked guess", r.Status)
+		// Guessing spread over many addresses uses up the account's budget for strangers.
+		for i := range 60 {
+			e.login(id, "kim@district.example", "guess", from(fmt.Sprintf("198.51.100.%d", i)))
+		}
+		if r := e.login(id, "kim@district.example", pw, from("192.0.2.99")); r.Status != http.StatusTooManyRequests {
+			t.Errorf("the right password from a new address while the account is under attack: %d, want 429", r.Status)
+		}
+		// The owner, at their usual address, signs in.
+		if r := e.login(e.authorize(oauth2.GenerateVerifier(), "n"), "kim@district.example", pw, owner); r.Status != http.StatusSeeOther {
+			t.Fatalf("the owner at their usual address during the attack: %d, want to sign in", r.Status)
+		}
+	}
+	e.Clock.Advance(31 * time.Second)
+	if r := e.login(id, "kim@district.example", "guess", from("203.0.113.7")); r.Status != http.StatusTooManyRequests {
+		t.Errorf("guesser 31 s after the sixth failure: %d, want 429 (the wait doubled to 60 s)", r.Status)
 	}
 }

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/rs/cors"
 	"github.com/zitadel/oidc/v3/pkg/op"
 	"golang.org/x/text/language"
 
@@ -51,19 +52,36 @@ type Config struct {
 
 // Throttle tunes login throttling (see the package doc). Zero fields take the defaults.
 type Throttle struct {
-	AccountBurst  int           // failures allowed at once per account; default 5
-	AccountRefill time.Duration // one more failure allowed per account every; default 2m
+	// PairFree failures of one account from one address are free; after that each failure doubles
+	// that pair's wait, from PairBackoff up to PairMaxBackoff. Defaults 5, 30s, 1h.
+	PairFree       int
+	PairBackoff    time.Duration
+	PairMaxBackoff time.Duration
+	// AccountBurst and AccountRefill bound the failures on one account from addresses that have not
+	// signed in to it before (guessing spread over many addresses); an address the account signed
+	// in from recently is not held to it, so strangers cannot lock the owner out. Defaults 20, 1m.
+	AccountBurst  int
+	AccountRefill time.Duration
 	AddressBurst  int           // failures allowed at once per client address; default 30
 	AddressRefill time.Duration // one more failure allowed per address every; default 10s
 	MaxKeys       int           // accounts and addresses tracked at once; default 100000
 }
 
 func (t Throttle) withDefaults() Throttle {
+	if t.PairFree <= 0 {
+		t.PairFree = 5
+	}
+	if t.PairBackoff <= 0 {
+		t.PairBackoff = 30 * time.Second
+	}
+	if t.PairMaxBackoff <= 0 {
+		t.PairMaxBackoff = time.Hour
+	}
 	if t.AccountBurst <= 0 {
-		t.AccountBurst = 5
+		t.AccountBurst = 20
 	}
 	if t.AccountRefill <= 0 {
-		t.AccountRefill = 2 * time.Minute
+		t.AccountRefill = time.Minute
 	}
 	if t.AddressBurst <= 0 {
 		t.AddressBurst = 30
@@ -89,8 +107,10 @@ type Provider struct {
 	logger     *slog.Logger
 	now        func() time.Time
 	clientIP   func(*http.Request) string
-	accounts   *throttle
-	addresses  *throttle
+	accounts   *throttle // failures per account from unfamiliar addresses
+	addresses  *throttle // failures per address, across accounts
+	pairs      *backoff  // failures per account and address
+	familiar   *familiar // addresses each account signed in from
 	csp        string
 	crossOrig  *http.CrossOriginProtection
 }
@@ -157,7 +177,9 @@ func New(ctx context.Context, cfg Config, bucket storage.Bucket, logger *slog.Lo
 		return nil, fmt.Errorf("idp: crypto key: %w", err)
 	}
 	opCfg.CryptoKeyId = randomHex(4)
-	var opts []op.Option
+	// No cross-origin reads: the node's own pages talk to the provider from its own origin, and
+	// the library's default would answer any Origin with credentials allowed.
+	opts := []op.Option{op.WithCORSOptions(&cors.Options{AllowOriginFunc: func(string) bool { return false }})}
 	if iss.Scheme == "http" {
 		opts = append(opts, op.WithAllowInsecure())
 		if !isLoopbackHost(iss.Hostname()) {
@@ -181,6 +203,8 @@ func New(ctx context.Context, cfg Config, bucket storage.Bucket, logger *slog.Lo
 		clientIP:   clientIP,
 		accounts:   newThrottle(thr.AccountBurst, thr.AccountRefill, thr.MaxKeys),
 		addresses:  newThrottle(thr.AddressBurst, thr.AddressRefill, thr.MaxKeys),
+		pairs:      newBackoff(thr.PairFree, thr.PairBackoff, thr.PairMaxBackoff, thr.MaxKeys),
+		familiar:   newFamiliar(30*24*time.Hour, 5, thr.MaxKeys),
 		csp: "default-src 'none'; form-action " + strings.Join(dedupe(formOrigins), " ") +
 			"; frame-ancestors 'none'; base-uri 'none'",
 		crossOrig: http.NewCrossOriginProtection(),

@@ -104,3 +104,122 @@ func addressKey(ip string) string {
 	}
 	return "addr:" + a.String()
 }
+
+// backoff throttles one account from one address: a few failures are free, then each failure
+// doubles the wait before the next attempt (base, 2×base, 4×base … up to max). A success forgets
+// the pair. It is what stops a guesser at their own address without touching the account's owner
+// at theirs.
+type backoff struct {
+	free      int
+	base, max time.Duration
+	maxKeys   int
+
+	mu    sync.Mutex
+	pairs map[string]*pairState
+}
+
+type pairState struct {
+	failures int
+	until    time.Time
+}
+
+func newBackoff(free int, base, max time.Duration, maxKeys int) *backoff {
+	return &backoff{free: free, base: base, max: max, maxKeys: maxKeys, pairs: make(map[string]*pairState)}
+}
+
+// wait reports how long key must still wait before its next attempt (0: it may try now).
+func (b *backoff) wait(key string, now time.Time) time.Duration {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if p, ok := b.pairs[key]; ok && now.Before(p.until) {
+		return p.until.Sub(now)
+	}
+	return 0
+}
+
+// fail records a failed attempt for key.
+func (b *backoff) fail(key string, now time.Time) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	p, ok := b.pairs[key]
+	if !ok {
+		if len(b.pairs) >= b.maxKeys {
+			for k, q := range b.pairs { // forget pairs no longer waiting first, then any
+				if !now.Before(q.until) || len(b.pairs) >= b.maxKeys {
+					delete(b.pairs, k)
+				}
+				if len(b.pairs) < b.maxKeys/2 {
+					break
+				}
+			}
+		}
+		p = &pairState{}
+		b.pairs[key] = p
+	}
+	p.failures++
+	if over := p.failures - b.free; over >= 0 {
+		d := b.max
+		if over < 30 && b.base<<over < b.max {
+			d = b.base << over
+		}
+		p.until = now.Add(d)
+	}
+}
+
+// forget clears key after a success.
+func (b *backoff) forget(key string) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	delete(b.pairs, key)
+}
+
+// familiar remembers, per account, the addresses that signed in to it successfully (the last few,
+// for a while), so the account's owner at a usual address is not held to the account-wide budget
+// that strangers' guesses use up.
+type familiar struct {
+	keep    time.Duration
+	perAcct int
+	maxKeys int
+
+	mu   sync.Mutex
+	seen map[string]map[string]time.Time // account key → address key → last success
+}
+
+func newFamiliar(keep time.Duration, perAcct, maxKeys int) *familiar {
+	return &familiar{keep: keep, perAcct: perAcct, maxKeys: maxKeys, seen: make(map[string]map[string]time.Time)}
+}
+
+func (f *familiar) add(acct, addr string, now time.Time) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	m, ok := f.seen[acct]
+	if !ok {
+		if len(f.seen) >= f.maxKeys {
+			for k := range f.seen {
+				delete(f.seen, k)
+				if len(f.seen) < f.maxKeys {
+					break
+				}
+			}
+		}
+		m = make(map[string]time.Time)
+		f.seen[acct] = m
+	}
+	m[addr] = now
+	for len(m) > f.perAcct { // drop the oldest
+		oldest, at := "", now
+		for k, t := range m {
+			if !t.After(at) {
+				oldest, at = k, t
+			}
+		}
+		delete(m, oldest)
+	}
+}
+
+func (f *familiar) knows(acct, addr string, now time.Time) bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	t, ok := f.seen[acct][addr]
+	return ok && now.Sub(t) < f.keep
+}

@@ -181,10 +181,21 @@ func (s *Store) Revoke(ctx context.Context, idOrName string) (Token, error) {
 	return t, nil
 }
 
-// Resolve returns the principal of a bearer secret, or false for an unknown or revoked token.
-func (s *Store) Resolve(ctx context.Context, secret string) (practices.Principal, bool) {
+// Cached reports whether secret's record is in the cache, fresh: resolving it then reads nothing
+// from the store. Callers limit the lookups that do reach the store.
+func (s *Store) Cached(secret string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	c, ok := s.cache[hashOf(secret)]
+	return ok && s.now().Sub(c.at) <= cacheTTL
+}
+
+// Resolve returns the principal of a bearer secret. An unknown or revoked token is ErrUnknown; any
+// other error is the store's (unreachable, say) and says nothing about the token, so callers must
+// not report it as an unknown token.
+func (s *Store) Resolve(ctx context.Context, secret string) (practices.Principal, error) {
 	if !strings.HasPrefix(secret, Prefix) || len(secret) > 100 {
-		return practices.Principal{}, false
+		return practices.Principal{}, ErrUnknown
 	}
 	h := hashOf(secret)
 	s.mu.Lock()
@@ -192,8 +203,11 @@ func (s *Store) Resolve(ctx context.Context, secret string) (practices.Principal
 	s.mu.Unlock()
 	if !ok || s.now().Sub(c.at) > cacheTTL {
 		t, err := s.read(ctx, keyPrefix+h+".json")
+		if errors.Is(err, storage.ErrNotFound) {
+			return practices.Principal{}, ErrUnknown
+		}
 		if err != nil {
-			return practices.Principal{}, false
+			return practices.Principal{}, fmt.Errorf("resolve token: %w", err)
 		}
 		c = cached{tok: t, at: s.now()}
 		s.mu.Lock()
@@ -206,11 +220,11 @@ func (s *Store) Resolve(ctx context.Context, secret string) (practices.Principal
 	t := c.tok
 	// The key is the hash, but compare anyway so a corrupted record cannot match another secret.
 	if subtle.ConstantTimeCompare([]byte(t.Hash), []byte(h)) != 1 || t.RevokedAt != nil {
-		return practices.Principal{}, false
+		return practices.Principal{}, ErrUnknown
 	}
 	p := practices.Principal{Kind: "token", Subject: "token:" + t.ID, Name: t.Name, Roles: []practices.Role{practices.Role(t.Role)}}
 	if t.Team != "" {
 		p.Teams = []string{t.Team}
 	}
-	return p, true
+	return p, nil
 }

@@ -2,6 +2,8 @@ package tokens_test
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"io"
 	"strings"
 	"testing"
@@ -36,19 +38,20 @@ func TestTokens(t *testing.T) {
 			t.Fatalf("secret stored in %s", o.Key)
 		}
 	}
-	p, ok := s.Resolve(ctx, secret)
+	p, err := s.Resolve(ctx, secret)
+	ok := err == nil
 	if !ok || p.Kind != "token" || !p.Has(practices.RolePublisher) || !p.InTeam("math-4") || p.Has(practices.RoleAdmin) {
 		t.Fatalf("resolve: %v %+v", ok, p)
 	}
 	for _, bad := range []string{"", "bsk_", secret + "x", strings.ToUpper(secret), "Bearer " + secret} {
-		if _, ok := s.Resolve(ctx, bad); ok {
+		if _, err := s.Resolve(ctx, bad); !errors.Is(err, tokens.ErrUnknown) {
 			t.Errorf("resolved %q", bad)
 		}
 	}
 	if _, err := s.Revoke(ctx, tok.ID); err != nil {
 		t.Fatal(err)
 	}
-	if _, ok := s.Resolve(ctx, secret); ok {
+	if _, err := s.Resolve(ctx, secret); !errors.Is(err, tokens.ErrUnknown) {
 		t.Fatal("revoked token still resolves")
 	}
 	list, _ := s.List(ctx)
@@ -87,5 +90,30 @@ func TestTokenTakesTheTeamsSignInTakes(t *testing.T) {
 		if _, tok, err := s.Create(context.Background(), "x", "publisher", team); err != nil || tok.Team != team {
 			t.Errorf("Create with team %q: %v", team, err)
 		}
+	}
+}
+
+// failingBucket is a store that cannot be reached.
+type failingBucket struct{ storage.Bucket }
+
+func (failingBucket) Get(context.Context, string) (io.ReadCloser, storage.ObjectInfo, error) {
+	return nil, storage.ObjectInfo{}, fmt.Errorf("get: %w", storage.ErrUnavailable)
+}
+
+// A store that cannot be reached says nothing about a token: Resolve must not call it unknown (the
+// API answered 401 "unknown or revoked" for valid tokens during a store outage).
+func TestResolveDuringAStoreOutage(t *testing.T) {
+	ctx := context.Background()
+	b, err := fs.Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	secret, _, err := tokens.New(b).Create(ctx, "nightly import", "publisher", "math-4")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = tokens.New(failingBucket{b}).Resolve(ctx, secret)
+	if err == nil || errors.Is(err, tokens.ErrUnknown) || !errors.Is(err, storage.ErrUnavailable) {
+		t.Fatalf("Resolve with the store unreachable: %v, want the store's error, not ErrUnknown", err)
 	}
 }

@@ -7,6 +7,7 @@
 package miniotest
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -46,6 +47,9 @@ type Server struct {
 	err    error         // the process's exit error, once exited is closed
 	seq    atomic.Uint64 // for bucket names
 	prefix string        // of bucket names, unique to this server
+
+	bin, dataDir, consoleAddr string // to start it again (Restart)
+	log                       io.Writer
 }
 
 // Start launches a server for t and stops it when t ends. If the minio binary is missing, the test is
@@ -107,12 +111,21 @@ func startOnce(ctx context.Context, bin, dataDir string, log io.Writer) (*Server
 		Endpoint:  addr,
 		AccessKey: "test-" + randomHex(8),
 		SecretKey: randomHex(20),
-		exited:    make(chan struct{}),
 		prefix:    "t" + randomHex(4),
+		bin:       bin, dataDir: dataDir, consoleAddr: consoleAddr, log: log,
 	}
-	certs := filepath.Join(dataDir, ".certs") // keep MinIO out of $HOME/.minio
-	s.cmd = exec.Command(bin, "server", "--quiet", "--address", addr, "--console-address", consoleAddr,
-		"--certs-dir", certs, filepath.Join(dataDir, "data"))
+	if err := s.launch(ctx); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// launch starts the process on s's address and data and waits until it is live.
+func (s *Server) launch(ctx context.Context) error {
+	s.exited = make(chan struct{})
+	certs := filepath.Join(s.dataDir, ".certs") // keep MinIO out of $HOME/.minio
+	s.cmd = exec.Command(s.bin, "server", "--quiet", "--address", s.Endpoint, "--console-address", s.consoleAddr,
+		"--certs-dir", certs, filepath.Join(s.dataDir, "data"))
 	s.cmd.Env = append(os.Environ(),
 		"MINIO_ROOT_USER="+s.AccessKey,
 		"MINIO_ROOT_PASSWORD="+s.SecretKey,
@@ -122,19 +135,53 @@ func startOnce(ctx context.Context, bin, dataDir string, log io.Writer) (*Server
 		"MINIO_CI_CD=on", // no interactive checks or colour
 		"MINIO_SCANNER_SPEED=slowest",
 	)
-	s.cmd.Stdout, s.cmd.Stderr = log, log
+	s.cmd.Stdout, s.cmd.Stderr = s.log, s.log
 	if err := s.cmd.Start(); err != nil {
-		return nil, fmt.Errorf("start %s: %w", bin, err)
+		return fmt.Errorf("start %s: %w", s.bin, err)
 	}
+	cmd, exited := s.cmd, s.exited
 	go func() {
-		s.err = s.cmd.Wait()
-		close(s.exited)
+		s.err = cmd.Wait()
+		close(exited)
 	}()
 	if err := s.waitLive(ctx); err != nil {
 		s.Stop()
-		return nil, err
+		return err
 	}
-	return s, nil
+	return nil
+}
+
+// Pause stops the process with SIGSTOP: it keeps its port and accepts connections (the kernel does)
+// but answers nothing, like a store that hangs.
+// It returns once the kernel reports the process stopped (signal delivery is asynchronous).
+func (s *Server) Pause() error {
+	if err := s.cmd.Process.Signal(syscall.SIGSTOP); err != nil {
+		return err
+	}
+	stat := fmt.Sprintf("/proc/%d/stat", s.cmd.Process.Pid)
+	for range 1000 {
+		b, err := os.ReadFile(stat)
+		if err != nil {
+			return nil // no /proc here: assume delivered
+		}
+		// The state follows the command name, which is in parentheses: "pid (minio) T …".
+		if i := bytes.LastIndexByte(b, ')'); i > 0 && i+2 < len(b) && b[i+2] == 'T' {
+			return nil
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	return errors.New("minio did not stop after SIGSTOP")
+}
+
+// Resume continues a paused process with SIGCONT.
+func (s *Server) Resume() error { return s.cmd.Process.Signal(syscall.SIGCONT) }
+
+// Restart starts a stopped server again on the same address, credentials and data.
+func (s *Server) Restart(ctx context.Context) error {
+	if err := s.Stop(); err != nil {
+		return err
+	}
+	return s.launch(ctx)
 }
 
 func (s *Server) waitLive(ctx context.Context) error {
@@ -167,6 +214,7 @@ func (s *Server) Stop() error {
 		return nil
 	default:
 	}
+	_ = s.cmd.Process.Signal(syscall.SIGCONT) // a paused process does not act on SIGTERM
 	if err := s.cmd.Process.Signal(syscall.SIGTERM); err != nil && !errors.Is(err, os.ErrProcessDone) {
 		return err
 	}
