@@ -59,8 +59,8 @@ type InputError struct {
 	// Column is an accepted column's canonical name (pre, post, group …); empty for file-level
 	// errors and for refused headers.
 	Column  string
-	Row     int    // 1-based data row (the header is not counted); 0 when not about a row
-	Line    int    // line in the file, as a spreadsheet numbers it; 0 when not about a row
+	Row     int // 1-based data row (the header is not counted); 0 when not about a row
+	Line    int // line in the file, as a spreadsheet numbers it; 0 when not about a row
 	Rule    string
 	Message string
 }
