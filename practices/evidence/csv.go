@@ -484,3 +484,7 @@ func isNumber(s string) bool {
 	_, err := strconv.ParseFloat(s, 64)
 	return err == nil
 }
+
+// IdentifierKind returns what a column header seems to hold when it looks like an identifier
+// ("a name", "a date of birth" …), or "". The materials check uses it to spot a roster's header.
+func IdentifierKind(header string) string { return identifierKind(header) }
