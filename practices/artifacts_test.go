@@ -73,8 +73,8 @@ func TestScoreTableAnywhereInText(t *testing.T) {
 	roster := "name,dob,score\nAlice Smith,2015-03-02,55\nBo Li,2015-07-19,61\nCy Ho,2014-11-30,58\n"
 	numbers := "12\t55\t61\n13\t60\t70\n14\t58\t66\n15\t49\t52\n"
 	refused := map[string]string{
-		"roster after 700 bytes of prose":  prose + roster,
-		"roster after 300 KB of prose":     strings.Repeat(prose, 400) + roster + prose,
+		"roster after 700 bytes of prose":   prose + roster,
+		"roster after 300 KB of prose":      strings.Repeat(prose, 400) + roster + prose,
 		"two-row roster with a name header": prose + "student,pre,post\nAna,55,61\n" + prose,
 		"score rows in the middle":          prose + numbers + prose,
 		"CRLF roster":                       prose + strings.ReplaceAll(roster, "\n", "\r\n"),
@@ -88,7 +88,7 @@ func TestScoreTableAnywhereInText(t *testing.T) {
 	allowed := map[string]string{
 		"long prose with commas": strings.Repeat("We met on Tuesday, Wednesday and Friday; students, teachers and coaches joined.\n"+
 			"It went well, mostly: two groups finished early, one late.\n\n", 3000),
-		"numbered steps":      "1. Draw a number line.\n2. Place the cards, then explain.\n3. Compare, and record.\n",
+		"numbered steps":     "1. Draw a number line.\n2. Place the cards, then explain.\n3. Compare, and record.\n",
 		"one delimited line": "a,b,c\n" + prose,
 	}
 	for name, body := range allowed {
