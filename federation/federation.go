@@ -9,7 +9,6 @@ import (
 	"net"
 	"net/http"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/coreos/go-oidc/v3/oidc"
@@ -50,8 +49,7 @@ type Member struct {
 	byIdP map[idpKey]*peer
 
 	// local changes, for debounced notifications to peers
-	changed       chan struct{}
-	mirrorApplied atomic.Uint64 // log entries this process appended by applying peers' documents
+	changed chan struct{}
 
 	// tunables, changed by tests
 	pageLimit      int
