@@ -2,8 +2,12 @@ package federation
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"fmt"
+	"io"
 	"net/http"
 	"strconv"
 	"strings"
@@ -485,4 +489,175 @@ func TestHostileFeedContent(t *testing.T) {
 			t.Error("b applied a document from an oversized page")
 		}
 	})
+}
+
+// hostileArtifactPractice has the hostile peer sign a public practice whose materials name ref, and
+// has b pull it.
+func (h *hostilePeer) publishMaterial(b *testNode, ref practices.ArtifactRef) *practices.Practice {
+	h.t.Helper()
+	pr := hostilePractice("with a material")
+	pr.Materials = []practices.ArtifactRef{ref}
+	h.serve(h.doc(pr, nil))
+	if err := h.pull(b); err != nil {
+		h.t.Fatal(err)
+	}
+	return pr
+}
+
+// TestHostileRecordNamesLocalHash: a peer's public record listing the SHA-256 of a file attached to
+// a local draft does not make this node serve its own bytes to anyone; those bytes are served only
+// to callers who may see the local record, under the local record's name (issue 12, item 2).
+func TestHostileRecordNamesLocalHash(t *testing.T) {
+	c, h := newHostileCluster(t, "b")
+	b := c.nodes["b"]
+	ctx := context.Background()
+	const secret = "District-only answer key: 3/4 > 2/3 because 9/12 > 8/12.\n"
+	draft, err := b.repo.Create(ctx, admin, fullPractice("draft with a file", practices.VisibilityDistrict))
+	if err != nil {
+		t.Fatal(err)
+	}
+	local, err := b.repo.StoreArtifact(ctx, "answer-key.txt", strings.NewReader(secret), 1<<20)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.repo.AttachArtifact(ctx, admin, draft.RecordMeta().ID, local); err != nil {
+		t.Fatal(err)
+	}
+	claimed := local
+	claimed.Name = "free-worksheet.txt"
+	h.publishMaterial(b, claimed)
+
+	for _, who := range []practices.Principal{practices.Anonymous, teacher} {
+		rc, ref, err := b.fed.OpenArtifact(ctx, who, local.SHA256, 0, -1)
+		if err == nil {
+			body, _ := io.ReadAll(rc)
+			rc.Close()
+			t.Fatalf("%s got %d bytes under the peer's name %q", who.Subject, len(body), ref.Name)
+		}
+	}
+	if h.artifactHits.Load() == 0 {
+		t.Error("b never asked the record's origin for the bytes")
+	}
+	// The draft's owner still gets the district's file, under the district's name.
+	rc, ref, err := b.fed.OpenArtifact(ctx, admin, local.SHA256, 0, -1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(rc)
+	rc.Close()
+	if string(body) != secret || ref.Name != "answer-key.txt" {
+		t.Errorf("owner got %q as %q", body, ref.Name)
+	}
+}
+
+// TestHostileArtifactNames: a peer's reference with an active or executable name, or a bidi
+// control, is not offered for download whatever the bytes (issue 12, item 8).
+func TestHostileArtifactNames(t *testing.T) {
+	c, h := newHostileCluster(t, "b")
+	b := c.nodes["b"]
+	ctx := context.Background()
+	for i, name := range []string{"lesson.html", "setup.exe", "notes\u202Etxt.exe", "run.ps1"} {
+		body := []byte(fmt.Sprintf("harmless looking text %d\n", i))
+		sum := sha256.Sum256(body)
+		ref := practices.ArtifactRef{SHA256: hex.EncodeToString(sum[:]), Name: name, MediaType: "text/plain", Size: int64(len(body))}
+		h.setArtifact(ref.SHA256, body)
+		h.publishMaterial(b, ref)
+		if rc, got, err := b.fed.OpenArtifact(ctx, practices.Anonymous, ref.SHA256, 0, -1); err == nil {
+			rc.Close()
+			t.Errorf("%q offered for download as %q", name, got.Name)
+		}
+	}
+}
+
+// TestHostileConcurrentFirstDownloads: many users opening a mirrored artifact at once cause one
+// download from the origin, not one each (issue 12, item 3).
+func TestHostileConcurrentFirstDownloads(t *testing.T) {
+	c, h := newHostileCluster(t, "b")
+	b := c.nodes["b"]
+	ctx := context.Background()
+	body := []byte(strings.Repeat("a large video, in spirit\n", 4000))
+	sum := sha256.Sum256(body)
+	ref := practices.ArtifactRef{SHA256: hex.EncodeToString(sum[:]), Name: "clip.txt", MediaType: "text/plain", Size: int64(len(body))}
+	h.setArtifact(ref.SHA256, body)
+	h.publishMaterial(b, ref)
+	release := h.hold()
+	defer release()
+	const openers = 8
+	errs := make(chan error, openers)
+	for range openers {
+		go func() {
+			rc, _, err := b.fed.OpenArtifact(ctx, practices.Anonymous, ref.SHA256, 0, -1)
+			if err == nil {
+				got, _ := io.ReadAll(rc)
+				rc.Close()
+				if len(got) != len(body) {
+					err = fmt.Errorf("read %d bytes, want %d", len(got), len(body))
+				}
+			}
+			errs <- err
+		}()
+	}
+	// Every opener is either waiting on the one download or has started its own.
+	eventually(t, converge, func() error {
+		if w, hits := b.fed.fetchWaiters(), h.artifactHits.Load(); w < openers && hits < openers {
+			return fmt.Errorf("%d openers waiting, %d downloads started", w, hits)
+		}
+		return nil
+	})
+	release()
+	for range openers {
+		if err := <-errs; err != nil {
+			t.Error(err)
+		}
+	}
+	if hits := h.artifactHits.Load(); hits != 1 {
+		t.Errorf("%d downloads from the origin for %d concurrent openers, want 1", hits, openers)
+	}
+}
+
+// TestHostileArtifactDownloadsPerPeer: downloads of different artifacts from one peer run at most
+// artifactFetchesPerPeer at a time; the rest wait their turn and then succeed.
+func TestHostileArtifactDownloadsPerPeer(t *testing.T) {
+	c, h := newHostileCluster(t, "b")
+	b := c.nodes["b"]
+	ctx := context.Background()
+	const files = artifactFetchesPerPeer + 3
+	var refs []practices.ArtifactRef
+	for i := range files {
+		body := []byte(fmt.Sprintf("file %d\n", i))
+		sum := sha256.Sum256(body)
+		ref := practices.ArtifactRef{SHA256: hex.EncodeToString(sum[:]), Name: fmt.Sprintf("f%d.txt", i), MediaType: "text/plain", Size: int64(len(body))}
+		h.setArtifact(ref.SHA256, body)
+		h.publishMaterial(b, ref)
+		refs = append(refs, ref)
+	}
+	release := h.hold()
+	defer release()
+	errs := make(chan error, files)
+	for _, ref := range refs {
+		go func() {
+			rc, _, err := b.fed.OpenArtifact(ctx, practices.Anonymous, ref.SHA256, 0, -1)
+			if err == nil {
+				rc.Close()
+			}
+			errs <- err
+		}()
+	}
+	pb := b.fed.byURL[h.n.url]
+	eventually(t, converge, func() error {
+		busy, queued := h.inFlight.Load(), pb.fetchQueued.Load()
+		if busy+queued < files && busy < files {
+			return fmt.Errorf("%d downloading, %d queued", busy, queued)
+		}
+		return nil
+	})
+	release()
+	for range files {
+		if err := <-errs; err != nil {
+			t.Error(err)
+		}
+	}
+	if m := h.maxInFlight.Load(); m > artifactFetchesPerPeer {
+		t.Errorf("%d downloads from one peer at once, limit %d", m, artifactFetchesPerPeer)
+	}
 }
