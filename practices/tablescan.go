@@ -29,6 +29,9 @@ var tableSeparators = [...]byte{',', '\t', ';', '|'}
 // maxTableLine bounds the line the scanner keeps; a longer line is prose (or binary), not a row.
 const maxTableLine = 4096
 
+// maxHeaderCell is the longest cell looked at as a possible identifier header.
+const maxHeaderCell = 40
+
 type tableRun struct {
 	cells    int  // cells per line in the current run (0: no run)
 	lines    int  // lines in the run
@@ -89,7 +92,8 @@ func (s *tableScanner) line() {
 		if r.cells != n+1 {
 			*r = tableRun{cells: n + 1}
 			for _, c := range cells {
-				if evidence.IdentifierKind(strings.TrimSpace(c)) != "" {
+				// Headers are short; a long cell is prose and not worth splitting into words.
+				if c = strings.TrimSpace(c); len(c) <= maxHeaderCell && evidence.IdentifierKind(c) != "" {
 					r.idHeader = true
 					break
 				}
