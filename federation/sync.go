@@ -546,16 +546,32 @@ func (f *Member) LocalChange() {
 	}
 }
 
+// notifyAttempts bounds how often a notify is sent when the peer does not accept it: a notify lost
+// to a timeout or a restart would leave the peer waiting for its poll.
+const notifyAttempts = 3
+
 func (p *peer) notify(ctx context.Context, cursor string) {
 	body, _ := json.Marshal(map[string]string{"cursor": cursor})
-	resp, err := p.request(ctx, p.client, http.MethodPost, "/federation/v1/notify", nil, body)
-	if err != nil {
-		p.f.log.Info("notify peer", "peer", p.cfg.ID, "err", err)
-		return
-	}
-	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 4096))
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusAccepted {
-		p.f.log.Info("notify peer", "peer", p.cfg.ID, "status", resp.StatusCode)
+	for attempt := 1; ; attempt++ {
+		resp, err := p.request(ctx, p.client, http.MethodPost, "/federation/v1/notify", nil, body) // nil resp on error
+		if err == nil {
+			_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 4096))
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusAccepted {
+				return
+			}
+			err = fmt.Errorf("peer answered %s", resp.Status)
+		}
+		p.f.log.Info("notify peer", "peer", p.cfg.ID, "attempt", attempt, "err", err)
+		// Retry what a moment may fix (no answer, a server error); a refusal, or a peer asking to be
+		// left alone (429, 503), will poll in its own time.
+		if attempt == notifyAttempts || resp != nil && (resp.StatusCode < 500 || resp.StatusCode == http.StatusServiceUnavailable) {
+			return
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(time.Duration(attempt) * p.f.backoffMin):
+		}
 	}
 }
