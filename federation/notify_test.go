@@ -60,7 +60,14 @@ func TestNotifyMeshOfTen(t *testing.T) {
 				if n == origin {
 					continue
 				}
-				eventually(t, converge, hasVersion(n, origin, published[i].ID, published[i].Version))
+				held := hasVersion(n, origin, published[i].ID, published[i].Version)
+				eventually(t, converge, func() error {
+					if err := held(); err != nil {
+						// Say why, should it fail: a sync error, or no pull since the publish.
+						return fmt.Errorf("round %d: %w; %s's sync of %s: %+v", round, err, n.id, origin.id, n.health(origin.id))
+					}
+					return nil
+				})
 			}
 		}
 	}
