@@ -25,8 +25,10 @@ var ErrArtifactMismatch = errors.New("artifact does not match its declared SHA-2
 const MaxArtifactSize = 4 << 30
 
 // OpenArtifact opens an artifact for p: a local one if a local record p may see references it,
-// otherwise one referenced by a mirrored record p may see, fetched from its origin the first time
-// (then served from the local cache). It returns practices.ErrNotFound when p may not see it.
+// otherwise one referenced by a mirrored record p may see, served only from the copy fetched from
+// that record's origin (fetched the first time, then kept as a cache). It returns
+// practices.ErrNotFound when p may not see it. A mirrored record naming the hash of a file this node
+// holds for another reason never makes those bytes visible: they are not the record's origin's.
 func (f *Member) OpenArtifact(ctx context.Context, p practices.Principal, sum string, offset, length int64) (io.ReadCloser, practices.ArtifactRef, error) {
 	rc, ref, err := f.repo.OpenArtifact(ctx, p, sum, offset, length)
 	if !errors.Is(err, practices.ErrNotFound) {
@@ -36,15 +38,25 @@ func (f *Member) OpenArtifact(ctx context.Context, p practices.Principal, sum st
 	if err != nil {
 		return nil, practices.ArtifactRef{}, err
 	}
-	if _, err := f.repo.ArtifactStored(ctx, sum); errors.Is(err, practices.ErrNotFound) {
-		if err := f.FetchArtifact(ctx, origin, ref); err != nil {
+	if err := practices.CheckArtifactRef(ref); err != nil {
+		// A name or type this node would not accept from its own users (an .html or .exe name, a
+		// bidi control): not offered for download.
+		f.log.Warn("mirrored artifact reference refused", "origin", origin, "sha256", sum, "err", err)
+		return nil, practices.ArtifactRef{}, practices.ErrNotFound
+	}
+	key, err := f.repo.MirrorArtifactKey(origin, sum)
+	if err != nil {
+		return nil, practices.ArtifactRef{}, err
+	}
+	if _, err := f.repo.Bucket().Stat(ctx, key); errors.Is(err, storage.ErrNotFound) {
+		if err := f.fetchShared(ctx, origin, ref); err != nil {
 			return nil, practices.ArtifactRef{}, err
 		}
 	} else if err != nil {
 		return nil, practices.ArtifactRef{}, fmt.Errorf("artifact %s: %w", sum, err)
 	}
-	rc, _, err = f.repo.ArtifactBytes(ctx, sum, offset, length)
-	if errors.Is(err, practices.ErrNotFound) {
+	rc, _, err = f.repo.Bucket().GetRange(ctx, key, offset, length)
+	if errors.Is(err, storage.ErrNotFound) {
 		return nil, practices.ArtifactRef{}, practices.ErrNotFound
 	}
 	if err != nil {
@@ -53,10 +65,75 @@ func (f *Member) OpenArtifact(ctx context.Context, p practices.Principal, sum st
 	return rc, ref, nil
 }
 
+// artifactFetchesPerPeer bounds the artifact downloads from one peer running at once; more wait.
+const artifactFetchesPerPeer = 4
+
+// fetchFlight is one download of an artifact from an origin that every concurrent opener waits for.
+type fetchFlight struct {
+	done    chan struct{}
+	err     error
+	waiters int
+	cancel  context.CancelFunc
+}
+
+// fetchShared fetches the artifact from origin once however many callers open it at the same time:
+// the first starts the download, the others wait for it. The download runs on its own context, so a
+// caller that leaves does not fail the others; when the last waiter leaves, it is cancelled.
+func (f *Member) fetchShared(ctx context.Context, origin string, ref practices.ArtifactRef) error {
+	key := origin + "\x00" + ref.SHA256
+	f.fetchMu.Lock()
+	fl, ok := f.fetches[key]
+	if !ok {
+		fctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+		fl = &fetchFlight{done: make(chan struct{}), cancel: cancel}
+		f.fetches[key] = fl
+		go func() {
+			err := f.FetchArtifact(fctx, origin, ref)
+			f.fetchMu.Lock()
+			if f.fetches[key] == fl {
+				delete(f.fetches, key)
+			}
+			f.fetchMu.Unlock()
+			fl.err = err
+			close(fl.done)
+			cancel()
+		}()
+	}
+	fl.waiters++
+	f.fetchMu.Unlock()
+	select {
+	case <-fl.done:
+		return fl.err
+	case <-ctx.Done():
+		f.fetchMu.Lock()
+		fl.waiters--
+		if fl.waiters == 0 {
+			fl.cancel()
+			if f.fetches[key] == fl {
+				delete(f.fetches, key) // a later opener starts afresh rather than join a cancelled download
+			}
+		}
+		f.fetchMu.Unlock()
+		return ctx.Err()
+	}
+}
+
+// fetchWaiters is how many callers wait for downloads in flight (tests).
+func (f *Member) fetchWaiters() int {
+	f.fetchMu.Lock()
+	defer f.fetchMu.Unlock()
+	n := 0
+	for _, fl := range f.fetches {
+		n += fl.waiters
+	}
+	return n
+}
+
 // FetchArtifact downloads the artifact ref (from a record mirrored from originURL) from its origin
-// with a node token and stores it under artifacts/sha256/{hex}. The bytes stream to a temporary key
-// while their SHA-256 and size are checked against ref; only verified bytes are copied to the
-// artifact's key. A mismatch returns ErrArtifactMismatch and leaves nothing behind.
+// with a node token and caches it under practices.Repo.MirrorArtifactKey. The bytes stream to a
+// temporary key while their SHA-256 and size are checked against ref; only verified bytes are copied
+// to the cache key. A mismatch returns ErrArtifactMismatch and leaves nothing behind. At most
+// artifactFetchesPerPeer downloads from one peer run at once; callers past that wait for a slot.
 func (f *Member) FetchArtifact(ctx context.Context, originURL string, ref practices.ArtifactRef) error {
 	p, ok := f.byURL[originURL]
 	if !ok {
@@ -69,11 +146,23 @@ func (f *Member) FetchArtifact(ctx context.Context, originURL string, ref practi
 		return fmt.Errorf("fetch artifact %s: declared size %d out of range", ref.SHA256, ref.Size)
 	}
 	bucket := f.repo.Bucket()
-	key := practices.ArtifactKey(ref.SHA256)
-	if _, err := f.repo.ArtifactStored(ctx, ref.SHA256); err == nil {
+	key, err := f.repo.MirrorArtifactKey(originURL, ref.SHA256)
+	if err != nil {
+		return err
+	}
+	if _, err := bucket.Stat(ctx, key); err == nil {
 		return nil // already here (content-addressed: the same bytes)
-	} else if !errors.Is(err, practices.ErrNotFound) {
+	} else if !errors.Is(err, storage.ErrNotFound) {
 		return fmt.Errorf("fetch artifact %s: %w", ref.SHA256, err)
+	}
+	p.fetchQueued.Add(1)
+	select {
+	case p.fetchSlots <- struct{}{}:
+		p.fetchQueued.Add(-1)
+		defer func() { <-p.fetchSlots }()
+	case <-ctx.Done():
+		p.fetchQueued.Add(-1)
+		return ctx.Err()
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -111,17 +200,22 @@ func (f *Member) FetchArtifact(ctx context.Context, originURL string, ref practi
 	return nil
 }
 
-// purgeArtifact drops the mirrored record's reference to sum and deletes the cached bytes when
-// nothing here references them any more (never a local record's artifact).
+// purgeArtifact drops the mirrored record's reference to sum and deletes the copy cached from origin
+// when no other record held from origin references it. Local artifacts are never touched: they live
+// under other keys.
 func (f *Member) purgeArtifact(ctx context.Context, origin string, kind practices.Kind, id, sum string) error {
 	if err := f.repo.DropMirrorArtifact(ctx, origin, kind, id, sum); err != nil {
 		return err
 	}
-	used, err := f.repo.ArtifactReferenced(ctx, sum)
+	used, err := f.repo.MirrorArtifactReferenced(ctx, origin, sum)
 	if err != nil || used {
 		return err
 	}
-	if err := f.repo.DeleteArtifactBytes(ctx, sum); err != nil {
+	key, err := f.repo.MirrorArtifactKey(origin, sum)
+	if err != nil {
+		return err
+	}
+	if err := f.repo.Bucket().Delete(ctx, key); err != nil {
 		return fmt.Errorf("purge cached artifact %s: %w", sum, err)
 	}
 	return nil

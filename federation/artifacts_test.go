@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"strings"
@@ -61,8 +62,12 @@ func TestArtifactFetchAndPurge(t *testing.T) {
 	eventually(t, converge, hasVersion(b, a, pr.ID, pr.Version))
 	eventually(t, converge, hasVersion(b, a, shared.ID, shared.Version))
 
+	cacheKey, err := b.repo.MirrorArtifactKey(a.url, ref.SHA256)
+	if err != nil {
+		t.Fatal(err)
+	}
 	// Not copied with the record.
-	if _, err := b.bucket.Stat(ctx, practices.ArtifactKey(ref.SHA256)); !errors.Is(err, storage.ErrNotFound) {
+	if _, err := b.bucket.Stat(ctx, cacheKey); !errors.Is(err, storage.ErrNotFound) {
 		t.Fatalf("artifact copied before anyone opened it: %v", err)
 	}
 	// Anonymous callers may not see a network record's artifact.
@@ -78,8 +83,11 @@ func TestArtifactFetchAndPurge(t *testing.T) {
 	if string(body) != content || got != ref {
 		t.Fatalf("opened %q %+v", body, got)
 	}
-	if _, err := b.bucket.Stat(ctx, practices.ArtifactKey(ref.SHA256)); err != nil {
+	if _, err := b.bucket.Stat(ctx, cacheKey); err != nil {
 		t.Fatalf("verified copy not cached: %v", err)
+	}
+	if keys := keysUnder(t, b.bucket, "artifacts/sha256/"); len(keys) != 0 {
+		t.Fatalf("a peer's artifact cached among the district's own: %v", keys)
 	}
 	// B uploads the same bytes as the second file for a record of its own.
 	if _, err := b.repo.StoreArtifact(ctx, "mine.txt", strings.NewReader("also uploaded in b\n"), 1<<20); err != nil {
@@ -100,9 +108,13 @@ func TestArtifactFetchAndPurge(t *testing.T) {
 	a.withdraw(shared.ID)
 	eventually(t, converge, isTombstoned(b, a, pr.ID))
 	eventually(t, converge, isTombstoned(b, a, shared.ID))
-	if _, err := b.bucket.Stat(ctx, practices.ArtifactKey(ref.SHA256)); !errors.Is(err, storage.ErrNotFound) {
-		t.Errorf("cached artifact of a withdrawn record still here: %v", err)
-	}
+	// The tombstone is stored before the cache is purged: wait for the purge.
+	eventually(t, converge, func() error {
+		if keys := keysUnder(t, b.bucket, "artifacts/mirror/"); len(keys) != 0 {
+			return fmt.Errorf("cached artifacts of withdrawn records still here: %v", keys)
+		}
+		return nil
+	})
 	if _, err := b.bucket.Stat(ctx, practices.ArtifactKey(sharedRef.SHA256)); err != nil {
 		t.Errorf("artifact a local record references was purged: %v", err)
 	}
@@ -149,7 +161,7 @@ func TestArtifactMismatch(t *testing.T) {
 			if _, _, err := b.fed.OpenArtifact(ctx, teacher, ref.SHA256, 0, -1); !errors.Is(err, ErrArtifactMismatch) {
 				t.Errorf("open served something: %v", err)
 			}
-			if keys := keysUnder(t, b.bucket, "artifacts/sha256/"); len(keys) != 0 {
+			if keys := keysUnder(t, b.bucket, "artifacts/mirror/"); len(keys) != 0 {
 				t.Errorf("cached: %v", keys)
 			}
 			if keys := keysUnder(t, b.bucket, "artifacts/tmp/"); len(keys) != 0 {

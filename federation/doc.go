@@ -25,11 +25,15 @@
 //     (1 s to 10 min, at least any Retry-After) and keep the cursor. After each local change (wire
 //     LocalChange to practices.Repo.OnChange) peers are notified, once per burst.
 //   - Artifacts (artifacts.go). Not copied with records. OpenArtifact serves a mirrored record's
-//     artifact by fetching it from the origin the first time: streamed to a temporary key while its
-//     SHA-256 and size are checked against the signed record, copied under artifacts/sha256/{hex}
-//     only when both match. A tombstone (or a new version that drops a file) removes the mirrored
-//     record's reference, and the cached bytes when no local record and no other held mirrored record
-//     references them.
+//     artifact only from bytes fetched from that record's origin: the first opener starts one
+//     download (later openers wait for it; at most four downloads per peer at once), streamed to a
+//     temporary key while its SHA-256 and size are checked against the signed record, and copied
+//     under artifacts/mirror/{origin-id}/{hex} only when both match. Local bytes
+//     (artifacts/sha256/{hex}) are served only to callers who may see a local record referencing
+//     them, whatever a peer's record claims. A reference whose name or media type this node would
+//     refuse from its own users (.html, .exe, bidi controls) is not offered. A tombstone (or a new
+//     version that drops a file) removes the mirrored record's reference, and the cached copy when no
+//     other record held from that origin references it.
 //
 // # Security checks
 //

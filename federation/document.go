@@ -132,52 +132,98 @@ func ParseDocument(raw string) (*jose.JSONWebSignature, error) {
 	return jws, nil
 }
 
-// checkPayload decodes a verified payload and checks it is a well-formed document from origin.
-func checkPayload(payload []byte, origin string) (Document, practices.Record, error) {
+// Reasons a received document is refused (or, for unknown_kind, skipped), the label of
+// brightspots_federation_items_refused_total. A fixed set: nothing a peer sends becomes a label.
+const (
+	refuseForm          = "form"           // not a compact JWS of the right type, or over the size limit
+	refuseSignature     = "signature"      // not signed by a key of the peer's JWKS
+	refuseOrigin        = "origin"         // the payload's or the record's origin is not the peer
+	refuseOtherDistrict = "other_district" // the record names another district (origin_id, uri)
+	refuseInvalid       = "invalid"        // malformed payload or record, or a value over a limit
+	skipUnknownKind     = "unknown_kind"   // a kind this version does not know: skipped, cursor advances
+)
+
+var itemReasons = []string{refuseForm, refuseSignature, refuseOrigin, refuseOtherDistrict, refuseInvalid, skipUnknownKind}
+
+// refusal is a document refused for reason.
+type refusal struct {
+	reason string
+	err    error
+}
+
+func (r *refusal) Error() string { return r.err.Error() }
+func (r *refusal) Unwrap() error { return r.err }
+
+func refuseDoc(reason, format string, args ...any) error {
+	return &refusal{reason: reason, err: fmt.Errorf(format, args...)}
+}
+
+// reasonOf returns the refusal reason of err (invalid when it carries none).
+func reasonOf(err error) string {
+	var r *refusal
+	if errors.As(err, &r) {
+		return r.reason
+	}
+	return refuseInvalid
+}
+
+// checkPayload decodes a verified payload and checks it is a well-formed document from the peer at
+// origin, configured with the district id originID. The district a record belongs to is the peer
+// it came from (PROTOCOL.md, "Who a record comes from"): a payload or record naming another origin,
+// another district id or another district's URI is refused. A kind this version does not know is
+// refused with skipUnknownKind, which the caller skips.
+func checkPayload(payload []byte, origin, originID string) (Document, practices.Record, error) {
 	var d Document
 	dec := json.NewDecoder(bytes.NewReader(payload))
 	if err := dec.Decode(&d); err != nil {
-		return Document{}, nil, fmt.Errorf("payload: %w", err)
+		return Document{}, nil, refuseDoc(refuseInvalid, "payload: %w", err)
 	}
 	if d.Origin != origin {
 		// v1 is not transitive: a peer serves only its own records, signed with its own key.
-		return Document{}, nil, fmt.Errorf("payload: origin %q is not the peer %q", truncate(d.Origin, 200), origin)
+		return Document{}, nil, refuseDoc(refuseOrigin, "payload: origin %q is not the peer %q", truncate(d.Origin, 200), origin)
 	}
 	if !d.Kind.Valid() {
-		return Document{}, nil, fmt.Errorf("payload: kind %q", truncate(string(d.Kind), 40))
+		return Document{}, nil, refuseDoc(skipUnknownKind, "payload: kind %q", truncate(string(d.Kind), 40))
 	}
 	if u, err := uuid.Parse(d.ID); err != nil || u.String() != d.ID {
-		return Document{}, nil, fmt.Errorf("payload: id %q is not a UUID", truncate(d.ID, 60))
+		return Document{}, nil, refuseDoc(refuseInvalid, "payload: id %q is not a UUID", truncate(d.ID, 60))
 	}
 	if d.Version < 1 {
-		return Document{}, nil, fmt.Errorf("payload: version %d", d.Version)
+		return Document{}, nil, refuseDoc(refuseInvalid, "payload: version %d", d.Version)
 	}
 	if d.Deleted {
 		switch d.Reason {
 		case ReasonWithdrawn, ReasonDeleted, ReasonVisibility:
 		default:
-			return Document{}, nil, fmt.Errorf("payload: tombstone reason %q", truncate(d.Reason, 40))
+			return Document{}, nil, refuseDoc(refuseInvalid, "payload: tombstone reason %q", truncate(d.Reason, 40))
 		}
 		if len(d.Record) != 0 && !bytes.Equal(d.Record, []byte("null")) {
-			return Document{}, nil, errors.New("payload: tombstone with a record")
+			return Document{}, nil, refuseDoc(refuseInvalid, "payload: tombstone with a record")
 		}
 		return d, nil, nil
 	}
 	if len(d.Record) == 0 {
-		return Document{}, nil, errors.New("payload: no record")
+		return Document{}, nil, refuseDoc(refuseInvalid, "payload: no record")
 	}
 	rec := practices.NewRecord(d.Kind)
 	if err := json.Unmarshal(d.Record, rec); err != nil {
-		return Document{}, nil, fmt.Errorf("payload: record: %w", err)
+		return Document{}, nil, refuseDoc(refuseInvalid, "payload: record: %w", err)
 	}
 	m := rec.RecordMeta()
 	switch {
 	case m.Kind != d.Kind || m.ID != d.ID || m.Version != d.Version:
-		return Document{}, nil, fmt.Errorf("payload: record says %s %s v%d, document %s %s v%d", m.Kind, m.ID, m.Version, d.Kind, d.ID, d.Version)
+		return Document{}, nil, refuseDoc(refuseInvalid, "payload: record says %s %s v%d, document %s %s v%d", m.Kind, truncate(m.ID, 60), m.Version, d.Kind, d.ID, d.Version)
 	case m.Origin != origin:
-		return Document{}, nil, fmt.Errorf("payload: record origin %q is not %q", truncate(m.Origin, 200), origin)
+		return Document{}, nil, refuseDoc(refuseOrigin, "payload: record origin %q is not %q", truncate(m.Origin, 200), origin)
+	case m.OriginID != "" && m.OriginID != originID:
+		return Document{}, nil, refuseDoc(refuseOtherDistrict, "payload: record names district %q, but the peer at %s is %q", truncate(m.OriginID, 60), origin, originID)
+	case m.URI != "" && m.URI != origin+"/"+d.Kind.Plural()+"/"+d.ID:
+		return Document{}, nil, refuseDoc(refuseOtherDistrict, "payload: record uri %q is not the peer's", truncate(m.URI, 200))
 	case m.Status != practices.StatusPublished:
-		return Document{}, nil, fmt.Errorf("payload: record status %q", m.Status)
+		return Document{}, nil, refuseDoc(refuseInvalid, "payload: record status %q", truncate(string(m.Status), 40))
+	}
+	if err := practices.CheckReceived(rec); err != nil {
+		return Document{}, nil, refuseDoc(refuseInvalid, "payload: %w", err)
 	}
 	return d, rec, nil
 }
@@ -186,13 +232,13 @@ func checkPayload(payload []byte, origin string) (Document, practices.Record, er
 // contents (origin is p, kind and id consistent, record origin is p).
 func (p *peer) verifyDocument(ctx context.Context, ks *oidc.RemoteKeySet, raw string) (*verified, error) {
 	if _, err := ParseDocument(raw); err != nil {
-		return nil, err
+		return nil, &refusal{reason: refuseForm, err: err}
 	}
 	payload, err := ks.VerifySignature(ctx, raw)
 	if err != nil {
-		return nil, fmt.Errorf("document signature: %w", err)
+		return nil, refuseDoc(refuseSignature, "document signature: %w", err)
 	}
-	d, rec, err := checkPayload(payload, p.cfg.URL)
+	d, rec, err := checkPayload(payload, p.cfg.URL, p.cfg.ID)
 	if err != nil {
 		return nil, err
 	}

@@ -50,8 +50,11 @@ type Member struct {
 	byIdP map[idpKey]*peer
 
 	// local changes, for debounced notifications to peers
-	changed       chan struct{}
-	mirrorApplied atomic.Uint64 // log entries this process appended by applying peers' documents
+	changed chan struct{}
+
+	// artifact downloads in flight, by origin and hash (artifacts.go)
+	fetchMu sync.Mutex
+	fetches map[string]*fetchFlight
 
 	// tunables, changed by tests
 	pageLimit      int
@@ -78,6 +81,9 @@ type peer struct {
 
 	wake chan struct{} // a notify from this peer
 
+	fetchSlots  chan struct{} // artifact downloads from this peer running now
+	fetchQueued atomic.Int64  // downloads waiting for a slot (tests, metrics)
+
 	hmu    sync.Mutex
 	health peerHealth
 }
@@ -98,7 +104,7 @@ func New(ctx context.Context, cfg Config, repo *practices.Repo, opts Options) (*
 	f := &Member{
 		cfg: cfg, repo: repo, node: node, log: opts.Logger, now: opts.Now, software: opts.Software,
 		byURL: map[string]*peer{}, byIdP: map[idpKey]*peer{}, replay: newReplayCache(replayCacheSize),
-		changed:   make(chan struct{}, 1),
+		changed: make(chan struct{}, 1), fetches: map[string]*fetchFlight{},
 		pageLimit: 500, backoffMin: time.Second, backoffMax: 10 * time.Minute, notifyDebounce: 250 * time.Millisecond,
 	}
 	if f.log == nil {
@@ -136,7 +142,7 @@ func New(ctx context.Context, cfg Config, repo *practices.Repo, opts Options) (*
 		return nil, fmt.Errorf("federation: metrics: %w", err)
 	}
 	for _, pc := range cfg.Peers {
-		p := &peer{cfg: pc, f: f, wake: make(chan struct{}, 1)}
+		p := &peer{cfg: pc, f: f, wake: make(chan struct{}, 1), fetchSlots: make(chan struct{}, artifactFetchesPerPeer)}
 		p.keyClient = &http.Client{
 			Timeout:       10 * time.Second,
 			Transport:     &limitedTransport{base: base, limiter: rate.NewLimiter(rate.Every(10*time.Second), 4), maxBody: 1 << 20},

@@ -27,7 +27,7 @@ func FuzzParseDocument(f *testing.F) {
 		if len(jws.Signatures) != 1 || jws.Signatures[0].Protected.KeyID == "" {
 			t.Fatalf("accepted a document without exactly one kid-bearing signature")
 		}
-		d, rec, err := checkPayload(jws.UnsafePayloadWithoutVerification(), "https://nic.riverside.k12.example")
+		d, rec, err := checkPayload(jws.UnsafePayloadWithoutVerification(), "https://nic.riverside.k12.example", "riverside")
 		if err != nil {
 			return
 		}
@@ -41,6 +41,9 @@ func FuzzParseDocument(f *testing.F) {
 			m := rec.RecordMeta()
 			if m.ID != d.ID || m.Kind != d.Kind || m.Origin != d.Origin || m.Status != practices.StatusPublished {
 				t.Fatalf("record %+v inconsistent with document %+v", m, d)
+			}
+			if m.OriginID != "" && m.OriginID != "riverside" || m.URI != "" && m.URI != d.Origin+"/"+d.Kind.Plural()+"/"+d.ID {
+				t.Fatalf("accepted a record naming another district: %+v", m)
 			}
 		}
 	})

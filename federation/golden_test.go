@@ -94,7 +94,7 @@ func verifyFixed(t *testing.T, f *Member, raw string) Document {
 	if err != nil {
 		t.Fatal(err)
 	}
-	d, _, err := checkPayload(payload, f.node.URL)
+	d, _, err := checkPayload(payload, f.node.URL, f.node.ID)
 	if err != nil {
 		t.Fatal(err)
 	}

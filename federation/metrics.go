@@ -9,6 +9,7 @@ type metrics struct {
 	refused          *prometheus.CounterVec
 	applied          *prometheus.CounterVec
 	rejectedDocs     *prometheus.CounterVec
+	refusedItems     *prometheus.CounterVec
 	syncErrors       *prometheus.CounterVec
 	artifactMismatch *prometheus.CounterVec
 	lastSuccess      *prometheus.GaugeVec
@@ -29,6 +30,10 @@ func newMetrics(reg *prometheus.Registry, f *Member) (*metrics, error) {
 			Name: "brightspots_federation_documents_refused_total",
 			Help: "Feed pages refused because a document failed verification, by peer.",
 		}, []string{"peer"}),
+		refusedItems: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "brightspots_federation_items_refused_total",
+			Help: "Documents from peers refused, by peer and reason (form, signature, origin, other_district, invalid); unknown_kind counts documents skipped.",
+		}, []string{"peer", "reason"}),
 		syncErrors: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "brightspots_federation_sync_errors_total",
 			Help: "Failed sync attempts, by peer.",
@@ -42,7 +47,7 @@ func newMetrics(reg *prometheus.Registry, f *Member) (*metrics, error) {
 			Help: "When a pull from the peer last succeeded.",
 		}, []string{"peer"}),
 	}
-	for _, c := range []prometheus.Collector{m.refused, m.applied, m.rejectedDocs, m.syncErrors, m.artifactMismatch, m.lastSuccess, &healthCollector{f}} {
+	for _, c := range []prometheus.Collector{m.refused, m.applied, m.rejectedDocs, m.refusedItems, m.syncErrors, m.artifactMismatch, m.lastSuccess, &healthCollector{f}} {
 		if err := reg.Register(c); err != nil {
 			return nil, err
 		}
@@ -56,6 +61,9 @@ func newMetrics(reg *prometheus.Registry, f *Member) (*metrics, error) {
 func (m *metrics) addPeer(p *peer) {
 	m.syncErrors.WithLabelValues(p.cfg.ID)
 	m.rejectedDocs.WithLabelValues(p.cfg.ID)
+	for _, r := range itemReasons {
+		m.refusedItems.WithLabelValues(p.cfg.ID, r)
+	}
 }
 
 var (

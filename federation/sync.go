@@ -346,14 +346,24 @@ func (p *peer) applyPage(ctx context.Context, page *Page) (int, error) {
 	docs := make([]*verified, len(page.Items))
 	for i, it := range page.Items {
 		v, err := p.verifyDocument(ctx, ks, it.JWS)
-		if err != nil {
+		if reason := reasonOf(err); err != nil {
+			p.f.metrics.refusedItems.WithLabelValues(p.cfg.ID, reason).Inc()
+			if reason == skipUnknownKind {
+				// A kind a later version added (PROTOCOL.md, "Additions"): skipped, the cursor advances.
+				p.f.log.Info("skipped a document of a kind this version does not know", "peer", p.cfg.ID, "err", err)
+				continue
+			}
+			p.f.log.Warn("refused a document from a peer", "peer", p.cfg.ID, "reason", reason, "item", i, "err", err)
 			p.f.metrics.rejectedDocs.WithLabelValues(p.cfg.ID).Inc()
-			return 0, p.pending(page, fmt.Errorf("page item %d refused, page not applied: %w", i, err))
+			return 0, p.pending(page, fmt.Errorf("page item %d refused (%s), page not applied: %w", i, reason, err))
 		}
 		docs[i] = v
 	}
 	applied := 0
 	for i, v := range docs {
+		if v == nil {
+			continue
+		}
 		ok, err := p.f.applyDocument(ctx, v)
 		if err != nil {
 			return applied, p.pending(&Page{Items: page.Items[i:]}, fmt.Errorf("apply %s %s: %w", v.doc.Kind, v.doc.ID, err))
@@ -415,9 +425,6 @@ func (f *Member) applyDocument(ctx context.Context, v *verified) (bool, error) {
 	if err != nil {
 		return false, err
 	}
-	if ok {
-		f.mirrorApplied.Add(1)
-	}
 	if !ok {
 		return false, nil // an older version, or the same document again: nothing changed
 	}
@@ -455,9 +462,12 @@ func containsSum(refs []practices.ArtifactRef, sum string) bool {
 
 // notifier sends POST /federation/v1/notify to every peer after local changes: at once for the first
 // change, then at most once per debounce interval, so a burst of changes costs peers one pull and a
-// single publish reaches them without waiting out the interval.
+// single publish reaches them without waiting out the interval. Whether a round holds a change
+// peers care about is decided from the change-log entries themselves (their origins and the
+// records' states), never from counters of appends and mirrored documents: those move at different
+// moments, and a local publish landing while a peer's document was being mirrored went unnotified.
 func (f *Member) notifier(ctx context.Context) {
-	lastEnd, lastMirrored := f.repo.LogEnd(), f.mirrorApplied.Load()
+	lastEnd := f.repo.LogEnd()
 	var lastSent time.Time
 	for {
 		select {
@@ -477,11 +487,10 @@ func (f *Member) notifier(ctx context.Context) {
 		case <-f.changed:
 		default:
 		}
-		end, mirrored := f.repo.LogEnd(), f.mirrorApplied.Load()
-		local := (end - lastEnd) > (mirrored - lastMirrored)
+		end := f.repo.LogEnd()
 		from := lastEnd
-		lastEnd, lastMirrored = end, mirrored
-		if !local || !f.peersCare(ctx, from, end) {
+		lastEnd = end
+		if end <= from || !f.peersCare(ctx, from, end) {
 			// Only documents mirrored from peers, or only drafts: nothing for peers to pull. Not
 			// notifying also keeps the rate window closed, so the next real change goes out at once.
 			continue
@@ -495,24 +504,34 @@ func (f *Member) notifier(ctx context.Context) {
 	}
 }
 
+// notifyScanBudget bounds how many change-log entries one notifier round reads; past it, the round
+// notifies (a spurious notify costs a peer one empty pull, a missed one a poll interval).
+const notifyScanBudget = 2000
+
 // peersCare reports whether the change-log entries in (from, to] include a change of this node's own
-// records that a peer's feed would carry: anything but a draft. On any doubt (a read error, too many
-// entries to look at) it says yes.
+// records that a peer's feed would carry: an entry whose origin is this node, for anything but a
+// draft. On any doubt (a read error, more entries than the budget) it says yes.
 func (f *Member) peersCare(ctx context.Context, from, to uint64) bool {
-	if to-from > 100 {
+	if to-from > notifyScanBudget {
 		return true
 	}
-	entries, err := f.repo.ReadLog(ctx, from, int(to-from))
-	if err != nil {
-		return true
-	}
-	for _, e := range entries {
-		if e.Origin != f.node.URL {
-			continue
-		}
-		rec, gone, err := f.repo.Load(ctx, f.node.URL, e.Kind, e.ID)
-		if err != nil || gone || rec.RecordMeta().Status != practices.StatusDraft {
+	for from < to {
+		entries, err := f.repo.ReadLog(ctx, from, int(min(to-from, 1000)))
+		if err != nil || len(entries) == 0 {
 			return true
+		}
+		for _, e := range entries {
+			if e.Seq > to {
+				return false
+			}
+			from = e.Seq
+			if e.Origin != f.node.URL {
+				continue // a peer's document this node mirrored: its origin notifies for it
+			}
+			rec, gone, err := f.repo.Load(ctx, f.node.URL, e.Kind, e.ID)
+			if err != nil || gone || rec.RecordMeta().Status != practices.StatusDraft {
+				return true
+			}
 		}
 	}
 	return false
@@ -527,16 +546,32 @@ func (f *Member) LocalChange() {
 	}
 }
 
+// notifyAttempts bounds how often a notify is sent when the peer does not accept it: a notify lost
+// to a timeout or a restart would leave the peer waiting for its poll.
+const notifyAttempts = 3
+
 func (p *peer) notify(ctx context.Context, cursor string) {
 	body, _ := json.Marshal(map[string]string{"cursor": cursor})
-	resp, err := p.request(ctx, p.client, http.MethodPost, "/federation/v1/notify", nil, body)
-	if err != nil {
-		p.f.log.Info("notify peer", "peer", p.cfg.ID, "err", err)
-		return
-	}
-	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 4096))
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusAccepted {
-		p.f.log.Info("notify peer", "peer", p.cfg.ID, "status", resp.StatusCode)
+	for attempt := 1; ; attempt++ {
+		resp, err := p.request(ctx, p.client, http.MethodPost, "/federation/v1/notify", nil, body) // nil resp on error
+		if err == nil {
+			_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 4096))
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusAccepted {
+				return
+			}
+			err = fmt.Errorf("peer answered %s", resp.Status)
+		}
+		p.f.log.Info("notify peer", "peer", p.cfg.ID, "attempt", attempt, "err", err)
+		// Retry what a moment may fix (no answer, a server error); a refusal, or a peer asking to be
+		// left alone (429, 503), will poll in its own time.
+		if attempt == notifyAttempts || resp != nil && (resp.StatusCode < 500 || resp.StatusCode == http.StatusServiceUnavailable) {
+			return
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(time.Duration(attempt) * p.f.backoffMin):
+		}
 	}
 }

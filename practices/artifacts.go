@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"path"
 	"regexp"
+	"slices"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -26,36 +27,50 @@ type ArtifactError struct {
 
 func (e *ArtifactError) Error() string { return e.Field + ": " + e.Msg }
 
-// Media types an artifact may have. SVG and HTML are deliberately absent: they can carry script.
-// CSV is absent too: score tables go through the results upload and its privacy checks, never into
-// an artifact that would leave the district byte for byte.
-var allowedMedia = map[string]bool{
-	"application/pdf": true,
-	"image/png":       true, "image/jpeg": true, "image/gif": true, "image/webp": true,
-	"text/plain": true,
-	"video/mp4":  true, "video/webm": true,
-	"audio/mpeg": true, "audio/ogg": true, "audio/wave": true, "audio/mp4": true,
-	"application/msword": true, "application/vnd.ms-excel": true, "application/vnd.ms-powerpoint": true,
-	"application/vnd.openxmlformats-officedocument.wordprocessingml.document":   true,
-	"application/vnd.openxmlformats-officedocument.spreadsheetml.sheet":         true,
-	"application/vnd.openxmlformats-officedocument.presentationml.presentation": true,
-	"application/vnd.oasis.opendocument.text":                                   true,
-	"application/vnd.oasis.opendocument.spreadsheet":                            true,
-	"application/vnd.oasis.opendocument.presentation":                           true,
+// Media types an artifact may have, each with the file-name endings that may carry it: the type
+// comes from the content and the name together, and both must agree. SVG and HTML are absent: they
+// can carry script. CSV is absent too: score tables go through the results upload and its privacy
+// checks, never into an artifact that would leave the district byte for byte. Spreadsheets (xlsx,
+// ods, xls) are absent for the same reason: their cells can hold student rows this node cannot read.
+var mediaExtensions = map[string][]string{
+	"application/pdf": {".pdf"},
+	"image/png":       {".png"}, "image/jpeg": {".jpg", ".jpeg"}, "image/gif": {".gif"}, "image/webp": {".webp"},
+	"text/plain": {".txt", ".md", ".text"},
+	"video/mp4":  {".mp4", ".m4v", ".m4a"}, "video/webm": {".webm"},
+	"audio/mpeg": {".mp3"}, "audio/ogg": {".ogg", ".oga", ".opus"}, "audio/wave": {".wav"},
+	"application/msword": {".doc"}, "application/vnd.ms-powerpoint": {".ppt"},
+	"application/vnd.openxmlformats-officedocument.wordprocessingml.document":   {".docx"},
+	"application/vnd.openxmlformats-officedocument.presentationml.presentation": {".pptx"},
+	"application/vnd.oasis.opendocument.text":                                   {".odt"},
+	"application/vnd.oasis.opendocument.presentation":                           {".odp"},
 }
 
 // Office formats are zip or OLE containers that content sniffing alone cannot tell apart; the file
 // name's extension decides among the formats the container allows.
 var zipOffice = map[string]string{
 	".docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
-	".xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
 	".pptx": "application/vnd.openxmlformats-officedocument.presentationml.presentation",
 	".odt":  "application/vnd.oasis.opendocument.text",
-	".ods":  "application/vnd.oasis.opendocument.spreadsheet",
 	".odp":  "application/vnd.oasis.opendocument.presentation",
 }
-var oleOffice = map[string]string{
-	".doc": "application/msword", ".xls": "application/vnd.ms-excel", ".ppt": "application/vnd.ms-powerpoint",
+var oleOffice = map[string]string{".doc": "application/msword", ".ppt": "application/vnd.ms-powerpoint"}
+
+// spreadsheetExtensions are refused with their own message.
+var spreadsheetExtensions = map[string]bool{".xlsx": true, ".xlsm": true, ".xlsb": true, ".xls": true, ".xlt": true,
+	".xltx": true, ".ods": true, ".ots": true, ".fods": true, ".numbers": true}
+
+// activeExtensions name files that run or render code when opened: refused whatever their bytes
+// look like, with a message that says so.
+var activeExtensions = map[string]bool{}
+
+func init() {
+	for _, e := range strings.Fields(`.html .htm .xhtml .shtml .mht .mhtml .svg .svgz .xml .xsl .xslt .js .mjs .cjs
+		.jsx .ts .vbs .vbe .jse .wsf .wsh .wsc .hta .bat .cmd .com .exe .msi .msp .msix .appx .scr .pif .cpl .dll
+		.sys .jar .class .ps1 .psm1 .psd1 .sh .bash .zsh .csh .ksh .command .app .apk .ipa .dmg .iso .img .vhd .vhdx
+		.lnk .url .website .reg .inf .ins .isp .chm .hlp .swf .php .phtml .py .pyw .pl .rb .cgi .asp .aspx .jsp
+		.desktop .appimage .deb .rpm .gadget .application .xbap .scf .docm .dotm .pptm .potm .ppsm .sldm .ics`) {
+		activeExtensions[e] = true
+	}
 }
 
 var oleMagic = []byte{0xD0, 0xCF, 0x11, 0xE0, 0xA1, 0xB1, 0x1A, 0xE1}
@@ -85,6 +100,44 @@ func SniffMedia(name string, head []byte) string {
 	return t
 }
 
+// CheckMedia decides whether an artifact named name whose content sniffs as media may be stored and
+// offered for download: its name must not end in an active or executable extension, it must not be
+// a spreadsheet, its type must be one of the accepted ones and the name's extension must be one that
+// type is known by. Uploads are checked with it, and so are mirrored references before their bytes
+// are served.
+func CheckMedia(name, media string) error {
+	ext := strings.ToLower(path.Ext(name))
+	switch {
+	case activeExtensions[ext]:
+		return &ArtifactError{"file", "media_type", fmt.Sprintf("files ending in %s are not accepted: they can run code when opened. Save the material as PDF, an image, an office document or plain text", ext)}
+	case spreadsheetExtensions[ext]:
+		return &ArtifactError{"file", "media_type", "spreadsheets are not accepted as materials: they can hold rows of student data this check cannot read. Save the material as PDF, or upload scores as results of a test"}
+	}
+	exts, ok := mediaExtensions[media]
+	if !ok {
+		return &ArtifactError{"file", "media_type", fmt.Sprintf("files of type %s are not accepted; allowed are PDF, images, office documents, plain text, video and audio", media)}
+	}
+	if !slices.Contains(exts, ext) {
+		return &ArtifactError{"file", "media_type", fmt.Sprintf("the file's content is %s, so its name must end in %s", media, strings.Join(exts, " or "))}
+	}
+	return nil
+}
+
+// CheckArtifactRef checks a reference as a record carries it (a mirrored record's, before its bytes
+// are served): a SHA-256, a positive size, and a name and media type CheckFileName and CheckMedia accept.
+func CheckArtifactRef(ref ArtifactRef) error {
+	if !ValidSHA256(ref.SHA256) {
+		return &ArtifactError{"sha256", "format", "must be a lower-case hex SHA-256"}
+	}
+	if ref.Size <= 0 {
+		return &ArtifactError{"size", "range", "must be positive"}
+	}
+	if err := CheckFileName(ref.Name); err != nil {
+		return err
+	}
+	return CheckMedia(ref.Name, ref.MediaType)
+}
+
 var badNameChars = regexp.MustCompile(`[/\\:*?"<>|]`)
 
 // CheckFileName refuses names that could escape a folder or confuse a download.
@@ -105,46 +158,37 @@ func CheckFileName(name string) error {
 		if unicode.IsControl(r) || r == 0x7f {
 			return &ArtifactError{"name", "format", "the file name must not contain control characters"}
 		}
+		// Bidirectional controls (U+202E shows "gpj.exe" as "exe.jpg"), zero-width and other
+		// format characters, and line or paragraph separators change how a name reads.
+		if unicode.Is(unicode.Cf, r) || unicode.Is(unicode.Zl, r) || unicode.Is(unicode.Zp, r) {
+			return &ArtifactError{"name", "format", fmt.Sprintf("the file name must not contain invisible formatting characters (U+%04X)", r)}
+		}
 	}
 	return nil
 }
 
-// checkNotAScoreTable refuses what looks like a table of student rows: a .csv or .tsv name, or a text
-// file whose first lines are delimited like one. Score tables go through the results upload, where
-// the privacy rules apply (strict columns, cell scan, minimum n); as an artifact the rows would leave
-// the district byte for byte.
-func checkNotAScoreTable(name, media string, head []byte) error {
-	refuse := &ArtifactError{"file", "score_table",
+// errScoreTable refuses what looks like a table of student rows as a material.
+func errScoreTable() error {
+	return &ArtifactError{"file", "score_table",
 		"this looks like a table of student rows; upload scores as results of a test (they are checked for privacy and only aggregates are kept), not as a material"}
+}
+
+// checkMaterial runs every check a material's name and first bytes allow (the file name, the media
+// type from name and content, a table's file name) and returns the body to store: for plain text,
+// one that scans the whole file for a table of student rows as it streams and fails the read that
+// finds one (tablescan.go). size is the body's length when known, else -1.
+func checkMaterial(name, media string, body io.Reader, size int64) (io.Reader, error) {
 	switch strings.ToLower(path.Ext(name)) {
 	case ".csv", ".tsv", ".tab":
-		return refuse
+		return nil, errScoreTable()
+	}
+	if err := CheckMedia(name, media); err != nil {
+		return nil, err
 	}
 	if media != "text/plain" {
-		return nil
+		return body, nil
 	}
-	lines := strings.Split(strings.ReplaceAll(string(head), "\r\n", "\n"), "\n")
-	if len(lines) > 0 && !strings.HasSuffix(string(head), "\n") && len(head) >= 512 {
-		lines = lines[:len(lines)-1] // the last line may be cut off
-	}
-	for _, sep := range []string{",", "\t", ";", "|"} {
-		cols, rows := -1, 0
-		for _, l := range lines {
-			if strings.TrimSpace(l) == "" {
-				continue
-			}
-			n := strings.Count(l, sep)
-			if n == 0 || (cols >= 0 && n != cols) {
-				rows = -1
-				break
-			}
-			cols, rows = n, rows+1
-		}
-		if rows >= 2 {
-			return refuse
-		}
-	}
-	return nil
+	return &scanningReader{r: body, size: size}, nil
 }
 
 // CheckArtifactHead decides an artifact's media type from its name and first bytes (up to 512) and
@@ -157,11 +201,16 @@ func CheckArtifactHead(name string, head []byte) (string, error) {
 		return "", &ArtifactError{"file", "empty", "the file is empty"}
 	}
 	media := SniffMedia(name, head)
-	if !allowedMedia[media] {
-		return "", &ArtifactError{"file", "media_type", fmt.Sprintf("files of type %s are not accepted; allowed are PDF, images, office documents, plain text, video and audio", media)}
-	}
-	if err := checkNotAScoreTable(name, media, head); err != nil {
+	if _, err := checkMaterial(name, media, nil, -1); err != nil {
 		return "", err
+	}
+	if media == "text/plain" {
+		// Only the head is at hand here; StoreArtifact and StoreArtifactDigest scan the whole file.
+		var s tableScanner
+		_, _ = s.Write(head)
+		if s.found {
+			return "", errScoreTable()
+		}
 	}
 	return media, nil
 }
@@ -231,12 +280,20 @@ func (r *Repo) StoreArtifact(ctx context.Context, name string, body io.Reader, m
 	ahead := readAhead(br, readAheadBlock, readAheadDepth)
 	defer ahead.Close()
 	src := &countingHasher{r: ahead, h: sha256.New(), max: maxSize}
+	scanned, err := checkMaterial(name, media, src, -1) // plain text: scanned whole for a table as it streams
+	if err != nil {
+		return ArtifactRef{}, err
+	}
 	// The bytes land at a fresh blob key, hashed on the way, and stay there (see LandArtifact): the
 	// hash is known only at the end, and moving them under it would write them a second time.
 	blob := NewArtifactBlobKey()
-	oi, err := r.bucket.Put(ctx, blob, src, -1, storage.PutOptions{ContentType: media, MaxSize: maxSize})
+	oi, err := r.bucket.Put(ctx, blob, scanned, -1, storage.PutOptions{ContentType: media, MaxSize: maxSize})
 	if err != nil {
 		_ = r.bucket.Delete(context.WithoutCancel(ctx), blob)
+		var ae *ArtifactError
+		if errors.As(err, &ae) {
+			return ArtifactRef{}, ae
+		}
 		if errors.Is(err, errArtifactTooLarge) || errors.Is(err, storage.ErrTooLarge) {
 			return ArtifactRef{}, &ArtifactError{"file", "too_large", fmt.Sprintf("the file is larger than the limit of %d bytes", maxSize)}
 		}

@@ -108,16 +108,13 @@ func (r *Repo) StoreArtifactDigest(ctx context.Context, name string, body io.Rea
 		return ArtifactRef{}, fmt.Errorf("read upload: %w", err)
 	}
 	media := SniffMedia(name, head)
-	if !allowedMedia[media] {
-		return ArtifactRef{}, &ArtifactError{"file", "media_type", fmt.Sprintf("files of type %s are not accepted; allowed are PDF, images, office documents, plain text, video and audio", media)}
-	}
-	if err := checkNotAScoreTable(name, media, head); err != nil {
-		return ArtifactRef{}, err
-	}
 	want, _ := hex.DecodeString(sum)
 	ahead := readAhead(br, readAheadBlock, readAheadDepth)
 	defer ahead.Close()
-	v := &verifyingReader{src: ahead, h: sha256.New(), want: want, size: size}
+	v, err := checkMaterial(name, media, &verifyingReader{src: ahead, h: sha256.New(), want: want, size: size}, size)
+	if err != nil {
+		return ArtifactRef{}, err
+	}
 	ref := ArtifactRef{SHA256: sum, Name: name, MediaType: media, Size: size}
 	if _, err := r.ArtifactStored(ctx, sum); err == nil {
 		if _, err := io.Copy(io.Discard, v); err != nil {

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"testing"
+	"unicode"
 
 	"github.com/brightspots-nic/brightspots/practices"
 )
@@ -43,7 +44,7 @@ func FuzzDecodeAndValidate(f *testing.F) {
 
 // FuzzFileName: a name either passes or is refused; one that passes never escapes a folder.
 func FuzzFileName(f *testing.F) {
-	for _, s := range []string{"plan.pdf", "../x", "a/b", `a\b`, "\x00", ".hidden", "ok name (1).docx", "ä.pdf"} {
+	for _, s := range []string{"plan.pdf", "../x", "a/b", `a\b`, "\x00", ".hidden", "ok name (1).docx", "ä.pdf", "fdp\u202E.exe", "a\u200Bb.pdf"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, name string) {
@@ -53,6 +54,11 @@ func FuzzFileName(f *testing.F) {
 		for _, bad := range []string{"/", `\`, "\x00", ".."} {
 			if name == bad || (bad != ".." && contains(name, bad)) || name == ".." {
 				t.Fatalf("accepted %q", name)
+			}
+		}
+		for _, r := range name {
+			if unicode.IsControl(r) || unicode.Is(unicode.Cf, r) || unicode.Is(unicode.Zl, r) || unicode.Is(unicode.Zp, r) {
+				t.Fatalf("accepted %+q with control or format character U+%04X", name, r)
 			}
 		}
 	})

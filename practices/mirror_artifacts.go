@@ -14,8 +14,10 @@ import (
 // artifacts/refs/{hex}/{kind}.{id}.{origin-node-id}: the extra segment keeps it apart from a local
 // record's marker (a peer cannot overwrite or remove a local marker by reusing an id), and
 // ArtifactVisibleTo, which checks local records only, skips it. The federation package writes these
-// markers when it applies a peer's document, checks reads with MirroredArtifactVisibleTo, and purges
-// cached bytes no record references any more with ArtifactReferenced.
+// markers when it applies a peer's document, checks reads with MirroredArtifactVisibleTo, caches the
+// bytes it fetches from a record's origin under MirrorArtifactKey (never among the district's own
+// artifacts), and purges a cached copy no record from that origin references any more with
+// MirrorArtifactReferenced.
 
 type mirrorArtifactMarker struct {
 	Origin string      `json:"origin"`
@@ -144,24 +146,39 @@ func (r *Repo) MirroredArtifactVisibleTo(ctx context.Context, p Principal, sum s
 	return origin, ref, nil
 }
 
-// ArtifactReferenced reports whether anything here still needs the bytes of the artifact: a local
-// record's marker (whatever the record's state: the bytes are the district's own and older versions
-// may name them), or a mirrored record this node still holds that names it.
-func (r *Repo) ArtifactReferenced(ctx context.Context, sum string) (bool, error) {
+// MirrorArtifactKey is where the bytes of a mirrored record's artifact are cached once fetched from
+// the record's origin: artifacts/mirror/{origin-node-id}/{hex}. Never artifacts/sha256/{hex}: a
+// peer's record naming the hash of a file this district holds (a draft's attachment) must not make
+// this node serve the district's own bytes (PROTOCOL.md, "Who a record comes from").
+func (r *Repo) MirrorArtifactKey(origin, sum string) (string, error) {
+	if !ValidSHA256(sum) {
+		return "", fmt.Errorf("mirror artifact: %q is not a SHA-256", sum)
+	}
+	r.mu.RLock()
+	originID, ok := r.mirrors[origin]
+	r.mu.RUnlock()
+	if !ok {
+		return "", fmt.Errorf("mirror artifact: unknown origin %q", origin)
+	}
+	return "artifacts/mirror/" + originID + "/" + sum, nil
+}
+
+// MirrorArtifactReferenced reports whether a mirrored record from origin that this node still holds
+// references the artifact (so its cached copy from that origin is still needed).
+func (r *Repo) MirrorArtifactReferenced(ctx context.Context, origin, sum string) (bool, error) {
 	if !ValidSHA256(sum) {
 		return false, fmt.Errorf("artifact %q is not a SHA-256", sum)
 	}
 	found := false
 	err := r.eachArtifactMarker(ctx, sum, func(key, name string) (bool, error) {
 		if strings.Count(name, ".") != 2 {
-			found = true
-			return false, nil
+			return true, nil // a local record's marker: local bytes are not this cache
 		}
-		_, _, ok, err := r.mirrorMarker(ctx, key, sum)
+		m, _, ok, err := r.mirrorMarker(ctx, key, sum)
 		if err != nil {
 			return false, err
 		}
-		if ok {
+		if ok && m.Origin == origin {
 			found = true
 			return false, nil
 		}

@@ -299,7 +299,23 @@ func (r *Repo) Load(ctx context.Context, origin string, kind Kind, id string) (r
 	if deleted {
 		return nil, true, nil
 	}
+	// The district a mirrored record belongs to is the configured peer it came from, never a label
+	// inside the payload (PROTOCOL.md, "Who a record comes from"). Federation refuses documents whose
+	// labels disagree; this also corrects copies stored before it did.
+	m := rec.RecordMeta()
+	m.Origin, m.OriginID, m.URI = origin, r.DistrictID(origin), origin+"/"+kind.Plural()+"/"+id
 	return rec, false, nil
+}
+
+// DistrictID is the district id of the node at origin: this node's id for its own URL, the
+// configured id of a peer for the peer's URL, "" for any other.
+func (r *Repo) DistrictID(origin string) string {
+	if origin == r.node.URL {
+		return r.node.ID
+	}
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	return r.mirrors[origin]
 }
 
 // mirrorKey is where federation stores a peer's signed document.

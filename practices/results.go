@@ -271,7 +271,9 @@ func (r *Repo) EvidenceWithTests(ctx context.Context, p Principal, uri string, m
 		}
 		seen[t.URI] = true
 		te := evidence.FromResults(t.Results)
-		te.Test, te.District, te.Adapted = t.URI, t.OriginID, s.adapted
+		// Districts are counted by authenticated origin: the node the test came from, never a
+		// label inside it.
+		te.Test, te.District, te.Adapted = t.URI, r.DistrictID(t.Origin), s.adapted
 		te.Label = t.Title
 		if te.Label == "" {
 			te.Label = t.OriginID + " · " + t.Team

@@ -430,3 +430,28 @@ func validateCollection(c *checker, col *Collection, level Level) {
 		c.text(f+".note", it.Note, 2000, false)
 	}
 }
+
+// CheckReceived checks a record received from a peer before it is stored: the limits every version
+// of the protocol shares (text lengths, list lengths, no control characters) and the privacy rules
+// (a teacher named only with consent). It does not apply vocabularies or the fields publishing
+// requires: those may grow in later versions, and a peer's record is its district's to complete.
+func CheckReceived(rec Record) error {
+	err := Validate(rec, LevelCreate)
+	var ve *ValidationError
+	if !errors.As(err, &ve) {
+		return err
+	}
+	var kept []FieldError
+	for _, p := range ve.Problems {
+		switch {
+		case p.Rule == "max_length", p.Rule == "max_items", p.Rule == "consent",
+			p.Rule == "format" && strings.Contains(p.Message, "control characters"),
+			p.Rule == "format" && strings.Contains(p.Message, "UTF-8"):
+			kept = append(kept, p)
+		}
+	}
+	if len(kept) == 0 {
+		return nil
+	}
+	return &ValidationError{Problems: kept}
+}

@@ -102,12 +102,19 @@ func TestResultsPrivacyRefusals(t *testing.T) {
 	post := func(csv string) response {
 		return n.do("math", "POST", "/api/v1/tests/"+id+"/results", strings.NewReader(csv), "Content-Type", "text/csv")
 	}
-	for _, header := range []string{"Student Name", "studentID", "DOB", "e-mail"} {
+	// A refused header is named by its position, never repeated: without a header row it is a
+	// student's row (issue 12, item 7).
+	for _, header := range []string{"Student Name", "studentID", "DOB", "e-mail", "Alice Smith"} {
 		r := post(header + ",pre,post\nx,50,60\n")
-		wantProblem(t, r, 422, "")
-		if !strings.Contains(string(r.body), header) {
-			t.Errorf("refusal of header %q does not name it: %s", header, r.body)
+		wantProblem(t, r, 422, "column 1")
+		if strings.Contains(string(r.body), header) {
+			t.Errorf("refusal of header %q repeats it: %s", header, r.body)
 		}
+	}
+	r := post("Alice Smith,50,60\nBo Li,55,61\n")
+	wantProblem(t, r, 422, "column 1")
+	if strings.Contains(string(r.body), "Alice") {
+		t.Errorf("refusal echoes a student's name: %s", r.body)
 	}
 	for _, cell := range []string{"jo.marker@example.org", "123-45-6789", "(555) 867-5309", "2026-03-01"} {
 		rows := "pre,post\n50,60\n51,61\n" + cell + ",62\n"
@@ -117,12 +124,21 @@ func TestResultsPrivacyRefusals(t *testing.T) {
 			t.Errorf("refusal echoes the cell value %q: %s", cell, r.body)
 		}
 	}
+	// Ten identical rows publish n but no means: they would be every student's scores (item 5).
+	r = post("pre,post\n" + strings.Repeat("40,55\n", 10))
+	if r.status != 200 {
+		t.Fatalf("upload of identical rows: %d %s", r.status, r.body)
+	}
+	g := r.json(t)["results"].(map[string]any)["groups"].([]any)[0].(map[string]any)
+	if g["n"] != float64(10) || g["mean_pre"] != nil || g["mean_post"] != nil || g["sd_pre"] != nil || !strings.Contains(g["note"].(string), "same score") {
+		t.Fatalf("group with identical scores published: %v", g)
+	}
 	// A group of 9 publishes no statistics.
-	r := post(scoreCSV(districtAPre[:9], districtAPost[:9]))
+	r = post(scoreCSV(districtAPre[:9], districtAPost[:9]))
 	if r.status != 200 {
 		t.Fatalf("upload of 9: %d %s", r.status, r.body)
 	}
-	g := r.json(t)["results"].(map[string]any)["groups"].([]any)[0].(map[string]any)
+	g = r.json(t)["results"].(map[string]any)["groups"].([]any)[0].(map[string]any)
 	if g["suppressed"] != true || g["n"] != nil || g["mean_pre"] != nil || !strings.Contains(g["note"].(string), "fewer than 10") {
 		t.Fatalf("group of 9 published: %v", g)
 	}

@@ -52,10 +52,15 @@ const (
 // (line) and the rule, and never contains a cell's value, so it may be shown to the uploader and
 // logged.
 type InputError struct {
-	Field   string // summary-statistics field or option, e.g. "groups[1].sd_pre"
-	Column  string // CSV header as given (trimmed, shortened); empty for file-level errors
-	Row     int    // 1-based data row (the header is not counted); 0 when not about a row
-	Line    int    // line in the file, as a spreadsheet numbers it; 0 when not about a row
+	// Field is the summary-statistics field or option ("groups[1].sd_pre"), or the position of a
+	// refused header ("column 3"): a header that fails the identifier or column rules may be a
+	// student's name (a file without a header row), so it is never repeated.
+	Field string
+	// Column is an accepted column's canonical name (pre, post, group …); empty for file-level
+	// errors and for refused headers.
+	Column  string
+	Row     int // 1-based data row (the header is not counted); 0 when not about a row
+	Line    int // line in the file, as a spreadsheet numbers it; 0 when not about a row
 	Rule    string
 	Message string
 }
@@ -283,14 +288,6 @@ func (l *limitReader) Read(p []byte) (int, error) {
 	return n, err
 }
 
-// displayHeader shortens a header for messages.
-func displayHeader(h string) string {
-	if utf8.RuneCountInString(h) > 40 {
-		return string([]rune(h)[:40]) + "…"
-	}
-	return h
-}
-
 // ParseScores reads a de-identified score table as it streams, enforcing every rule of DOMAIN.md
 // "What never leaves a district": strict columns, identifier-looking headers, the cell scan, the
 // score range, 5 MB and 5,000 rows, UTF-8 (a BOM is tolerated). Rows missing pre or post are
@@ -352,15 +349,19 @@ func parseScores(r io.Reader, opts Options) (*ScoreTable, error) {
 			continue
 		}
 		disp := strings.TrimSpace(raw)
+		pos := fmt.Sprintf("column %d", i+1)
 		if rule, _ := scanCell(disp); rule != "" || isNumber(disp) || disp == "" {
-			return nil, &InputError{Rule: RuleHeaderMissing, Message: fmt.Sprintf(
-				"header %d is not a column name; the first line must be the header: pre, post and optionally group, el, swd, econ_disadv, row", i+1)}
+			return nil, &InputError{Field: pos, Rule: RuleHeaderMissing, Message: fmt.Sprintf(
+				"%s of the first line is not a column name; the first line must be the header: pre, post and optionally group, el, swd, econ_disadv, row", pos)}
 		}
+		// The header is not repeated in either message: a file without a header row puts a
+		// student's row here ("Alice Smith,50,60").
 		if kind := identifierKind(disp); kind != "" {
-			return nil, &InputError{Column: displayHeader(disp), Rule: RuleIdentifier, Message: fmt.Sprintf(
-				"this column looks like it holds %s. Student records may only leave the classroom de-identified: remove the column and upload only pre, post and optionally group, el, swd, econ_disadv, row", kind)}
+			return nil, &InputError{Field: pos, Rule: RuleIdentifier, Message: fmt.Sprintf(
+				"the header of %s looks like it holds %s. Student records may only leave the classroom de-identified: remove the column and upload only pre, post and optionally group, el, swd, econ_disadv, row", pos, kind)}
 		}
-		return nil, &InputError{Column: displayHeader(disp), Rule: RuleUnknownColumn, Message: "unknown column; accepted columns are pre, post, group, el, swd, econ_disadv and row"}
+		return nil, &InputError{Field: pos, Rule: RuleUnknownColumn, Message: fmt.Sprintf(
+			"the header of %s is not a known column (or the file has no header row); accepted columns are pre, post, group, el, swd, econ_disadv and row", pos)}
 	}
 	for _, c := range []string{"pre", "post"} {
 		if !t.columns[c] {
@@ -483,3 +484,7 @@ func isNumber(s string) bool {
 	_, err := strconv.ParseFloat(s, 64)
 	return err == nil
 }
+
+// IdentifierKind returns what a column header seems to hold when it looks like an identifier
+// ("a name", "a date of birth" …), or "". The materials check uses it to spot a roster's header.
+func IdentifierKind(header string) string { return identifierKind(header) }

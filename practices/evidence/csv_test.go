@@ -122,8 +122,11 @@ func TestIdentifierHeaders(t *testing.T) {
 			if ie.Rule != RuleIdentifier {
 				t.Errorf("rule = %q, want %q (%v)", ie.Rule, RuleIdentifier, err)
 			}
-			if !strings.Contains(err.Error(), h) {
-				t.Errorf("message %q does not name the column %q", err, h)
+			if strings.Contains(err.Error(), h) || ie.Column != "" {
+				t.Errorf("message %q repeats the header %q", err, h)
+			}
+			if ie.Field != "column 3" || !strings.Contains(ie.Message, "column 3") {
+				t.Errorf("field %q, message %q: want the header's position, column 3", ie.Field, ie.Message)
 			}
 			if !strings.Contains(err.Error(), "de-identified") {
 				t.Errorf("message %q does not explain why", err)
@@ -177,7 +180,7 @@ func TestParseScoresRefuses(t *testing.T) {
 		{"date iso", "pre,post,swd\n1,2,2014-03-09\n", opts100, RuleDate, 2, "swd"},
 		{"date us", "pre,post\n1,3/9/2014\n", opts100, RuleDate, 2, "post"},
 		{"date words", "pre,post,econ_disadv\n1,2,Mar 9\n", opts100, RuleDate, 2, "econ_disadv"},
-		{"unknown column", "pre,post,score3\n1,2,3\n", opts100, RuleUnknownColumn, 0, "score3"},
+		{"unknown column", "pre,post,score3\n1,2,3\n", opts100, RuleUnknownColumn, 0, ""},
 		{"duplicate column", "pre,post,pre\n1,2,3\n", opts100, RuleDuplicate, 0, "pre"},
 		{"missing post", "pre,group\n1,treatment\n", opts100, RuleMissingColumn, 0, "post"},
 		{"no header", "55,61\n62,72\n", opts100, RuleHeaderMissing, 0, ""},
@@ -248,6 +251,22 @@ func TestErrorsNeverEchoCells(t *testing.T) {
 			}
 			if ie.Line != 3 || ie.Column != c.col {
 				t.Errorf("line, column = %d, %q, want 3, %q (%v)", ie.Line, ie.Column, c.col, err)
+			}
+		})
+	}
+	// A file without a header row: the first row is a student's. Whichever rule refuses it, the
+	// error names the position, never the cell (issue 12, item 7).
+	for _, first := range []string{"Alice Smith,50,60", "50,60,Alice Smith", "Smith Alice,pre,post", "pre,post,Alice", "Student Alice,50,60"} {
+		t.Run("no header: "+first, func(t *testing.T) {
+			_, err := ParseScores(strings.NewReader(first+"\n1,2,3\n"), opts100)
+			ie := inputErr(t, err)
+			for _, name := range []string{"Alice", "Smith"} {
+				if strings.Contains(err.Error(), name) || strings.Contains(ie.Column, name) || strings.Contains(ie.Field, name) {
+					t.Errorf("error echoes the student's name: %+v", ie)
+				}
+			}
+			if !strings.HasPrefix(ie.Field, "column ") {
+				t.Errorf("field = %q, want the header's position", ie.Field)
 			}
 		})
 	}

@@ -436,3 +436,104 @@ func TestSummaryInput(t *testing.T) {
 		}
 	})
 }
+
+// Identical scores disclose every student: ten rows of 40,55 would publish mean 40, sd 0, mean 55 —
+// each student's exact scores. Such a group publishes its n but no means, SDs or anything derived
+// from them, and says why; so does every cell of a partition in which one cell is constant (the
+// others and the total would give its mean away), and no effect size is published (issue 12, item 5).
+func TestIdenticalScoresPublishNoMeans(t *testing.T) {
+	cut := 50.0
+	opts := Options{Design: SingleGroup, ScoreMin: 0, ScoreMax: 100, ProficiencyCut: &cut}
+	cases := map[string]string{
+		"every pre and post the same": "pre,post\n" + strings.Repeat("40,55\n", 10),
+		"every pre the same":          "pre,post\n" + strings.Repeat("40,55\n40,57\n", 6),
+		"every post the same":         "pre,post\n" + strings.Repeat("40,55\n42,55\n", 6),
+		"every gain the same":         "pre,post\n" + strings.Repeat("40,45\n50,55\n", 6),
+	}
+	for name, csv := range cases {
+		t.Run(name, func(t *testing.T) {
+			a, err := AnalyzeCSV(strings.NewReader(csv), opts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			r := a.Results()
+			g := r.Groups[0]
+			if g.N == nil || *g.N != a.Groups[0].N {
+				t.Errorf("n not published: %+v", g)
+			}
+			if g.MeanPre != nil || g.SDPre != nil || g.MeanPost != nil || g.SDPost != nil || g.MeanGain != nil ||
+				g.GainCILower != nil || g.GainCIUpper != nil || g.PairedT != nil || g.R != nil {
+				t.Errorf("published statistics of a group with identical scores: %+v", g.Stats)
+			}
+			if g.Note != IdenticalScoresNote {
+				t.Errorf("note = %q, want %q", g.Note, IdenticalScoresNote)
+			}
+			if r.Effect != nil || r.Baseline != nil || r.EffectNote == "" {
+				t.Errorf("effect %+v baseline %+v note %q", r.Effect, r.Baseline, r.EffectNote)
+			}
+		})
+	}
+	t.Run("one constant cell of a partition", func(t *testing.T) {
+		// EL = Y: ten students with 40,55; EL = N: ten varied. The total and the N cell would give
+		// the Y cell's mean away, so no cell of the partition publishes means.
+		var b strings.Builder
+		b.WriteString("pre,post,el\n")
+		for i := range 10 {
+			fmt.Fprintf(&b, "40,55,Y\n%d,%d,N\n", 30+i, 45+2*i)
+		}
+		a, err := AnalyzeCSV(strings.NewReader(b.String()), opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r := a.Results()
+		if r.Groups[0].MeanPre == nil {
+			t.Errorf("group total with varied scores lost its means: %+v", r.Groups[0])
+		}
+		for _, s := range r.Subgroups {
+			if s.MeanPre != nil || s.MeanPost != nil || s.SDPre != nil || s.MeanGain != nil {
+				t.Errorf("subgroup %s=%s published means: %+v", s.Partition, s.Value, s.Stats)
+			}
+		}
+	})
+	t.Run("varied scores still publish", func(t *testing.T) {
+		a, err := AnalyzeCSV(strings.NewReader(districtACSV()), opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if g := a.Results().Groups[0]; g.MeanPre == nil || g.SDPre == nil || g.Note != "" {
+			t.Errorf("district A lost its statistics: %+v", g)
+		}
+	})
+}
+
+func TestIdenticalScores(t *testing.T) {
+	for _, tc := range []struct {
+		v    []float64
+		want bool
+	}{{nil, true}, {[]float64{3}, true}, {[]float64{3, 3, 3}, true}, {[]float64{3, 3, 3.0000001}, false}, {[]float64{1, 2}, false}} {
+		if got := IdenticalScores(tc.v); got != tc.want {
+			t.Errorf("IdenticalScores(%v) = %v, want %v", tc.v, got, tc.want)
+		}
+	}
+}
+
+// The results card renders a group with identical scores by its note, not its means (the table
+// beside it is web's results-table partial).
+func TestIdenticalScoresRender(t *testing.T) {
+	a, err := AnalyzeCSV(strings.NewReader("pre,post\n"+strings.Repeat("40,55\n", 10)), Options{Design: SingleGroup, ScoreMin: 0, ScoreMax: 100})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := a.Results()
+	svg := string(RenderResultsSVG(r))
+	for name, out := range map[string]string{"svg": svg} {
+		if !strings.Contains(out, "same score") {
+			t.Errorf("%s does not say why: %s", name, out)
+		}
+		for _, leak := range []string{"40.0", "55.0", "mean 40", "mean 55"} {
+			if strings.Contains(out, leak) {
+				t.Errorf("%s shows %q: %s", name, leak, out)
+			}
+		}
+	}
+}

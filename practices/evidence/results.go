@@ -323,9 +323,12 @@ func (a *Analysis) publish() (*Results, []Decision) {
 	for _, g := range a.Groups {
 		gr := GroupResult{Group: g.Group}
 		d := Decision{Cell: string(g.Group), N: g.N, Published: g.N >= a.MinimumN, Reason: ReasonPublished}
-		if d.Published {
+		switch {
+		case d.Published && g.IdenticalScores:
+			gr.Stats, gr.Note = publishCounts(g.Descriptives), IdenticalScoresNote
+		case d.Published:
 			gr.Stats = publishStats(g.Descriptives)
-		} else {
+		default:
 			d.Reason = ReasonBelowMinimum
 			gr.Suppressed, gr.Note = true, FewerThan(a.MinimumN)
 		}
@@ -354,6 +357,12 @@ func (a *Analysis) publish() (*Results, []Decision) {
 					c.Suppressed, c.Reason = true, ReasonGroupSuppressed
 				}
 			}
+			// One cell with identical scores (a blank-flag cell too) hides the means of every cell
+			// of the partition: the group's total and the other cells would give its mean away.
+			identical := false
+			for _, s := range subs {
+				identical = identical || s.IdenticalScores
+			}
 			for i, s := range subs {
 				c := cells[i]
 				decisions = append(decisions, Decision{Cell: fmt.Sprintf("%s/%s=%s", g.Group, p, valueLabel(s.Value)),
@@ -363,6 +372,8 @@ func (a *Analysis) publish() (*Results, []Decision) {
 				}
 				sr := SubgroupResult{Group: g.Group, Partition: p, Value: s.Value}
 				switch {
+				case !c.Suppressed && identical:
+					sr.Stats, sr.Note = publishCounts(s.Descriptives), IdenticalScoresNote
 				case !c.Suppressed:
 					sr.Stats = publishStats(s.Descriptives)
 				case c.Reason == ReasonBelowMinimum || c.Reason == ReasonGroupSuppressed && s.N < a.MinimumN:
@@ -375,13 +386,18 @@ func (a *Analysis) publish() (*Results, []Decision) {
 		}
 	}
 	// The effect and the baseline combine every group: publish them only when every group is.
-	all := true
+	all, identical := true, false
 	for _, g := range a.Groups {
 		all = all && groupOK[g.Group]
+		identical = identical || g.IdenticalScores
 	}
 	switch {
 	case !all:
 		r.EffectNote = "no effect size: a group has " + FewerThan(a.MinimumN)
+	case identical:
+		// With the other group's statistics, an effect size (or the baseline g) would give the
+		// hidden mean away.
+		r.EffectNote = "no effect size: every student in a group has the same score, and an effect size would show it"
 	case a.Effect == nil:
 		r.EffectNote = "no effect size: the scores do not define one (for example, every pre-test score is the same)"
 	default:
@@ -492,6 +508,14 @@ func publishStats(d Descriptives) Stats {
 		PctProficientPre: coarsenPtr(d.PctProficientPre), PctProficientPost: coarsenPtr(d.PctProficientPost),
 		PctImproved: coarsenPtr(d.PctImproved),
 	}
+}
+
+// publishCounts publishes what a group with identical scores may show: its n and the coarsened
+// percentages, no mean, SD or anything computed from them.
+func publishCounts(d Descriptives) Stats {
+	n := d.N
+	return Stats{N: &n, PctProficientPre: coarsenPtr(d.PctProficientPre), PctProficientPost: coarsenPtr(d.PctProficientPost),
+		PctImproved: coarsenPtr(d.PctImproved)}
 }
 
 // PublishedCounts are the sizes of the cells a version publishes, keyed like Decision.Cell. Keep

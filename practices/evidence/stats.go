@@ -262,6 +262,9 @@ type Descriptives struct {
 	PctProficientPre  *float64 `json:"pct_proficient_pre,omitempty"`
 	PctProficientPost *float64 `json:"pct_proficient_post,omitempty"`
 	PctImproved       *float64 `json:"pct_improved,omitempty"`
+	// IdenticalScores: every pre score, every post score or every gain is the same, so a mean
+	// would be each student's own score (published without means; see IdenticalScores).
+	IdenticalScores bool `json:"identical_scores,omitempty"`
 }
 
 func ptr(f float64) *float64 { return &f }
@@ -289,7 +292,9 @@ func Describe(rows []Score, cut *float64) Descriptives {
 	}
 	var sumPre, sumPost float64
 	var profPre, profPost, improved int
-	for _, r := range rows {
+	pres, posts, gains := make([]float64, n), make([]float64, n), make([]float64, n)
+	for i, r := range rows {
+		pres[i], posts[i], gains[i] = r.Pre, r.Post, r.Post-r.Pre
 		sumPre += r.Pre
 		sumPost += r.Post
 		if cut != nil {
@@ -304,6 +309,7 @@ func Describe(rows []Score, cut *float64) Descriptives {
 			improved++
 		}
 	}
+	d.IdenticalScores = IdenticalScores(pres) || IdenticalScores(posts) || IdenticalScores(gains)
 	fn := float64(n)
 	mPre, mPost := sumPre/fn, sumPost/fn
 	d.MeanPre, d.MeanPost, d.MeanGain = mPre, mPost, mPost-mPre

@@ -91,7 +91,11 @@ func resultsDesc(r *Results) string {
 			fmt.Fprintf(&b, "%s: no statistics published (%s). ", GroupLabel(g.Group), g.Note)
 			continue
 		}
-		fmt.Fprintf(&b, "%s, %d students: mean %s before, %s after", GroupLabel(g.Group), *g.N, num(*g.MeanPre, 1), num(*g.MeanPost, 1))
+		if g.MeanPre == nil || g.MeanPost == nil {
+			fmt.Fprintf(&b, "%s, %d students: %s", GroupLabel(g.Group), *g.N, g.Note)
+		} else {
+			fmt.Fprintf(&b, "%s, %d students: mean %s before, %s after", GroupLabel(g.Group), *g.N, num(*g.MeanPre, 1), num(*g.MeanPost, 1))
+		}
 		if g.PctProficientPre != "" {
 			fmt.Fprintf(&b, "; proficient %s before, %s after", g.PctProficientPre, g.PctProficientPost)
 		}
@@ -128,6 +132,11 @@ func RenderResultsSVG(r *Results) []byte {
 		w.textAt(10, y+20, "start", "", GroupLabel(g.Group))
 		if g.Suppressed {
 			w.textAt(left, y+20, "start", "m", "No statistics published: "+g.Note)
+			y += rowH
+			continue
+		}
+		if g.MeanPre == nil || g.MeanPost == nil {
+			w.textAt(left, y+20, "start", "m", fmt.Sprintf("n = %d; %s", *g.N, g.Note))
 			y += rowH
 			continue
 		}

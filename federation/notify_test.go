@@ -1,0 +1,74 @@
+package federation
+
+import (
+	"fmt"
+	"sync"
+	"testing"
+
+	"github.com/brightspots-nic/brightspots/practices"
+	"github.com/brightspots-nic/brightspots/storage"
+)
+
+// The nodes of these tests poll once an hour: a publish reaches a peer only if the notifier tells
+// it, so a round that wrongly concludes "only mirrored documents" shows as a practice that never
+// arrives. notified waits with the convergence bound of the other tests, which is far below the
+// poll interval.
+
+// TestNotifyInterleavedPublishes: A and B publish one right after the other, again and again, so
+// that each node's own publish lands while it is applying the other's document. Every practice
+// reaches the other node without waiting for a poll (issue 12, item 17).
+func TestNotifyInterleavedPublishes(t *testing.T) {
+	c := newCluster(t, map[string]storage.Bucket{"a": fsBucket(t), "b": fsBucket(t)}, nil)
+	a, b := c.nodes["a"], c.nodes["b"]
+	for round := range 8 {
+		pa := a.publish(fmt.Sprintf("a round %d", round), practices.VisibilityNetwork)
+		pb := b.publish(fmt.Sprintf("b round %d", round), practices.VisibilityNetwork)
+		eventually(t, converge, hasVersion(b, a, pa.ID, pa.Version))
+		eventually(t, converge, hasVersion(a, b, pb.ID, pb.Version))
+	}
+}
+
+// TestNotifyMeshOfTen: ten nodes on loopback, all peered, each publishing at the same moment, for
+// several rounds: every practice reaches all nine peers without waiting for a poll.
+func TestNotifyMeshOfTen(t *testing.T) {
+	if testing.Short() {
+		t.Skip("ten nodes: not in -short")
+	}
+	buckets := map[string]storage.Bucket{}
+	for i := range 10 {
+		buckets[fmt.Sprintf("n%d", i)] = fsBucket(t)
+	}
+	c := newCluster(t, buckets, nil)
+	var nodes []*testNode
+	for _, n := range c.nodes {
+		nodes = append(nodes, n)
+	}
+	for round := range 4 {
+		published := make([]*practices.Practice, len(nodes))
+		start := make(chan struct{})
+		var wg sync.WaitGroup
+		for i, n := range nodes {
+			wg.Go(func() {
+				<-start
+				published[i] = n.publish(fmt.Sprintf("%s round %d", n.id, round), practices.VisibilityNetwork)
+			})
+		}
+		close(start)
+		wg.Wait()
+		for i, origin := range nodes {
+			for _, n := range nodes {
+				if n == origin {
+					continue
+				}
+				held := hasVersion(n, origin, published[i].ID, published[i].Version)
+				eventually(t, converge, func() error {
+					if err := held(); err != nil {
+						// Say why, should it fail: a sync error, or no pull since the publish.
+						return fmt.Errorf("round %d: %w; %s's sync of %s: %+v", round, err, n.id, origin.id, n.health(origin.id))
+					}
+					return nil
+				})
+			}
+		}
+	}
+}
