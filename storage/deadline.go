@@ -39,7 +39,79 @@ func WithDeadlines(b Bucket, d Deadlines) Bucket {
 	if d.MinRate <= 0 {
 		d.MinRate = 1 << 20
 	}
-	return &bounded{b: b, d: d}
+	w := &bounded{b: b, d: d}
+	// Keep the optional abilities of the store the wrapper hides (resumable uploads need Multipart,
+	// landing an artifact without a second write needs Linker): a caller asks for them with a type
+	// assertion, which must see through the wrapper.
+	mp, isMultipart := b.(Multipart)
+	l, isLinker := b.(Linker)
+	switch {
+	case isMultipart && isLinker:
+		return &struct {
+			*bounded
+			boundedMultipart
+			boundedLinker
+		}{w, boundedMultipart{w, mp}, boundedLinker{w, l}}
+	case isMultipart:
+		return &struct {
+			*bounded
+			boundedMultipart
+		}{w, boundedMultipart{w, mp}}
+	case isLinker:
+		return &struct {
+			*bounded
+			boundedLinker
+		}{w, boundedLinker{w, l}}
+	}
+	return w
+}
+
+// boundedMultipart bounds a store's multipart calls like its other calls.
+type boundedMultipart struct {
+	w  *bounded
+	mp Multipart
+}
+
+func (m boundedMultipart) MultipartPartSize() int64 { return m.mp.MultipartPartSize() }
+
+func (m boundedMultipart) CreateMultipart(ctx context.Context, key, contentType string) (string, error) {
+	w := m.w.watch(ctx, "create multipart", key, m.w.d.Stall)
+	id, err := m.mp.CreateMultipart(w.ctx, key, contentType)
+	return id, w.done(err)
+}
+
+func (m boundedMultipart) PutPart(ctx context.Context, key, uploadID string, n int, offset int64, r io.Reader, size int64) (Part, error) {
+	w := m.w.watch(ctx, "put part", key, m.w.d.Stall)
+	p, err := m.mp.PutPart(w.ctx, key, uploadID, n, offset, &callerReader{r: r, w: w}, size)
+	return p, w.done(err)
+}
+
+func (m boundedMultipart) CompleteMultipart(ctx context.Context, key, uploadID string, parts []Part) (ObjectInfo, error) {
+	// Completing assembles every part inside the store: allow for its size, as for a copy.
+	var size int64
+	for _, p := range parts {
+		size += p.Size
+	}
+	w := m.w.watch(ctx, "complete multipart", key, m.w.d.Stall+time.Duration(size/m.w.d.MinRate)*time.Second)
+	oi, err := m.mp.CompleteMultipart(w.ctx, key, uploadID, parts)
+	return oi, w.done(err)
+}
+
+func (m boundedMultipart) AbortMultipart(ctx context.Context, key, uploadID string) error {
+	w := m.w.watch(ctx, "abort multipart", key, m.w.d.Stall)
+	return w.done(m.mp.AbortMultipart(w.ctx, key, uploadID))
+}
+
+// boundedLinker bounds a store's links like its other calls.
+type boundedLinker struct {
+	w *bounded
+	l Linker
+}
+
+func (k boundedLinker) Link(ctx context.Context, src, dst string) (ObjectInfo, error) {
+	w := k.w.watch(ctx, "link", dst, k.w.d.Stall)
+	oi, err := k.l.Link(w.ctx, src, dst)
+	return oi, w.done(err)
 }
 
 type bounded struct {

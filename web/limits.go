@@ -7,12 +7,14 @@ import (
 	"net"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/labstack/echo/v4"
 
 	"github.com/brightspots-nic/brightspots/practices"
 	"github.com/brightspots-nic/brightspots/practices/evidence"
+	"github.com/brightspots-nic/brightspots/web/uploads"
 )
 
 // Limits on what one request may cost the node, whoever sends it: how large its body may be and how
@@ -41,6 +43,11 @@ func (s *Server) limitBodies(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		r := c.Request()
 		if r.Body == nil || r.Body == http.NoBody {
+			return next(c)
+		}
+		// The resumable upload endpoint keeps its own limits: a body may be as large as what the
+		// upload still lacks, and its read deadline is renewed while bytes arrive (web/uploads).
+		if strings.HasPrefix(c.Path(), uploads.PathPrefix) {
 			return next(c)
 		}
 		allowed := s.bodyAllowance(r.Method, c.Path())

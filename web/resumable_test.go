@@ -235,6 +235,15 @@ func TestResumableUploadRefusesBadInput(t *testing.T) {
 		csv := []byte(strings.Repeat("student,score\n1,10\n2,12\n", 40))
 		cpath := uploadPath(t, n.createUpload("math", int64(len(csv)), tusMeta("practice", id, "filename", "scores.txt")))
 		wantProblem(t, n.patch("math", cpath, 0, csv), 422, "file")
+		// A roster hidden after the first bytes of prose: the whole file is scanned once it is
+		// assembled, and refused with nothing kept (the first bytes alone look like a handout).
+		roster := []byte(strings.Repeat("Our team read these notes together before each session. ", 14) + "\n" +
+			strings.Repeat("name,dob,score\nAlice Smith,2015-03-02,41\nBen Jones,2015-07-19,38\n", 10))
+		rpath := uploadPath(t, n.createUpload("math", int64(len(roster)), tusMeta("practice", id, "filename", "notes.txt")))
+		wantProblem(t, n.patch("math", rpath, 0, roster), 422, "file")
+		if r := n.do("math", "HEAD", rpath, nil, "Tus-Resumable", "1.0.0"); r.status != 404 {
+			t.Fatalf("HEAD of a refused roster upload: %d", r.status)
+		}
 
 		// Expired: the clock moves past 24 h; the upload answers 410 and the sweep removes it.
 		n.srv.Uploads().SetNow(func() time.Time { return time.Now().Add(25 * time.Hour) })

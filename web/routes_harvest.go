@@ -19,8 +19,8 @@ func (s *Server) harvestRoutes(e *echo.Echo) {
 	}
 	h := harvest.New(harvest.Config{
 		Repo: s.repo, Name: s.cfg.Node.Name, AdminEmail: s.cfg.Node.Contact, Logger: s.logger,
-		// Kinds with a public page: tests join when they have one outside the workspace.
-		PageKinds: []practices.Kind{practices.KindPractice, practices.KindCollection},
+		// Kinds with a public page at /{kind}s/{id} (tests have one: web/pages_cycles.go).
+		PageKinds: []practices.Kind{practices.KindPractice, practices.KindTest, practices.KindCollection},
 	})
 	oai := echo.WrapHandler(http.HandlerFunc(h.ServeOAI))
 	e.GET("/oai", oai)

@@ -447,6 +447,11 @@ func (s *store) finish(ctx context.Context, st *state) error {
 			}
 		}
 	}
+	if st.Media == "text/plain" {
+		if err := s.scanText(ctx, st); err != nil {
+			return err
+		}
+	}
 	if err := s.repo.LandArtifact(ctx, st.Blob, st.Sum, st.Size); err != nil {
 		return err
 	}
@@ -465,6 +470,29 @@ func (s *store) finish(ctx context.Context, st *state) error {
 	noteDone(ctx, st)
 	s.log.Info("upload finished", "upload", st.ID, "sha256", st.Sum, "size", st.Size, "practice", st.Practice)
 	return nil
+}
+
+// scanText reads a finished text upload whole, as a single-request upload is read while it streams,
+// and refuses it when it holds a table of student rows: the first bytes alone were checked as the
+// pieces arrived. A refused file is deleted with its upload, so nothing of it is kept.
+func (s *store) scanText(ctx context.Context, st *state) error {
+	rc, _, err := s.bucket.Get(ctx, st.Blob)
+	if err != nil {
+		return fmt.Errorf("upload %s: read for the table scan: %w", st.ID, err)
+	}
+	scanErr := practices.ScanTextMaterial(rc)
+	rc.Close()
+	var ae *practices.ArtifactError
+	if !errors.As(scanErr, &ae) {
+		if scanErr != nil {
+			return fmt.Errorf("upload %s: table scan: %w", st.ID, scanErr)
+		}
+		return nil
+	}
+	if err := s.discard(ctx, st); err != nil {
+		s.log.Warn("refused upload; removing it failed (the sweeper tries again)", "upload", st.ID, "err", err)
+	}
+	return refuse(http.StatusUnprocessableEntity, ae.Field, ae.Rule, ae.Msg)
 }
 
 // noteDone tells the response about a finished upload's artifact.
