@@ -19,7 +19,6 @@ var (
 	elaPLC   = practices.Principal{Kind: "token", Subject: "t2", Roles: []practices.Role{practices.RolePublisher}, Teams: []string{"ela-3"}}
 	teacher  = practices.Principal{Kind: "session", Subject: "u3"}
 	admin    = practices.Principal{Kind: "token", Subject: "t4", Roles: []practices.Role{practices.RoleAdmin}}
-	coord    = practices.Principal{Kind: "session", Subject: "u5", Roles: []practices.Role{practices.RoleCoordinator}}
 	lakeview = practices.Principal{Kind: "node", Subject: "http://lakeview.test", PeerID: "lakeview"}
 )
 

@@ -1,17 +1,11 @@
 #!/usr/bin/env bash
-# The one test command: installs what the tests need on first use, vets, and runs every test with the
-# race detector. Under CI=true a test that cannot find a service it needs fails instead of skipping,
-# and any skip at all fails the run.
+# The one test command: installs what the tests need on first use, runs the linters (go vet, gofmt,
+# staticcheck, govulncheck when its database is reachable: scripts/lint.sh), and runs every test with
+# the race detector. Under CI=true a test that cannot find a service it needs fails instead of
+# skipping, and any skip at all fails the run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-./scripts/tools.sh
-
-echo "== go vet" >&2
-go vet ./...
-unformatted=$(gofmt -l $(git ls-files '*.go') 2>/dev/null || true)
-if [ -n "$unformatted" ]; then
-  echo "gofmt would change:" >&2; echo "$unformatted" >&2; exit 1
-fi
+./scripts/lint.sh
 
 echo "== go test -race ./..." >&2
 out=$(mktemp)

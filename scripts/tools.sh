@@ -1,10 +1,34 @@
 #!/usr/bin/env bash
 # Installs what the tests need into the git-ignored .tools/bin, once. Everything comes from the Go
 # module proxy or Debian's packages, pinned where a version can be pinned.
+#
+#	scripts/tools.sh               what the tests and linters need
+#	scripts/tools.sh govulncheck   also govulncheck (scripts/lint.sh asks when its database is reachable)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 TOOLS="$PWD/.tools/bin"
 mkdir -p "$TOOLS"
+
+# The linters' versions are pinned in the Makefile (module versions of their Go modules).
+pinned() { sed -n "s/^$1 *:= *//p" Makefile; }
+
+if [ "${1:-}" = govulncheck ]; then
+  GOVULNCHECK_VERSION=$(pinned GOVULNCHECK_VER)
+  if [ ! -x "$TOOLS/govulncheck" ] || [ "$(cat "$TOOLS/.govulncheck-version" 2>/dev/null)" != "$GOVULNCHECK_VERSION" ]; then
+    echo "tools: installing govulncheck $GOVULNCHECK_VERSION" >&2
+    GOBIN="$TOOLS" GOFLAGS=-mod=mod go install "golang.org/x/vuln/cmd/govulncheck@$GOVULNCHECK_VERSION"
+    echo "$GOVULNCHECK_VERSION" > "$TOOLS/.govulncheck-version"
+  fi
+  exit 0
+fi
+
+# staticcheck for scripts/lint.sh (built from source with go install from the Go module proxy).
+STATICCHECK_VERSION=$(pinned STATICCHECK_VER)
+if [ ! -x "$TOOLS/staticcheck" ] || [ "$(cat "$TOOLS/.staticcheck-version" 2>/dev/null)" != "$STATICCHECK_VERSION" ]; then
+  echo "tools: installing staticcheck $STATICCHECK_VERSION (first run only)" >&2
+  GOBIN="$TOOLS" GOFLAGS=-mod=mod go install "honnef.co/go/tools/cmd/staticcheck@$STATICCHECK_VERSION"
+  echo "$STATICCHECK_VERSION" > "$TOOLS/.staticcheck-version"
+fi
 
 # MinIO server for the S3 backend's tests (pinned; built from source with go install).
 MINIO_VERSION=v0.0.0-20260212201848-7aac2a2c5b7c

@@ -66,6 +66,20 @@ func WithDeadlines(b Bucket, d Deadlines) Bucket {
 	return w
 }
 
+// Unwrap returns the store the deadlines wrap, for tools and tests that need the backend itself.
+func (b *bounded) Unwrap() Bucket { return b.b }
+
+// Unwrap returns the backend under any wrappers that offer an Unwrap method (WithDeadlines).
+func Unwrap(b Bucket) Bucket {
+	for {
+		u, ok := b.(interface{ Unwrap() Bucket })
+		if !ok {
+			return b
+		}
+		b = u.Unwrap()
+	}
+}
+
 // boundedMultipart bounds a store's multipart calls like its other calls.
 type boundedMultipart struct {
 	w  *bounded

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/url"
 	"path"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -63,7 +64,7 @@ var pageFuncs = template.FuncMap{
 	"pct":              func(f float64) string { return fmt.Sprintf("%.0f%%", f) },
 	"num":              func(f float64) string { return fmt.Sprintf("%.2f", f) },
 	"add":              func(a, b int) int { return a + b },
-	"contains":         func(list []string, s string) bool { return contains(list, s) },
+	"contains":         slices.Contains[[]string],
 	"query":            func(v url.Values) string { return v.Encode() },
 	"fixed":            func(f float64, places int) string { return strconv.FormatFloat(f, 'f', places, 64) },
 	"deref": func(f *float64) float64 {
@@ -97,15 +98,6 @@ var pageFuncs = template.FuncMap{
 	"measureField":        measureField,
 	"measureValue":        evidence.FormatValue,
 	"measureDate":         measureDate,
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 // evidenceLabel is the display name of an evidence level (never "ESSA tier").

@@ -18,12 +18,6 @@ import (
 // kindToken names the token form's fields (it edits no record).
 const kindToken practices.Kind = "token"
 
-func (s *Server) adminPages(e *echo.Echo) {
-	e.GET("/admin/tokens", s.tokensPage)
-	e.POST("/admin/tokens", s.createTokenPage)
-	e.POST("/admin/tokens/:id/revoke", s.revokeTokenPage)
-}
-
 type tokensPageData struct {
 	*EditPage
 	Tokens  []tokens.Token

@@ -21,16 +21,6 @@ import (
 // district from search results, order, annotate, set the aim, publish) and the network page with
 // each peer's sync health. The public view of a collection (/collections/{id}) is a teacher page.
 
-func (s *Server) coordinatorPages(e *echo.Echo) {
-	e.GET("/collections", s.collectionsPage)
-	e.POST("/collections", s.createCollectionPage)
-	e.GET("/collections/:id/edit", s.editCollectionPage)
-	e.POST("/collections/:id/edit", s.saveCollectionPage)
-	e.POST("/collections/:id/items", s.addCollectionItemPage)
-	e.POST("/collections/:id/publish", s.publishCollectionPage)
-	e.GET("/network", s.networkPage)
-}
-
 type collectionsView struct {
 	*EditPage
 	Collections []*practices.Collection

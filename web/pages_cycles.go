@@ -21,13 +21,6 @@ import (
 // Pages of cycles that travel: the page of a test (local or mirrored) with its ramp, the form that
 // adapts a practice, and the activity panel of the workspace. Registered by cyclePages.
 
-// cyclePages registers this file's pages.
-func (s *Server) cyclePages(e *echo.Echo) {
-	e.GET("/tests/:id", s.testPublicPage)
-	e.GET("/workspace/practices/:id/adapt", s.adaptPracticePage)
-	e.POST("/workspace/practices/:id/adapt", s.createAdaptationPage)
-}
-
 // testPublicView is the page of one test for every reader who may see it.
 type testPublicView struct {
 	T             *practices.Test

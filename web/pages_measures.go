@@ -23,12 +23,6 @@ import (
 // measure (its definition, a small table for typing aggregate points, the team's notes), a score
 // file upload with a template, and a form to add a measure.
 
-func (s *Server) measurePages(e *echo.Echo) {
-	e.POST("/workspace/tests/:id/measures", s.saveMeasurePage)
-	e.POST("/workspace/tests/:id/measures/:measure/delete", s.deleteMeasurePage)
-	e.POST("/workspace/tests/:id/measures/:measure/scores", s.uploadMeasureScoresPage)
-}
-
 // measuresSection is the view of the section.
 type measuresSection struct {
 	Figures []MeasureView

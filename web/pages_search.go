@@ -27,14 +27,6 @@ import (
 // is a GET form whose fields are exactly the search API's parameters, so the URL holds the whole
 // query and can be shared.
 
-// teacherPages: the search (home) page, practice pages and collection pages.
-func (s *Server) teacherPages(e *echo.Echo) {
-	e.GET("/", s.searchPage)
-	e.GET("/search", s.searchPage)
-	e.GET("/practices/:id", s.practicePage)
-	e.GET("/collections/:id", s.collectionPage)
-}
-
 // ---- Search ----
 
 type searchView struct {

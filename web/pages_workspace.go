@@ -25,26 +25,6 @@ import (
 // (practices.CanCreate/CanWrite); handlers only ask it. Page handlers return the repository's errors,
 // which the error handler turns into the 404/403 pages or a redirect to sign in.
 
-// workspacePages registers the PLC workspace, coordinator and admin pages.
-func (s *Server) workspacePages(e *echo.Echo) {
-	e.GET("/workspace", s.workspaceHome)
-	e.GET("/workspace/practices/new", s.newPracticePage)
-	e.POST("/workspace/practices/new", s.createPracticePage)
-	e.GET("/workspace/practices/:id/edit", s.editPracticePage)
-	e.POST("/workspace/practices/:id/edit", s.savePracticePage)
-	e.POST("/workspace/practices/:id/artifacts", s.uploadArtifactPage)
-	e.POST("/workspace/practices/:id/publish", s.publishPracticePage)
-	e.GET("/workspace/tests/new", s.newTestPage)
-	e.POST("/workspace/tests/new", s.createTestPage)
-	e.GET("/workspace/tests/:id", s.testPage)
-	e.POST("/workspace/tests/:id", s.saveTestPage)
-	e.POST("/workspace/tests/:id/results", s.uploadResultsPage)
-	e.POST("/workspace/tests/:id/publish", s.publishTestPage)
-	s.measurePages(e)
-	s.coordinatorPages(e)
-	s.adminPages(e)
-}
-
 // someTeam is the team a new record defaults to: the caller's first.
 func someTeam(p practices.Principal) string {
 	if len(p.Teams) > 0 {

@@ -84,7 +84,7 @@ func uploadBackends(t *testing.T, f func(t *testing.T, n *testNode, multipartLef
 	t.Run("fs", func(t *testing.T) {
 		n := newTestNode(t)
 		f(t, n, func() int {
-			ids, err := n.srv.Repo().Bucket().(*fs.Bucket).MultipartUploads()
+			ids, err := storage.Unwrap(n.srv.Repo().Bucket()).(*fs.Bucket).MultipartUploads()
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -100,7 +100,7 @@ func uploadBackends(t *testing.T, f func(t *testing.T, n *testNode, multipartLef
 			c.Storage.S3.AccessKey, c.Storage.S3.SecretKey = mio.AccessKey, mio.SecretKey
 		})
 		f(t, n, func() int {
-			ids, err := n.srv.Repo().Bucket().(*s3.Bucket).MultipartUploads(context.Background(), "")
+			ids, err := storage.Unwrap(n.srv.Repo().Bucket()).(*s3.Bucket).MultipartUploads(context.Background(), "")
 			if err != nil {
 				t.Fatal(err)
 			}

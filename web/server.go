@@ -91,8 +91,9 @@ type Network interface {
 
 // Parts are the node's parts the server serves; package node opens them. A part left nil switches
 // off the surface that needs it (no Network: no federation endpoints; no SignIn: no sessions or
-// sign-in routes; no Tokens: no bearer tokens; no Provider: no /idp/), so a test builds only what the
-// handlers it calls use.
+// sign-in routes; no Tokens: no bearer tokens; no Provider: no /idp/; no Store: no /readyz), so a
+// test builds only what the handlers it calls use. Repo and Index serve most API routes and pages:
+// a test that leaves one out calls only handlers that do not use it.
 type Parts struct {
 	Logger  *slog.Logger         // nil: discard
 	Metrics *prometheus.Registry // /metrics serves it and request metrics go on it; nil: a private one
@@ -301,7 +302,9 @@ func (s *Server) federationRoutes(e *echo.Echo) {
 // operationsRoutes are for the district's IT: liveness, readiness and metrics.
 func (s *Server) operationsRoutes(e *echo.Echo) {
 	e.GET("/healthz", s.healthz)
-	e.GET("/readyz", s.readyz)
+	if s.bucket != nil {
+		e.GET("/readyz", s.readyz)
+	}
 	e.GET("/metrics", echo.WrapHandler(promhttp.HandlerFor(s.metrics, promhttp.HandlerOpts{})))
 }
 

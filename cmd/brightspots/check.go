@@ -188,7 +188,8 @@ func checkS3(ctx context.Context, cfg node.Config) check {
 	lctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	missing := false
-	for obj := range client.ListObjects(lctx, s.Bucket, minio.ListObjectsOptions{Prefix: s.Prefix, MaxKeys: 1}) {
+	// Only the first answer matters: an error, a key, or none (an empty bucket).
+	if obj, ok := <-client.ListObjects(lctx, s.Bucket, minio.ListObjectsOptions{Prefix: s.Prefix, MaxKeys: 1}); ok {
 		if obj.Err != nil {
 			resp := minio.ToErrorResponse(obj.Err)
 			switch resp.Code {
@@ -208,7 +209,6 @@ func checkS3(ctx context.Context, cfg node.Config) check {
 				return fail("store", "%s: %s: %s", where, resp.Code, resp.Message)
 			}
 		}
-		break
 	}
 	if missing {
 		return pass("store", "%s: credentials accepted; the bucket does not exist yet and the node creates it at first start (or create it yourself)", where)

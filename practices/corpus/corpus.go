@@ -162,9 +162,7 @@ func (g *Generator) Item(i int) Item {
 	for _, m := range pick(rng, strat.moves, 2+rng.IntN(2)) {
 		moves = append(moves, strings.ReplaceAll(m, "%s", tp.name))
 	}
-	for _, m := range pick(rng, tp.moves, 1+rng.IntN(2)) {
-		moves = append(moves, m)
-	}
+	moves = append(moves, pick(rng, tp.moves, 1+rng.IntN(2))...)
 	published := updated
 	id := g.id("practice", i, 0)
 	p := practices.Practice{

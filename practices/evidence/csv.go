@@ -202,10 +202,7 @@ func looksLikeFormula(s string) bool {
 	case '=', '@':
 		return true
 	case '+', '-':
-		rest := s[1:]
-		if strings.HasPrefix(rest, ".") {
-			rest = rest[1:]
-		}
+		rest := strings.TrimPrefix(s[1:], ".")
 		return rest == "" || rest[0] < '0' || rest[0] > '9'
 	}
 	return false

@@ -240,7 +240,7 @@ func TestErrorsNeverEchoCells(t *testing.T) {
 	}
 	for _, c := range cells {
 		t.Run(c.col+" "+c.value, func(t *testing.T) {
-			csv := fmt.Sprintf("pre,post,group,el,swd,econ_disadv,row\n1,2,treatment,Y,N,N,1\n")
+			csv := "pre,post,group,el,swd,econ_disadv,row\n1,2,treatment,Y,N,N,1\n"
 			row := map[string]string{"pre": "3", "post": "4", "group": "treatment", "el": "Y", "swd": "N", "econ_disadv": "N", "row": "2"}
 			row[c.col] = `"` + strings.ReplaceAll(c.value, `"`, `""`) + `"`
 			csv += strings.Join([]string{row["pre"], row["post"], row["group"], row["el"], row["swd"], row["econ_disadv"], row["row"]}, ",") + "\n"

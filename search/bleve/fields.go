@@ -59,19 +59,6 @@ var stopWord = func() map[string]bool {
 	return m
 }()
 
-// tokens returns the words of s as the index sees them (lower-cased, stop words dropped). It
-// approximates bleve's Unicode tokenizer closely enough for field lengths and phrase credit.
-func tokens(s string) []string {
-	ws := search.Words(s)
-	out := ws[:0]
-	for _, w := range ws {
-		if !stopWord[w] {
-			out = append(out, w)
-		}
-	}
-	return out
-}
-
 // fieldLen is the number of indexed words of s, capped to fit a uint16.
 func fieldLen(s string) uint16 {
 	n := 0

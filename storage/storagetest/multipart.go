@@ -28,12 +28,12 @@ func RunMultipart(t *testing.T, newBucket func(t *testing.T) storage.Bucket) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		p1, err := mp.PutPart(ctx, "big/obj", id, 1, 0, bytes.NewReader(make([]byte, ps)), ps)
-		if err != nil {
+		if _, err := mp.PutPart(ctx, "big/obj", id, 1, 0, bytes.NewReader(make([]byte, ps)), ps); err != nil {
 			t.Fatal(err)
 		}
 		// A part sent again replaces the first attempt.
-		if p1, err = mp.PutPart(ctx, "big/obj", id, 1, 0, bytes.NewReader(data[:ps]), ps); err != nil {
+		p1, err := mp.PutPart(ctx, "big/obj", id, 1, 0, bytes.NewReader(data[:ps]), ps)
+		if err != nil {
 			t.Fatal(err)
 		}
 		p2, err := mp.PutPart(ctx, "big/obj", id, 2, ps, bytes.NewReader(data[ps:2*ps]), ps)

@@ -1,5 +1,8 @@
 package auth_test
 
+// The sign-in test rig: nodes with sign-in mounted, the embedded provider, a cookie-keeping browser
+// that follows redirects, a clock that moves only when told.
+
 import (
 	"context"
 	"encoding/json"
