@@ -54,10 +54,7 @@ func TestAtomFeeds(t *testing.T) {
 		!strings.Contains(it.Description, "Evidence: ") || it.UpdatedParsed == nil {
 		t.Errorf("entry %+v", it)
 	}
-	var terms []string
-	for _, c := range it.Categories {
-		terms = append(terms, c)
-	}
+	terms := it.Categories
 	if !slices.Contains(terms, "Evidence: Described") || !slices.Contains(terms, "Mathematics") { // gofeed reads the labels
 		t.Errorf("entry categories %v", terms)
 	}
