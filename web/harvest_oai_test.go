@@ -60,6 +60,14 @@ func (p *recordingProxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	_, _ = w.Write(body)
 }
 
+// seen returns how many responses the proxy has kept and the URLs asked, read under its lock (a
+// handler may still be finishing when the harvester has exited).
+func (p *recordingProxy) seen() (int, []string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return len(p.bodies), slices.Clone(p.urls)
+}
+
 type harvested struct{ id, datestamp, status, title string }
 
 // runHarvester runs HTTP::OAI through the proxy and returns the records it saw.
@@ -147,13 +155,14 @@ func TestOAIHarvestWithHTTPOAI(t *testing.T) {
 		t.Fatal("a district-only practice was harvested")
 	}
 	pages := 0
-	for _, u := range proxy.urls {
+	_, urls := proxy.seen()
+	for _, u := range urls {
 		if strings.Contains(u, "resumptionToken=") {
 			pages++
 		}
 	}
 	if pages < 2 {
-		t.Fatalf("the harvest followed %d resumption tokens, want at least 2: %v", pages, proxy.urls)
+		t.Fatalf("the harvest followed %d resumption tokens, want at least 2: %v", pages, urls)
 	}
 	checked := checkWellFormed(t, xmllint, proxy, 0)
 
@@ -165,7 +174,7 @@ func TestOAIHarvestWithHTTPOAI(t *testing.T) {
 		t.Fatalf("withdraw: %d %s", r.status, r.body)
 	}
 	added := n.publishPractice("Added after the first harvest", "public")
-	before := len(proxy.bodies)
+	before, _ := proxy.seen()
 	recs = runHarvester(t, ps.URL, "oai_dc", from)
 	status := map[string]harvested{}
 	for _, r := range recs {
@@ -177,7 +186,7 @@ func TestOAIHarvestWithHTTPOAI(t *testing.T) {
 	checked += checkWellFormed(t, xmllint, proxy, before)
 
 	// Error responses are well-formed too.
-	before = len(proxy.bodies)
+	before, _ = proxy.seen()
 	for _, q := range []string{"verb=Nope", "verb=ListRecords&metadataPrefix=marc21", "verb=ListRecords&resumptionToken=forged",
 		"verb=GetRecord&metadataPrefix=oai_dc&identifier=" + oaiID(hidden), "verb=ListSets", "verb=ListMetadataFormats",
 		"verb=GetRecord&metadataPrefix=lrmi&identifier=" + oaiID(public[0]), "verb=GetRecord&metadataPrefix=oai_dc&identifier=" + oaiID(public[7])} {

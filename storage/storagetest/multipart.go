@@ -95,22 +95,23 @@ func RunMultipart(t *testing.T, newBucket func(t *testing.T) storage.Bucket) {
 			t.Fatalf("an aborted upload is visible: %v", err)
 		}
 	})
-	t.Run("Link", func(t *testing.T) {
-		t.Parallel()
-		b := newBucket(t)
-		l, ok := b.(storage.Linker)
-		if !ok {
-			t.Skip("the backend cannot link")
-		}
-		put(t, b, "a/src", "linked bytes", storage.PutOptions{ContentType: "text/plain"})
-		if _, err := l.Link(t.Context(), "a/src", "b/dst"); err != nil {
-			t.Fatal(err)
-		}
-		if err := b.Delete(t.Context(), "a/src"); err != nil {
-			t.Fatal(err)
-		}
-		if got, _ := get(t, b, "b/dst"); got != "linked bytes" {
-			t.Fatalf("link: %q", got)
-		}
-	})
+	// Only a backend that can link has this part of the contract (S3 cannot; callers record where
+	// the bytes are instead), so it is not run, rather than skipped, for the others.
+	if _, ok := newBucket(t).(storage.Linker); ok {
+		t.Run("Link", func(t *testing.T) {
+			t.Parallel()
+			b := newBucket(t)
+			l := b.(storage.Linker)
+			put(t, b, "a/src", "linked bytes", storage.PutOptions{ContentType: "text/plain"})
+			if _, err := l.Link(t.Context(), "a/src", "b/dst"); err != nil {
+				t.Fatal(err)
+			}
+			if err := b.Delete(t.Context(), "a/src"); err != nil {
+				t.Fatal(err)
+			}
+			if got, _ := get(t, b, "b/dst"); got != "linked bytes" {
+				t.Fatalf("link: %q", got)
+			}
+		})
+	}
 }
