@@ -39,28 +39,26 @@ func (r *Repo) loadVisible(ctx context.Context, p Principal, uri string) (Record
 
 // LoadTest returns the test a URI names (local or mirrored) if p may see it.
 func (r *Repo) LoadTest(ctx context.Context, p Principal, uri string) (*Test, error) {
-	rec, err := r.loadVisible(ctx, p, uri)
-	if err != nil {
-		return nil, err
-	}
-	t, ok := rec.(*Test)
-	if !ok {
-		return nil, ErrNotFound
-	}
-	return t, nil
+	return loadVisibleAs[*Test](ctx, r, p, uri)
 }
 
 // LoadPractice returns the practice a URI names (local or mirrored) if p may see it.
 func (r *Repo) LoadPractice(ctx context.Context, p Principal, uri string) (*Practice, error) {
+	return loadVisibleAs[*Practice](ctx, r, p, uri)
+}
+
+// loadVisibleAs is loadVisible for one kind: a URI naming a record of another kind is not found.
+func loadVisibleAs[T Record](ctx context.Context, r *Repo, p Principal, uri string) (T, error) {
+	var zero T
 	rec, err := r.loadVisible(ctx, p, uri)
 	if err != nil {
-		return nil, err
+		return zero, err
 	}
-	pr, ok := rec.(*Practice)
+	t, ok := rec.(T)
 	if !ok {
-		return nil, ErrNotFound
+		return zero, ErrNotFound
 	}
-	return pr, nil
+	return t, nil
 }
 
 // checkFollows enforces the rules of a test's follows link: it names a test p can see, not the test

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"mime"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -414,32 +413,9 @@ func (s *Server) uploadMeasureScoresPage(c echo.Context) error {
 		sec.Notice, sec.Problem = "The score file was refused; nothing was changed. "+msg, true
 		return s.renderTestWithMeasures(c, status, t, sec)
 	}
-	r := c.Request()
-	r.Body = http.MaxBytesReader(c.Response(), r.Body, evidence.MaxFileBytes+64<<10)
-	mt, params, _ := mime.ParseMediaType(r.Header.Get(echo.HeaderContentType))
-	if mt != "multipart/form-data" || params["boundary"] == "" {
-		return refuse(http.StatusBadRequest, "Choose a CSV file to upload.")
-	}
-	mr, err := r.MultipartReader()
-	if err != nil {
-		return refuse(http.StatusBadRequest, "The upload did not arrive as a file; try again.")
-	}
-	var body io.Reader
-	for body == nil {
-		part, err := mr.NextPart()
-		if errors.Is(err, io.EOF) {
-			return refuse(http.StatusUnprocessableEntity, "Choose a CSV file to upload.")
-		}
-		if err != nil {
-			return refuse(http.StatusBadRequest, "The upload was interrupted; try again.")
-		}
-		if part.FormName() == "scores" {
-			_, dp, _ := mime.ParseMediaType(part.Header.Get("Content-Disposition"))
-			if dp["filename"] == "" {
-				return refuse(http.StatusUnprocessableEntity, "Choose a CSV file to upload.")
-			}
-			body = part
-		}
+	body, status, msg := scoreFilePart(c)
+	if body == nil {
+		return refuse(status, msg)
 	}
 	opts := evidence.MeasureScoreOptions{Kind: m.Kind, Cut: m.Cut}
 	switch {

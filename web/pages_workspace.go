@@ -828,32 +828,9 @@ func (s *Server) uploadResultsPage(c echo.Context) error {
 	} else if err != nil {
 		return err
 	}
-	r := c.Request()
-	r.Body = http.MaxBytesReader(c.Response(), r.Body, evidence.MaxFileBytes+64<<10)
-	mt, params, _ := mime.ParseMediaType(r.Header.Get(echo.HeaderContentType))
-	if mt != "multipart/form-data" || params["boundary"] == "" {
-		return refuse(http.StatusBadRequest, "Choose a CSV file to upload.")
-	}
-	mr, err := r.MultipartReader()
-	if err != nil {
-		return refuse(http.StatusBadRequest, "The upload did not arrive as a file; try again.")
-	}
-	var body io.Reader
-	for body == nil {
-		part, err := mr.NextPart()
-		if errors.Is(err, io.EOF) {
-			return refuse(http.StatusUnprocessableEntity, "Choose a CSV file to upload.")
-		}
-		if err != nil {
-			return refuse(http.StatusBadRequest, "The upload was interrupted; try again.")
-		}
-		if part.FormName() == "scores" {
-			_, dp, _ := mime.ParseMediaType(part.Header.Get("Content-Disposition"))
-			if dp["filename"] == "" {
-				return refuse(http.StatusUnprocessableEntity, "Choose a CSV file to upload.")
-			}
-			body = part
-		}
+	body, status, msg := scoreFilePart(c)
+	if body == nil {
+		return refuse(status, msg)
 	}
 	analysis, err := evidence.AnalyzeCSV(io.LimitReader(body, evidence.MaxFileBytes+1), opts)
 	var (
@@ -924,4 +901,35 @@ func (s *Server) publishTestPage(c echo.Context) error {
 	page := s.newTestPageData(cur)
 	page.Notice, page.Problem = ep.Notice, true
 	return s.renderTest(c, status, page)
+}
+
+// scoreFilePart finds the score file ("scores") in a page's multipart upload form, read as it
+// streams. When there is none it returns a nil reader with the status and the message the page shows.
+func scoreFilePart(c echo.Context) (io.Reader, int, string) {
+	r := c.Request()
+	r.Body = http.MaxBytesReader(c.Response(), r.Body, evidence.MaxFileBytes+64<<10)
+	mt, params, _ := mime.ParseMediaType(r.Header.Get(echo.HeaderContentType))
+	if mt != "multipart/form-data" || params["boundary"] == "" {
+		return nil, http.StatusBadRequest, "Choose a CSV file to upload."
+	}
+	mr, err := r.MultipartReader()
+	if err != nil {
+		return nil, http.StatusBadRequest, "The upload did not arrive as a file; try again."
+	}
+	for {
+		part, err := mr.NextPart()
+		if errors.Is(err, io.EOF) {
+			return nil, http.StatusUnprocessableEntity, "Choose a CSV file to upload."
+		}
+		if err != nil {
+			return nil, http.StatusBadRequest, "The upload was interrupted; try again."
+		}
+		if part.FormName() == "scores" {
+			_, dp, _ := mime.ParseMediaType(part.Header.Get("Content-Disposition"))
+			if dp["filename"] == "" {
+				return nil, http.StatusUnprocessableEntity, "Choose a CSV file to upload."
+			}
+			return part, 0, ""
+		}
+	}
 }

@@ -269,6 +269,20 @@ type limitReader struct {
 
 var errTooLarge = errors.New("file too large")
 
+// readError is what a score file's reader reports for err: the size limit, a line that is not CSV
+// (by its number, never its content), or the underlying read failure.
+func (l *limitReader) readError(err error) error {
+	if l.exceeded || errors.Is(err, errTooLarge) {
+		return &InputError{Rule: RuleTooLarge, Message: fmt.Sprintf("the file is larger than %d MB", MaxFileBytes>>20)}
+	}
+	var pe *csv.ParseError
+	if errors.As(err, &pe) {
+		return &InputError{Line: pe.Line, Row: max(pe.Line-1, 0), Rule: RuleMalformed,
+			Message: "the line is not valid CSV: " + pe.Err.Error()}
+	}
+	return fmt.Errorf("read upload: %w", err)
+}
+
 func (l *limitReader) Read(p []byte) (int, error) {
 	if l.exceeded {
 		return 0, errTooLarge
@@ -309,17 +323,7 @@ func parseScores(r io.Reader, opts Options) (*ScoreTable, error) {
 	cr.ReuseRecord = true
 	cr.FieldsPerRecord = 0
 	t := &ScoreTable{columns: map[string]bool{}}
-	readErr := func(err error) error {
-		if lr.exceeded || errors.Is(err, errTooLarge) {
-			return &InputError{Rule: RuleTooLarge, Message: fmt.Sprintf("the file is larger than %d MB", MaxFileBytes>>20)}
-		}
-		var pe *csv.ParseError
-		if errors.As(err, &pe) {
-			return &InputError{Line: pe.Line, Row: max(pe.Line-1, 0), Rule: RuleMalformed,
-				Message: "the line is not valid CSV: " + pe.Err.Error()}
-		}
-		return fmt.Errorf("read upload: %w", err)
-	}
+	readErr := lr.readError
 
 	header, err := cr.Read()
 	if err == io.EOF {

@@ -4,7 +4,6 @@ import (
 	"crypto/sha256"
 	"encoding/csv"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"io"
 	"regexp"
@@ -62,17 +61,7 @@ func parseMeasureScores(r io.Reader, opts MeasureScoreOptions) (*MeasureScores, 
 	lr := &limitReader{r: io.TeeReader(r, h), max: MaxFileBytes}
 	cr := csv.NewReader(lr)
 	cr.ReuseRecord = true
-	readErr := func(err error) error {
-		if lr.exceeded || errors.Is(err, errTooLarge) {
-			return &InputError{Rule: RuleTooLarge, Message: fmt.Sprintf("the file is larger than %d MB", MaxFileBytes>>20)}
-		}
-		var pe *csv.ParseError
-		if errors.As(err, &pe) {
-			return &InputError{Line: pe.Line, Row: max(pe.Line-1, 0), Rule: RuleMalformed,
-				Message: "the line is not valid CSV: " + pe.Err.Error()}
-		}
-		return fmt.Errorf("read upload: %w", err)
-	}
+	readErr := lr.readError
 	header, err := cr.Read()
 	if err == io.EOF {
 		return nil, &InputError{Rule: RuleEmpty, Message: "the file is empty"}
