@@ -16,7 +16,7 @@ import (
 //
 //	index/{kind}/all/{entry}                      every record of the kind
 //	index/{kind}/status/{status}/{entry}          by status
-//	index/{kind}/team/{team}/{entry}              by owning team
+//	index/{kind}/team/t-{team}/{entry}            by owning team
 //
 // where {entry} is "{id}.{status}.{visibility}.{team}" (team path-escaped, so it holds no '/'). A
 // family lists in id order, and ids are time-ordered UUIDv7s, so a listing of a family is the
@@ -83,7 +83,8 @@ func indexStatusPrefix(kind Kind, s Status) string {
 	return listIndexPrefix + string(kind) + "/status/" + string(s) + "/"
 }
 func indexTeamPrefix(kind Kind, team string) string {
-	return listIndexPrefix + string(kind) + "/team/" + url.PathEscape(team) + "/"
+	// "t-" keeps the folder name non-empty for records no team owns (collections).
+	return listIndexPrefix + string(kind) + "/team/t-" + url.PathEscape(team) + "/"
 }
 
 // entryKeys are the three markers of e.
