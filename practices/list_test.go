@@ -2,8 +2,8 @@ package practices_test
 
 import (
 	"context"
-	"fmt"
 	"errors"
+	"fmt"
 	"io"
 	"strings"
 	"sync"
