@@ -605,8 +605,10 @@ func (r *Repo) commit(ctx context.Context, rec Record, headETag string, before l
 	}
 	// The listing entry of the new state goes in before the head shows it, so no list ever misses a
 	// record its head shows (listindex.go); the entry of the old state goes after the log append.
-	if err := r.putListEntry(ctx, m); err != nil {
-		return err
+	if before.ID == "" || entryOf(m) != before {
+		if err := r.putListEntry(ctx, m); err != nil {
+			return err
+		}
 	}
 	// The head moves before the log entry is written, so a reader woken by the entry (the indexer,
 	// the federation feed: both read current state) never finds an older head than the entry names.
