@@ -82,6 +82,14 @@ func TestNotifyMeshOfTen(t *testing.T) {
 func TestNotifyRetriedUntilTaken(t *testing.T) {
 	c := newCluster(t, map[string]storage.Bucket{"a": fsBucket(t), "b": fsBucket(t)}, nil)
 	a, b := c.nodes["a"], c.nodes["b"]
+	// b's first pull of a, which every start makes, must be over: from then on only a notify
+	// brings it a's news (the poll is an hour away).
+	eventually(t, converge, func() error {
+		if b.health(a.id).CaughtUpAt.IsZero() {
+			return fmt.Errorf("b has not finished its first pull of a")
+		}
+		return nil
+	})
 	var stalled atomic.Int32
 	b.setWrap(func(h http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
