@@ -273,3 +273,31 @@ func TestListIndexRebuilds(t *testing.T) {
 		t.Errorf("stale entry still there: %v", err)
 	}
 }
+
+// TestListLongTeamNames: a team name of 100 characters outside ASCII (which escaped would make a key
+// too long for a store) lists like any other, for its publishers and by team.
+func TestListLongTeamNames(t *testing.T) {
+	ctx := context.Background()
+	long := strings.Repeat("é", 100)
+	for _, team := range []string{long, "Grade 4 · math.PLC"} {
+		r := openRepo(t, newBucket(t))
+		pub := practices.Principal{Kind: "token", Subject: "p-" + team, Roles: []practices.Role{practices.RolePublisher}, Teams: []string{team}}
+		p := fullPractice("draft of " + team)
+		p.Team = team
+		rec, err := r.Create(ctx, pub, p)
+		if err != nil {
+			t.Fatalf("create for team %q: %v", team, err)
+		}
+		for _, f := range []practices.ListFilter{{Team: team}, {Status: practices.StatusDraft}, {}} {
+			if got := listAll(t, r, pub, f, 50); len(got) != 1 || got[0].RecordMeta().ID != rec.RecordMeta().ID {
+				t.Errorf("team %q, filter %+v: %d records", team, f, len(got))
+			}
+		}
+		if _, err := r.Publish(ctx, pub, practices.KindPractice, rec.RecordMeta().ID, 0); err != nil {
+			t.Fatal(err)
+		}
+		if got := listAll(t, r, teacher, practices.ListFilter{Team: team}, 50); len(got) != 1 {
+			t.Errorf("team %q published: a teacher lists %d", team, len(got))
+		}
+	}
+}

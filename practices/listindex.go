@@ -2,6 +2,8 @@ package practices
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"net/url"
@@ -18,7 +20,8 @@ import (
 //	index/{kind}/status/{status}/{entry}          by status
 //	index/{kind}/team/t-{team}/{entry}            by owning team
 //
-// where {entry} is "{id}.{status}.{visibility}.{team}" (team path-escaped, so it holds no '/'). A
+// where {entry} is "{id}.{status}.{visibility}.{team}" ({team} as teamToken writes it: path-escaped,
+// so it holds no '/', and hashed when long, so that a key stays within every backend's limits). A
 // family lists in id order, and ids are time-ordered UUIDv7s, so a listing of a family is the
 // creation order List promises. The entry's name carries what access decisions need (status,
 // visibility, team), so List skips, without reading them, the heads of records the caller could not
@@ -54,15 +57,26 @@ type listEntry struct {
 	ID         string
 	Status     Status
 	Visibility Visibility
-	Team       string
+	Team       string // teamToken of the record's team
 }
 
 func entryOf(m *Meta) listEntry {
-	return listEntry{ID: m.ID, Status: m.Status, Visibility: m.Visibility, Team: m.Team}
+	return listEntry{ID: m.ID, Status: m.Status, Visibility: m.Visibility, Team: teamToken(m.Team)}
+}
+
+// teamToken is how a team is written in index keys: path-escaped, or, when that would be long (a team
+// name may have 100 characters of any script), "%h" and a SHA-256 prefix, which no escaped name
+// can look like. Compared, never read back: the head has the name.
+func teamToken(team string) string {
+	if esc := url.PathEscape(team); len(esc) <= 64 {
+		return esc
+	}
+	sum := sha256.Sum256([]byte(team))
+	return "%h" + hex.EncodeToString(sum[:16])
 }
 
 func (e listEntry) name() string {
-	return e.ID + "." + string(e.Status) + "." + string(e.Visibility) + "." + url.PathEscape(e.Team)
+	return e.ID + "." + string(e.Status) + "." + string(e.Visibility) + "." + e.Team
 }
 
 // parseEntry reads the last path element of an index key.
@@ -71,11 +85,7 @@ func parseEntry(name string) (listEntry, bool) {
 	if len(parts) != 4 || !validID(parts[0]) {
 		return listEntry{}, false
 	}
-	team, err := url.PathUnescape(parts[3])
-	if err != nil {
-		return listEntry{}, false
-	}
-	return listEntry{ID: parts[0], Status: Status(parts[1]), Visibility: Visibility(parts[2]), Team: team}, true
+	return listEntry{ID: parts[0], Status: Status(parts[1]), Visibility: Visibility(parts[2]), Team: parts[3]}, true
 }
 
 func indexAllPrefix(kind Kind) string { return listIndexPrefix + string(kind) + "/all/" }
@@ -84,13 +94,14 @@ func indexStatusPrefix(kind Kind, s Status) string {
 }
 func indexTeamPrefix(kind Kind, team string) string {
 	// "t-" keeps the folder name non-empty for records no team owns (collections).
-	return listIndexPrefix + string(kind) + "/team/t-" + url.PathEscape(team) + "/"
+	return listIndexPrefix + string(kind) + "/team/t-" + teamToken(team) + "/"
 }
 
 // entryKeys are the three markers of e.
 func entryKeys(kind Kind, e listEntry) []string {
 	n := e.name()
-	return []string{indexAllPrefix(kind) + n, indexStatusPrefix(kind, e.Status) + n, indexTeamPrefix(kind, e.Team) + n}
+	team := listIndexPrefix + string(kind) + "/team/t-" + e.Team + "/"
+	return []string{indexAllPrefix(kind) + n, indexStatusPrefix(kind, e.Status) + n, team + n}
 }
 
 // listed reports whether a record in this state has index entries (a deleted one has none).
@@ -284,11 +295,19 @@ func listSource(kind Kind, f ListFilter) string {
 // mayShow reports whether a record in the state e describes could be shown to p under f, without
 // reading it. It must never be stricter than CanRead: the head decides in the end.
 func (r *Repo) mayShow(p Principal, kind Kind, e listEntry, f ListFilter) bool {
-	if (f.Status != "" && e.Status != f.Status) || (f.Team != "" && e.Team != f.Team) {
+	if (f.Status != "" && e.Status != f.Status) || (f.Team != "" && e.Team != teamToken(f.Team)) {
 		return false
 	}
 	if p.Kind == "node" && e.Status == StatusPublished && e.Visibility == VisibilityPeers {
 		return true // depends on shared_with, which the entry does not carry
+	}
+	// The entry has the team's token, so ask with the caller's teams written the same way.
+	if len(p.Teams) > 0 {
+		teams := make([]string, len(p.Teams))
+		for i, t := range p.Teams {
+			teams[i] = teamToken(t)
+		}
+		p.Teams = teams
 	}
 	return CanRead(p, &Meta{Kind: kind, Origin: r.node.URL, Status: e.Status, Visibility: e.Visibility, Team: e.Team}, r.node)
 }
