@@ -301,3 +301,35 @@ func TestListLongTeamNames(t *testing.T) {
 		}
 	}
 }
+
+// FuzzListQuery: a list's team filter and cursor come from a query string, and become parts of
+// store keys: whatever they are, a list answers without an error and returns only records that
+// match the filter, in order.
+func FuzzListQuery(f *testing.F) {
+	r := openRepo(f, newBucket(f))
+	ids := seed(f, r, 3, true, func(i int) *practices.Practice {
+		p := fullPractice(fmt.Sprintf("p %d", i))
+		p.Visibility = practices.VisibilityPublic
+		return p
+	})
+	f.Add("math-4", "")
+	f.Add("", ids[0])
+	f.Add("../..", "../../x")
+	f.Add(".", "/")
+	f.Add(strings.Repeat("é", 200), strings.Repeat("/", 70))
+	f.Add("t\x00", "\x7f")
+	f.Fuzz(func(t *testing.T, team, after string) {
+		for _, p := range []practices.Principal{{}, admin} {
+			recs, _, err := r.List(context.Background(), p, practices.KindPractice, practices.ListFilter{Team: team}, after, 50)
+			if err != nil {
+				t.Fatalf("team %q after %q: %v", team, after, err)
+			}
+			for i, rec := range recs {
+				m := rec.RecordMeta()
+				if (team != "" && m.Team != team) || m.ID <= after || (i > 0 && m.ID <= recs[i-1].RecordMeta().ID) {
+					t.Fatalf("team %q after %q: record %s of team %q out of place", team, after, m.ID, m.Team)
+				}
+			}
+		}
+	})
+}
