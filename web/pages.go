@@ -58,6 +58,7 @@ var pageFuncs = template.FuncMap{
 	"feedLinks":        feedLinks,
 	"teamFeed":         teamFeedHref,
 	"collectionJSONLD": collectionJSONLD,
+	"testJSONLD":       testJSONLD,
 	"statementShort":   statementShort,
 	"join":             strings.Join,
 	"hasPrefix":        strings.HasPrefix,
