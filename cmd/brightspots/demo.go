@@ -134,10 +134,7 @@ func demo(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	for _, role := range []string{"teacher", "plc", "coordinator", "admin"} {
 		fmt.Fprintf(stdout, "  %-12s %s@<district>.example   e.g. %s@%s.example\n", role, role, role, demoDistricts[0].id)
 	}
-	fmt.Fprintf(stdout, "\nTry: curl '%s/api/v1/search?q=fractoins' with a token from\n", nodes[1].cfg.Node.URL)
-	fmt.Fprintf(stdout, "  go run ./cmd/brightspots token create --data %s --addr %s --name demo --role teacher\n",
-		filepath.Join(*data, demoDistricts[1].id), nodes[1].cfg.Listen)
-	fmt.Fprintf(stdout, "(run that while the demo is stopped, or use the sign-in). Data: %s. Stop with Ctrl-C.\n", *data)
+	printTokenHint(stdout, *data, nodes[1].cfg.Node.URL)
 
 	select {
 	case <-ctx.Done():
@@ -146,6 +143,21 @@ func demo(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	wg.Wait()
 	return nil
+}
+
+// demoTokenCommand is the command that makes an API token for a demo district. It writes into the
+// district's store, which the running demo reads, so it works while the demo runs (no --addr: a token
+// belongs to a store, not to an address).
+func demoTokenCommand(dataDir, districtID string) string {
+	return fmt.Sprintf("go run ./cmd/brightspots token create --data %s --name demo --role teacher",
+		filepath.Join(dataDir, districtID))
+}
+
+// printTokenHint ends the banner with a search a newcomer can try from a terminal.
+func printTokenHint(stdout io.Writer, dataDir, districtURL string) {
+	fmt.Fprintf(stdout, "\nTry the API from another terminal while the demo runs: make a token with\n  %s\n", demoTokenCommand(dataDir, demoDistricts[1].id))
+	fmt.Fprintf(stdout, "then: curl -H \"Authorization: Bearer bsk_…\" '%s/api/v1/search?q=fractoins'\n", districtURL)
+	fmt.Fprintf(stdout, "Data: %s. Stop with Ctrl-C.\n", dataDir)
 }
 
 // seedDemo writes accounts, practices, tests with results, and a collection into the three

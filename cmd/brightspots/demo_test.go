@@ -90,9 +90,26 @@ func TestDemoFederatesThreeDistricts(t *testing.T) {
 		}
 	}
 	lakeview := fmt.Sprintf("http://127.0.0.1:%d", base+1)
+	// The first screen has no warnings (a sync racing the seed once logged "sync failed … mkdir").
+	if strings.Contains(errOut.String(), "level=WARN") || strings.Contains(errOut.String(), "level=ERROR") {
+		t.Errorf("the demo's first screen has warnings:\n%s", errOut.String())
+	}
+	// The banner's token command works as printed while the demo runs: run it through the real
+	// command line, then search with the token it prints.
+	secret := runBannerTokenCommand(t, out.String())
+	req, _ := http.NewRequest(http.MethodGet, lakeview+"/api/v1/search?q=fractoins", nil)
+	req.Header.Set("Authorization", "Bearer "+secret)
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != http.StatusOK {
+		t.Fatalf("search with the banner's token: %s", res.Status)
+	}
 	jar, _ := cookiejar.New(nil)
 	c := &http.Client{Jar: jar}
-	res, err := c.Get(lakeview + "/login")
+	res, err = c.Get(lakeview + "/login")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -141,4 +158,28 @@ func TestDemoFederatesThreeDistricts(t *testing.T) {
 		time.Sleep(200 * time.Millisecond)
 	}
 	t.Fatalf("lakeview does not find Riverside's practice by what its cycles learned: %s", body)
+}
+
+// runBannerTokenCommand finds the `go run ./cmd/brightspots token create …` line the demo printed,
+// runs its arguments through run (the same flag sets as the binary) and returns the secret.
+func runBannerTokenCommand(t *testing.T, banner string) string {
+	t.Helper()
+	const prefix = "go run ./cmd/brightspots "
+	for _, line := range strings.Split(banner, "\n") {
+		line = strings.TrimSpace(line)
+		if !strings.HasPrefix(line, prefix+"token create") {
+			continue
+		}
+		var stdout, stderr bytes.Buffer
+		if err := run(context.Background(), strings.Fields(strings.TrimPrefix(line, prefix)), &stdout, &stderr); err != nil {
+			t.Fatalf("the banner's command %q fails: %v\n%s", line, err, stderr.String())
+		}
+		secret := strings.TrimSpace(stdout.String())
+		if !strings.HasPrefix(secret, "bsk_") {
+			t.Fatalf("the banner's command printed %q, not a token", secret)
+		}
+		return secret
+	}
+	t.Fatalf("the banner prints no token command:\n%s", banner)
+	return ""
 }
