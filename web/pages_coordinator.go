@@ -32,6 +32,9 @@ func (s *Server) collectionsPage(c echo.Context) error {
 		return err
 	}
 	ep := newEditPage(practices.KindCollection, url.Values{"visibility": {"network"}, "curator": {displayName(p)}}, 0)
+	if title := c.QueryParam("deleted"); title != "" {
+		ep.Notice = "Deleted “" + title + "”."
+	}
 	return s.renderCollections(c, http.StatusOK, ep)
 }
 

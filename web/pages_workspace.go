@@ -97,6 +97,7 @@ type testRow struct {
 }
 
 type workspaceData struct {
+	Notice   string // after a deletion (pages_undo.go)
 	Teams    []teamWork
 	Activity []activityRow // what other teams did with this team's work (pages_cycles.go)
 }
@@ -112,6 +113,9 @@ func (s *Server) workspaceHome(c echo.Context) error {
 		teams = []string{""} // an admin without a team: every team's records
 	}
 	var data workspaceData
+	if title := c.QueryParam("deleted"); title != "" {
+		data.Notice = "Deleted “" + title + "”."
+	}
 	titles := map[string]*practices.Practice{}
 	for _, team := range teams {
 		tw := teamWork{Team: team}
@@ -264,6 +268,21 @@ func (s *Server) savedNotice(c echo.Context, ep *EditPage) {
 	}
 	if q.Get("published") == "1" {
 		ep.Notice = "Published."
+	}
+	// The undo forms (pages_undo.go).
+	if q.Get("withdrawn") == "1" {
+		ep.Notice = "Withdrawn. It no longer shows in search here or in other districts; you can publish it again."
+	}
+	if name := q.Get("removed"); name != "" {
+		ep.Notice = "Removed " + name + " from the materials."
+	}
+	switch q.Get("refused") {
+	case "stale":
+		ep.Notice, ep.Problem = "Nothing changed: another team member changed this after you opened the page. Check the latest version below, then try again.", true
+	case "published":
+		ep.Notice, ep.Problem = "Nothing deleted: a published record is withdrawn first, then deleted.", true
+	case "state":
+		ep.Notice, ep.Problem = "Nothing changed: only a published record can be withdrawn.", true
 	}
 	if merged := q.Get("merged"); merged != "" {
 		var labels []string
@@ -532,6 +551,8 @@ func publishRefusal(kind practices.Kind, err error) (*EditPage, error) {
 		se *practices.StateError
 	)
 	switch {
+	case errors.As(err, &ve) && slices.ContainsFunc(ve.Problems, func(p practices.FieldError) bool { return p.Rule == "published" }):
+		ep.Notice = "Not published: publish the practice this test belongs to first, so readers of the test can open it."
 	case errors.As(err, &ve):
 		ep.Notice = "Not published yet: the checklist below shows what is still missing."
 	case errors.Is(err, practices.ErrStale):
@@ -672,6 +693,7 @@ func (s *Server) testPage(c echo.Context) error {
 	page := s.newTestPageData(t)
 	s.savedNotice(c, page.Plan)
 	page.Notice, page.Plan.Notice = page.Plan.Notice, ""
+	page.Problem, page.Plan.Problem = page.Plan.Problem, false
 	if c.QueryParam("results") == "1" {
 		page.Notice = "Results computed. The score rows were used and discarded; only the figures below are kept."
 	}

@@ -337,6 +337,9 @@ func TestPublishAndCurateInABrowser(t *testing.T) {
 		t.Fatalf("the new token: %d", r.status)
 	}
 	wsCheckPage(t, ctx, watch, "admin-tokens")
+	// Revoking takes two steps: the first opens the explanation, the second revokes.
+	wsDo(t, ctx, "ask to revoke", chromedp.Click(`td details.confirm summary`), chromedp.WaitVisible(`form[action$="/revoke"] button`))
+	wsCheckPage(t, ctx, watch, "admin-tokens-confirm")
 	wsSubmit(t, ctx, "revoke it", chromedp.Click(`form[action$="/revoke"] button`))
 	wsWaitText(t, ctx, `main .notice.ok`, "Revoked token")
 	if r := b.do("warehouse", "GET", "/api/v1/me", nil); r.status != 401 {

@@ -708,7 +708,13 @@ func TestAdminTokensPage(t *testing.T) {
 	if r.status != 422 || !strings.Contains(fieldError(r.body, "f-team"), "a publisher token must name its team") || inputValue(r.body, "f-name") != "data warehouse" {
 		t.Fatalf("refused token form: %d %q", r.status, fieldError(r.body, "f-team"))
 	}
-	r = admin.post("/admin/tokens", url.Values{"name": {"data warehouse"}, "role": {"publisher"}, "team": {"math-4"}})
+	// A team no record, account or token names is refused from the picker, and made only when typed
+	// in its own field.
+	r = admin.post("/admin/tokens", url.Values{"name": {"data warehouse"}, "role": {"publisher"}, "team": {"Math 5th grde PLC"}})
+	if r.status != 422 || !strings.Contains(fieldError(r.body, "f-team"), "is not a team this node knows") {
+		t.Fatalf("unknown team: %d %q", r.status, fieldError(r.body, "f-team"))
+	}
+	r = admin.post("/admin/tokens", url.Values{"name": {"data warehouse"}, "role": {"publisher"}, "new_team": {"math-4"}})
 	m := regexp.MustCompile(`id="new-secret" readonly value="(bsk_[A-Za-z0-9_-]+)"`).FindStringSubmatch(r.body)
 	if r.status != 200 || m == nil {
 		t.Fatalf("create: %d\n%s", r.status, r.body)
@@ -726,14 +732,23 @@ func TestAdminTokensPage(t *testing.T) {
 	if idm == nil {
 		t.Fatalf("token not listed:\n%s", list)
 	}
+	// The picker now offers the team the token named.
+	if !strings.Contains(list, `<option value="math-4">math-4</option>`) {
+		t.Fatalf("the team picker does not offer math-4:\n%s", list)
+	}
+	// A revoke without the confirmation step's button changes nothing.
 	r = admin.post("/admin/tokens/"+idm[1]+"/revoke", url.Values{})
+	if res := n.do("warehouse", "GET", "/api/v1/me", nil); r.status != 200 || strings.Contains(r.body, "Revoked token") || res.status != 200 {
+		t.Fatalf("revoke without confirming: %d, then the token answers %d", r.status, res.status)
+	}
+	r = admin.post("/admin/tokens/"+idm[1]+"/revoke", url.Values{"confirm": {"revoke"}})
 	if r.status != 200 || !strings.Contains(r.body, "Revoked token "+idm[1]) {
 		t.Fatalf("revoke: %d", r.status)
 	}
 	if res := n.do("warehouse", "GET", "/api/v1/me", nil); res.status != 401 {
 		t.Fatalf("revoked token still works: %d", res.status)
 	}
-	if r := admin.post("/admin/tokens/000000000000/revoke", url.Values{}); r.status != 404 {
+	if r := admin.post("/admin/tokens/000000000000/revoke", url.Values{"confirm": {"revoke"}}); r.status != 404 {
 		t.Fatalf("revoke unknown: %d", r.status)
 	}
 }
