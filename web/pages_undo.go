@@ -148,4 +148,3 @@ func (s *Server) undoRoutes(e *echo.Echo) {
 	e.POST("/collections/:id/withdraw", s.withdrawPage(practices.KindCollection))
 	e.POST("/collections/:id/delete", s.deletePage(practices.KindCollection))
 }
-
