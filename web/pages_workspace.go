@@ -25,6 +25,15 @@ import (
 // (practices.CanCreate/CanWrite); handlers only ask it. Page handlers return the repository's errors,
 // which the error handler turns into the 404/403 pages or a redirect to sign in.
 
+// teamFor is the team a new record about something of team `of` defaults to: that team when the
+// caller is in it (a test of their own team's practice), else the caller's first.
+func teamFor(p practices.Principal, of string) string {
+	if slices.Contains(p.Teams, of) {
+		return of
+	}
+	return someTeam(p)
+}
+
 // someTeam is the team a new record defaults to: the caller's first.
 func someTeam(p practices.Principal) string {
 	if len(p.Teams) > 0 {
@@ -97,7 +106,9 @@ type testRow struct {
 }
 
 type workspaceData struct {
-	Notice   string // after a deletion (pages_undo.go)
+	Notice   string   // after a deletion (pages_undo.go)
+	Switch   []string // the caller's teams, when more than one: the team switcher
+	Current  string   // the team shown
 	Teams    []teamWork
 	Activity []activityRow // what other teams did with this team's work (pages_cycles.go)
 }
@@ -113,6 +124,15 @@ func (s *Server) workspaceHome(c echo.Context) error {
 		teams = []string{""} // an admin without a team: every team's records
 	}
 	var data workspaceData
+	// One team at a time: someone in many teams gets a switcher, not every team's lists on one
+	// page. The choice rides in the query (?team=), so it survives reloads, links and Back.
+	if len(teams) > 1 {
+		data.Switch, data.Current = teams, teams[0]
+		if want := c.QueryParam("team"); slices.Contains(teams, want) {
+			data.Current = want
+		}
+		teams = []string{data.Current}
+	}
 	if title := c.QueryParam("deleted"); title != "" {
 		data.Notice = "Deleted “" + title + "”."
 	}
@@ -180,8 +200,9 @@ func (s *Server) newPracticePage(c echo.Context) error {
 	if err := mayCreate(p, practices.KindPractice); err != nil {
 		return err
 	}
+	// The team the workspace was showing (its switcher's ?team=), else the caller's first.
 	v := url.Values{"visibility": {"district"}, "license": {practices.DefaultLicense}, "origin_kind": {"team_designed"},
-		"team": {someTeam(p)}, "based_on.relation": {"adaptation_of"}}
+		"team": {teamFor(p, c.QueryParam("team"))}, "based_on.relation": {"adaptation_of"}}
 	return s.renderPracticeForm(c, http.StatusOK, newEditPage(practices.KindPractice, v, 0))
 }
 
@@ -626,10 +647,14 @@ func (s *Server) newTestPage(c echo.Context) error {
 		vis = "network"
 	}
 	v := url.Values{
-		"practice.uri": {pr.URI}, "practice.version": {strconv.Itoa(pr.Version)}, "team": {someTeam(p)},
+		"practice.uri": {pr.URI}, "practice.version": {strconv.Itoa(pr.Version)}, "team": {teamFor(p, pr.Team)},
 		"cycle": {"pdsa"}, "design": {"single_group_pre_post"}, "prediction.metric": {"effect_size"},
 		"prediction.operator": {">="}, "assessment.form": {"same"}, "visibility": {vis},
 		"cohort.subjects": slices.Clone(pr.Subjects), "cohort.grade_levels": slices.Clone(pr.GradeLevels),
+	}
+	// What the practice already says need not be typed again: its minutes per session.
+	if m := minutesOf(pr.TimeRequired); m != "" && m != pr.TimeRequired {
+		v.Set("dosage.minutes_per_session", m)
 	}
 	if f := c.QueryParam("follows"); f != "" {
 		// "Start the next cycle": the new test follows that one (checked again when it is saved).

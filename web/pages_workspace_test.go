@@ -269,7 +269,14 @@ func TestWorkspaceAccess(t *testing.T) {
 		}
 	}
 	teacher := n.session("tia@riverside.example", "teacher", "")
-	for _, path := range []string{"/workspace", "/workspace/practices/new", "/collections", "/network", "/admin/tokens"} {
+	// Teachers read the list of collections, without the curator's form; they may not create one.
+	if status, body := teacher.get("/collections"); status != http.StatusOK || strings.Contains(body, `id="f-title"`) {
+		t.Errorf("teacher GET /collections: %d (or the curator's form shows)", status)
+	}
+	if r := teacher.post("/collections", url.Values{"title": {"By a teacher"}, "visibility": {"network"}}); r.status != http.StatusForbidden {
+		t.Errorf("teacher creates a collection: %d", r.status)
+	}
+	for _, path := range []string{"/workspace", "/workspace/practices/new", "/network", "/admin/tokens"} {
 		if status, body := teacher.get(path); status != http.StatusForbidden || !strings.Contains(body, "Not allowed") {
 			t.Errorf("teacher GET %s: %d", path, status)
 		}
