@@ -178,7 +178,6 @@ func seedDemo(ctx context.Context, repos []*practices.Repo, perDistrict int) err
 	// Practices first, in their own districts, remembering each generated URI's new URI.
 	uris := map[string]string{}
 	teams := map[string]map[string]bool{}
-	var network []string
 	for _, it := range items {
 		p := it.Practice
 		r := byURL[p.Origin]
@@ -197,9 +196,6 @@ func seedDemo(ctx context.Context, repos []*practices.Repo, perDistrict int) err
 			teams[r.Node().ID] = map[string]bool{}
 		}
 		teams[r.Node().ID][p.Team] = true
-		if p.Visibility == practices.VisibilityNetwork || p.Visibility == practices.VisibilityPublic {
-			network = append(network, rec.RecordMeta().URI)
-		}
 	}
 	// Tests, in the district that ran them — often another district than the practice's (replication).
 	seeded := 0
@@ -252,27 +248,23 @@ func seedDemo(ctx context.Context, repos []*practices.Repo, perDistrict int) err
 	if err := seedCycles(ctx, repos, admin, teams); err != nil {
 		return fmt.Errorf("ramps and adaptations: %w", err)
 	}
-	// One collection, curated in the first district from every district's practices.
-	sort.Strings(network)
-	col := &practices.Collection{
-		Meta:        practices.Meta{Visibility: practices.VisibilityNetwork},
-		Title:       "Fractions and early numeracy across the network",
-		Description: "Practices from all three districts that the network is testing this year.",
-		Aim:         "By June, 70% of grade 3–5 students in the network will be proficient on the common fractions assessment.",
-		Curator:     "Network coordinator",
+	// Materials to download and preview, and one collection curated in the first district from
+	// every district's fractions practices (demo_materials.go).
+	if err := seedMaterials(ctx, repos, admin); err != nil {
+		return err
 	}
-	for i, u := range network {
-		if i >= 8 {
-			break
-		}
-		col.Items = append(col.Items, practices.CollectionItem{PracticeURI: u, Note: "Tested in at least one district."})
-	}
-	rec, err := repos[0].Create(ctx, admin, col)
+	col, err := fractionsCollection(ctx, repos, admin)
 	if err != nil {
-		return fmt.Errorf("collection: %w", err)
+		return err
 	}
-	if _, err := repos[0].Publish(ctx, admin, practices.KindCollection, rec.RecordMeta().ID, 0); err != nil {
-		return fmt.Errorf("publish collection: %w", err)
+	if len(col.Items) > 0 { // a tiny seed (--practices 1) may have no fractions practice to curate
+		rec, err := repos[0].Create(ctx, admin, col)
+		if err != nil {
+			return fmt.Errorf("collection: %w", err)
+		}
+		if _, err := repos[0].Publish(ctx, admin, practices.KindCollection, rec.RecordMeta().ID, 0); err != nil {
+			return fmt.Errorf("publish collection: %w", err)
+		}
 	}
 	// Accounts for every role in every district.
 	for _, r := range repos {
