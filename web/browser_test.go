@@ -1,8 +1,10 @@
 package web_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
+	"image/png"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -139,4 +141,51 @@ func screenshot(t *testing.T, ctx context.Context, name string) {
 		}
 	}
 	_ = chromedp.Do(ctx, chromedp.EmulateViewport(1280, 900))
+	if tour, ok := tourScreenshots[name]; ok && os.Getenv("UPDATE_SCREENSHOTS") == "1" {
+		writeTourScreenshot(t, ctx, tour)
+	}
+}
+
+// tourScreenshots are the pages of the README's tour by role: the browser test that reaches each
+// page writes docs/screenshots/<file> when UPDATE_SCREENSHOTS=1, and TestTourScreenshotsExist
+// checks, on every run, that each file is there, small, 1280 px wide and shown in the README.
+var tourScreenshots = map[string]string{
+	"search-results":  "teacher-search.png",         // TestTeacherFindsAPracticeFromAnotherDistrict
+	"practice":        "teacher-practice.png",       // TestTeacherFindsAPracticeFromAnotherDistrict
+	"practice-edit":   "plc-practice-edit.png",      // TestPublishAndCurateInABrowser
+	"test-results":    "plc-test-results.png",       // TestPublishAndCurateInABrowser
+	"collection-edit": "coordinator-collection.png", // TestPublishAndCurateInABrowser
+	"admin-tokens":    "admin-tokens.png",           // TestPublishAndCurateInABrowser
+}
+
+// writeTourScreenshot saves the first screen of the page at 1280×800, re-encoded with the best
+// PNG compression, for the README.
+func writeTourScreenshot(t *testing.T, ctx context.Context, file string) {
+	t.Helper()
+	if err := chromedp.Do(ctx, chromedp.EmulateViewport(1280, 800)); err != nil {
+		t.Fatalf("tour screenshot %s: %v", file, err)
+	}
+	if _, err := chromedp.Run(ctx, chromedp.Evaluate[any](`window.scrollTo(0, 0)`)); err != nil {
+		t.Fatalf("tour screenshot %s: %v", file, err)
+	}
+	defer func() { _ = chromedp.Do(ctx, chromedp.EmulateViewport(1280, 900)) }()
+	raw, err := chromedp.Run(ctx, chromedp.CaptureScreenshot())
+	if err != nil {
+		t.Fatalf("tour screenshot %s: %v", file, err)
+	}
+	img, err := png.Decode(bytes.NewReader(raw))
+	if err != nil {
+		t.Fatalf("tour screenshot %s: %v", file, err)
+	}
+	var out bytes.Buffer
+	if err := (&png.Encoder{CompressionLevel: png.BestCompression}).Encode(&out, img); err != nil {
+		t.Fatal(err)
+	}
+	dir := filepath.Join(testenv.RepoRoot(), "docs", "screenshots")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, file), out.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
 }
