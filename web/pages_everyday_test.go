@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/brightspots-nic/brightspots/federation"
+	"github.com/brightspots-nic/brightspots/node"
 	"github.com/brightspots-nic/brightspots/practices"
 	"github.com/brightspots-nic/brightspots/web/idp"
 )
@@ -113,5 +115,33 @@ func TestTeachersListCollections(t *testing.T) {
 	}
 	if !strings.Contains(body, `href="/collections" aria-current="page"`) {
 		t.Fatal("Collections is not in the teacher's menu")
+	}
+}
+
+// TestSharingPicksFromPeers: on a node with peers, "Selected districts" is a set of tick boxes of
+// those peers; the ticked ones are what the practice is shared with, and they stay ticked on edit.
+func TestSharingPicksFromPeers(t *testing.T) {
+	n := newTestNode(t, func(c *node.Config) {
+		c.Federation.Peers = []federation.PeerConfig{
+			{URL: "http://127.0.0.1:9", ID: "lakeview", Name: "Lakeview School District"},
+			{URL: "http://127.0.0.1:10", ID: "hillcrest", Name: "Hillcrest Community Schools"},
+		}
+	})
+	pub := n.session("pia@riverside.example", "publisher", "math-4")
+	form := pub.page("/workspace/practices/new")
+	if !strings.Contains(form, `name="shared_with" value="lakeview"`) || !strings.Contains(form, "Hillcrest Community Schools") {
+		t.Fatalf("no peer picker on the new-practice form")
+	}
+	v := fullPractice("Number line talks")
+	v.Set("visibility", "peers")
+	v["shared_with"] = []string{"lakeview", "hillcrest"}
+	r := pub.post("/workspace/practices/new", v)
+	id := idFromPath(t, r.path)
+	got := n.do("math", "GET", "/api/v1/practices/"+id, nil).json(t)["shared_with"]
+	if fmt.Sprint(got) != "[lakeview hillcrest]" {
+		t.Fatalf("shared_with = %v", got)
+	}
+	if !strings.Contains(r.body, `value="hillcrest" id="f-shared_with-hillcrest" checked`) {
+		t.Fatal("the edit page does not show the ticked districts")
 	}
 }

@@ -193,6 +193,38 @@ type practiceEditView struct {
 	StandardItems []standards.Item
 	MaxUpload     int64
 	Link          string // the public page, once published
+	// Peers are the districts "Selected districts" can name, ticked as the form has them: a picker
+	// of the configured peers rather than ids typed from memory. Empty on a node without peers,
+	// which shows the text field instead.
+	Peers []peerChoice
+}
+
+// peerChoice is one district of the sharing picker.
+type peerChoice struct {
+	ID, Name string
+	Checked  bool
+}
+
+// peerChoices lists the node's peers for the sharing picker, ticking those the value names.
+func (s *Server) peerChoices(sharedWith string) []peerChoice {
+	if s.fed == nil {
+		return nil
+	}
+	picked := splitList(sharedWith)
+	var out []peerChoice
+	for _, p := range s.fed.Peers() {
+		out = append(out, peerChoice{ID: p.ID, Name: p.Name, Checked: slices.Contains(picked, p.ID)})
+	}
+	return out
+}
+
+// joinSharedWith turns the picker's ticked boxes (several shared_with values) into the one
+// comma-separated value the form's other paths (merging, validation messages) work with.
+func joinSharedWith(posted url.Values) url.Values {
+	if len(posted["shared_with"]) > 1 {
+		posted.Set("shared_with", strings.Join(posted["shared_with"], ", "))
+	}
+	return posted
 }
 
 func (s *Server) newPracticePage(c echo.Context) error {
@@ -208,7 +240,8 @@ func (s *Server) newPracticePage(c echo.Context) error {
 
 func (s *Server) renderPracticeForm(c echo.Context, status int, ep *EditPage) error {
 	p := principal(c)
-	page := practiceEditView{EditPage: ep, Teams: p.Teams, FreeTeam: len(p.Teams) == 0, StandardItems: s.standardItems(c.Request().Context())}
+	page := practiceEditView{EditPage: ep, Teams: p.Teams, FreeTeam: len(p.Teams) == 0, StandardItems: s.standardItems(c.Request().Context()),
+		Peers: s.peerChoices(ep.Form.Get("shared_with"))}
 	return s.render(c, status, "workspace_practice_new", "New practice", page)
 }
 
@@ -221,7 +254,7 @@ func (s *Server) createPracticePage(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	v := canonical(joinPickedStandard(posted), append(slices.Clone(formKeys[practices.KindPractice]), "team"))
+	v := canonical(joinSharedWith(joinPickedStandard(posted)), append(slices.Clone(formKeys[practices.KindPractice]), "team"))
 	rec, problems := practiceFromValues(v, nil)
 	s.alignToCatalog(c.Request().Context(), rec)
 	out, problems, err := s.createFromForm(c, p, rec, problems)
@@ -323,7 +356,7 @@ func (s *Server) renderPracticeEdit(c echo.Context, status int, pr *practices.Pr
 	p := principal(c)
 	ctx := c.Request().Context()
 	page := practiceEditView{EditPage: ep, Practice: pr, Upload: upload, MaxUpload: s.cfg.Limits.MaxArtifactBytes,
-		StandardItems: s.standardItems(c.Request().Context())}
+		StandardItems: s.standardItems(c.Request().Context()), Peers: s.peerChoices(ep.Form.Get("shared_with"))}
 	page.Checklist = checklist(practices.KindPractice, pr)
 	page.Ready = checklistReady(page.Checklist)
 	if pr.Status == practices.StatusPublished {
@@ -360,7 +393,7 @@ func (s *Server) savePracticePage(c echo.Context) error {
 			return p, problems
 		},
 	}
-	saved, ep, taken, err := s.saveMerging(c, spec, pr, canonical(joinPickedStandard(posted), keys), versionOf(c))
+	saved, ep, taken, err := s.saveMerging(c, spec, pr, canonical(joinSharedWith(joinPickedStandard(posted)), keys), versionOf(c))
 	if err != nil {
 		return err
 	}
