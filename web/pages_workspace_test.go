@@ -510,7 +510,8 @@ func TestScoreUploadOnTheTestPage(t *testing.T) {
 	n := newTestNode(t)
 	pub := n.session("pia@riverside.example", "publisher", "math-4")
 	r := pub.post("/workspace/practices/new", fullPractice("Number line talks"))
-	uri := n.url + "/practices/" + idFromPath(t, r.path)
+	practiceID := idFromPath(t, r.path)
+	uri := n.url + "/practices/" + practiceID
 	r = pub.post("/workspace/tests/new", plannedTestForm(uri))
 	id := idFromPath(t, r.path)
 	path := "/workspace/tests/" + id
@@ -573,6 +574,10 @@ func TestScoreUploadOnTheTestPage(t *testing.T) {
 	}
 	if strings.Contains(r.body, `class="missing"`) {
 		t.Fatal("the checklist still lists something missing")
+	}
+	// The practice first: a test is published after its practice.
+	if r := n.doJSON("math", "POST", "/api/v1/practices/"+practiceID+"/publish", nil); r.status != 200 {
+		t.Fatalf("publish the practice: %d %s", r.status, r.body)
 	}
 	r = pub.post(path+"/publish", url.Values{"version": {versionIn(t, r.body)}})
 	if r.status != 200 || !strings.Contains(r.body, "Published.") {
