@@ -352,6 +352,7 @@ func TestPublishAndCurateInABrowser(t *testing.T) {
 	wsCheckPage(t, ctx, watch, "admin-tokens-confirm")
 	wsSubmit(t, ctx, "revoke it", chromedp.Click(`form[action$="/revoke"] button`))
 	wsWaitText(t, ctx, `main .notice.ok`, "Revoked token")
+	tourScreenshot(t, ctx, "admin-tokens-revoked") // the README's admin page: no secret on it
 	if r := b.do("warehouse", "GET", "/api/v1/me", nil); r.status != 401 {
 		t.Fatalf("the revoked token: %d", r.status)
 	}
