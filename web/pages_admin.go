@@ -47,7 +47,7 @@ func (s *Server) renderTokens(c echo.Context, status int, data *tokensPageData) 
 	}
 	data.Tokens = all
 	sortTokens(data.Tokens)
-	if data.KnownTeams, err = KnownTeams(c.Request().Context(), s.repo.Bucket()); err != nil {
+	if data.KnownTeams, err = s.teams(c.Request().Context()); err != nil {
 		return err
 	}
 	return s.render(c, status, "admin_tokens", "API tokens", data)
@@ -81,7 +81,7 @@ func (s *Server) createTokenPage(c echo.Context) error {
 	name, role, team := strings.TrimSpace(v.Get("name")), v.Get("role"), strings.TrimSpace(v.Get("team"))
 	newTeam := strings.TrimSpace(v.Get("new_team"))
 	ctx := c.Request().Context()
-	known, err := KnownTeams(ctx, s.repo.Bucket())
+	known, err := s.teams(ctx)
 	if err != nil {
 		return err
 	}
@@ -111,6 +111,9 @@ func (s *Server) createTokenPage(c echo.Context) error {
 		ep := newEditPage(kindToken, v, 0)
 		ep.addError(field, msg)
 		return s.renderTokens(c, http.StatusUnprocessableEntity, &tokensPageData{EditPage: ep})
+	}
+	if tok.Team != "" && !slices.Contains(known, tok.Team) {
+		s.forgetTeams() // the picker offers the new team from now on
 	}
 	s.logger.Info("api token created", append(logAttrs(c), "token", tok.ID, "role", tok.Role, "team", tok.Team)...)
 	ep := newEditPage(kindToken, url.Values{"role": {"publisher"}}, 0)

@@ -3,6 +3,8 @@ package web
 import (
 	"context"
 	"slices"
+	"sync"
+	"time"
 
 	"github.com/brightspots-nic/brightspots/practices"
 	"github.com/brightspots-nic/brightspots/storage"
@@ -41,4 +43,39 @@ func KnownTeams(ctx context.Context, bucket storage.Bucket) ([]string, error) {
 	}
 	slices.Sort(out)
 	return out, nil
+}
+
+// teamsCache keeps KnownTeams for a minute: finding them reads every record's head (about 0.4 s for
+// 1,000 records on a folder store, BENCHMARKS.md), too much for each view of the token page. A team
+// made in that minute is still offered by the form's "new team" field.
+type teamsCache struct {
+	mu    sync.Mutex
+	teams []string
+	at    time.Time
+}
+
+const knownTeamsTTL = time.Minute
+
+// teams returns the node's known teams, reading them again when the cached list is older than a
+// minute or was dropped by forget.
+func (s *Server) teams(ctx context.Context) ([]string, error) {
+	c := &s.knownTeams
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.teams != nil && time.Since(c.at) < knownTeamsTTL {
+		return c.teams, nil
+	}
+	teams, err := KnownTeams(ctx, s.repo.Bucket())
+	if err != nil {
+		return nil, err
+	}
+	c.teams, c.at = teams, time.Now()
+	return teams, nil
+}
+
+// forgetTeams drops the cached list (a token for a new team was just made).
+func (s *Server) forgetTeams() {
+	s.knownTeams.mu.Lock()
+	s.knownTeams.teams = nil
+	s.knownTeams.mu.Unlock()
 }
