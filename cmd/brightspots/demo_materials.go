@@ -13,9 +13,10 @@ import (
 // The demo's materials and its collection: what a newcomer opens first after search. Kept apart
 // from seedDemo's generated records so the story of each is easy to change.
 
-// seedMaterials gives most published practices of every district a small lesson plan (a one-page
-// PDF) and a look-for checklist (plain text), generated from the practice itself, so downloads and
-// previews can be tried. Every fourth practice keeps none: a page without materials is part of the
+// seedMaterials gives most published practices of every district a small lesson plan and a
+// look-for checklist (one-page PDFs), generated from the practice itself, so downloads and previews
+// can be tried. (A plain-text checklist, one move per line, can read as a table of student rows to
+// the privacy scanner, which rightly refuses it as a material.) Every fourth practice keeps none: a page without materials is part of the
 // tour too.
 func seedMaterials(ctx context.Context, repos []*practices.Repo, admin practices.Principal) error {
 	for _, r := range repos {
@@ -33,7 +34,7 @@ func seedMaterials(ctx context.Context, repos []*practices.Repo, admin practices
 				body []byte
 			}{
 				{"lesson-plan.pdf", lessonPlanPDF(pr)},
-				{"look-fors.txt", lookFors(pr)},
+				{"look-fors.pdf", lookForsPDF(pr)},
 			}
 			for _, f := range files {
 				ref, err := r.StoreArtifact(ctx, f.name, bytes.NewReader(f.body), 1<<20)
@@ -66,15 +67,13 @@ func listAll(ctx context.Context, r *practices.Repo, p practices.Principal, kind
 	}
 }
 
-// lookFors is the practice's key moves as a checklist an observer prints.
-func lookFors(pr *practices.Practice) []byte {
-	var b strings.Builder
-	fmt.Fprintf(&b, "Look-fors: %s\n%s\n\n", pr.Title, pr.Team)
+// lookForsPDF is the practice's key moves as a checklist an observer prints.
+func lookForsPDF(pr *practices.Practice) []byte {
+	lines := []string{"Look-fors: " + pr.Title, pr.Team, ""}
 	for _, m := range pr.KeyMoves {
-		fmt.Fprintf(&b, "[ ] %s\n", m)
+		lines = append(lines, wrap("[  ]  "+m, 90)...)
 	}
-	b.WriteString("\nNotes:\n")
-	return []byte(b.String())
+	return onePagePDF(append(lines, "", "Notes:"))
 }
 
 // lessonPlanPDF is a one-page PDF (PDF 1.4, Helvetica) with the practice's title, summary and key
@@ -86,6 +85,11 @@ func lessonPlanPDF(pr *practices.Practice) []byte {
 	for _, m := range pr.KeyMoves {
 		lines = append(lines, wrap("- "+m, 90)...)
 	}
+	return onePagePDF(lines)
+}
+
+// onePagePDF typesets lines on one page.
+func onePagePDF(lines []string) []byte {
 	var text strings.Builder
 	text.WriteString("BT /F1 11 Tf 56 780 Td 15 TL\n")
 	for _, l := range lines {
