@@ -185,19 +185,20 @@ func fractionsCollection(ctx context.Context, repos []*practices.Repo, admin pra
 			pr := rec.(*practices.Practice)
 			shared := pr.Visibility == practices.VisibilityNetwork || pr.Visibility == practices.VisibilityPublic
 			if pr.Status == practices.StatusPublished && shared && strings.Contains(strings.ToLower(pr.Title), "fraction") {
-				ps = append(ps, pick{pr.URI, pr.Title, r.Node().ID, pr.Team})
+				ps = append(ps, pick{pr.URI, pr.Title, demoDistrictName(r.Node().ID), pr.Team})
 			}
 		}
 		sort.Slice(ps, func(i, j int) bool { return ps[i].title < ps[j].title })
 		byDistrict = append(byDistrict, ps)
 	}
-	// Round-robin over the districts, so the collection mixes them.
-	for round := 0; len(col.Items) < 8; round++ {
+	// Round-robin over the districts, so the collection mixes them; then in teaching order (the
+	// number line, equivalence, comparing, operations), each note saying what the practice adds.
+	var chosen []pick
+	for round := 0; len(chosen) < 8; round++ {
 		added := false
 		for _, ps := range byDistrict {
-			if round < len(ps) && len(col.Items) < 8 {
-				p := ps[round]
-				col.Items = append(col.Items, practices.CollectionItem{PracticeURI: p.uri, Note: fractionsNote(p.title, p.team, p.district)})
+			if round < len(ps) && len(chosen) < 8 {
+				chosen = append(chosen, ps[round])
 				added = true
 			}
 		}
@@ -205,24 +206,62 @@ func fractionsCollection(ctx context.Context, repos []*practices.Repo, admin pra
 			break
 		}
 	}
+	sort.SliceStable(chosen, func(i, j int) bool { return fractionsStage(chosen[i].title) < fractionsStage(chosen[j].title) })
+	seen := map[int]bool{}
+	for _, p := range chosen {
+		stage := fractionsStage(p.title)
+		col.Items = append(col.Items, practices.CollectionItem{PracticeURI: p.uri, Note: fractionsNote(stage, !seen[stage], p.team, p.district)})
+		seen[stage] = true
+	}
 	return col, nil
 }
 
-// fractionsNote says what a practice adds to the collection, from what its title is about.
-func fractionsNote(title, team, district string) string {
+// fractionsStage places a fractions practice in the order the collection teaches them.
+func fractionsStage(title string) int {
 	t := strings.ToLower(title)
-	var why string
 	switch {
 	case strings.Contains(t, "number line"):
-		why = "Start here: placing fractions on a number line builds the sense of size the rest relies on."
+		return 0
 	case strings.Contains(t, "equivalent"):
-		why = "Next step: equivalence with strips and area models before the multiplication rule."
+		return 1
 	case strings.Contains(t, "compar"):
-		why = "For comparing fractions with benchmarks (½, 1) before common denominators."
+		return 2
 	case strings.Contains(t, "add") || strings.Contains(t, "operation") || strings.Contains(t, "multipl"):
-		why = "For operations once equivalence is secure."
-	default:
-		why = "A fractions routine another team found worth testing."
+		return 3
+	}
+	return 4
+}
+
+// fractionsNote says what a practice adds to the collection: the first of its stage introduces the
+// stage, the others say they are another team's way into it.
+func fractionsNote(stage int, first bool, team, district string) string {
+	firsts := []string{
+		"Start here: placing fractions on a number line builds the sense of size the rest relies on.",
+		"Next step: equivalence with strips and area models before the multiplication rule.",
+		"Comparing fractions with benchmarks (½, 1) before common denominators.",
+		"Operations with fractions, once equivalence is secure.",
+		"A fractions routine another team found worth testing.",
+	}
+	others := []string{
+		"Another team's number line routine: compare how it structures the talk.",
+		"Another route to equivalence, tested with a different group of students.",
+		"Another way to compare fractions.",
+		"Another approach to operations with fractions.",
+		"A fractions routine another team found worth testing.",
+	}
+	why := others[stage]
+	if first {
+		why = firsts[stage]
 	}
 	return fmt.Sprintf("%s From %s, %s.", why, team, district)
+}
+
+// demoDistrictName is a demo district's display name ("Lakeview School District").
+func demoDistrictName(id string) string {
+	for _, d := range demoDistricts {
+		if d.id == id {
+			return d.name
+		}
+	}
+	return id
 }
