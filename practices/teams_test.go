@@ -10,12 +10,13 @@ import (
 	"github.com/brightspots-nic/brightspots/practices"
 )
 
-// TestRecordTeams: the teams of every local record, drafts and deleted ones included, and no
-// others.
+// TestRecordTeams: the teams of every local record that is not deleted, drafts included, long
+// names too, from the listing index and, for a store without one, from the heads.
 func TestRecordTeams(t *testing.T) {
 	ctx := context.Background()
 	r := openRepo(t, newBucket(t))
-	for _, team := range []string{"math-4", "Math 5th grade PLC", "ela-3"} {
+	long := "Équipe de mathématiques du cycle 3, école Jean-Jacques Rousseau" // longer than a key holds: hashed
+	for _, team := range []string{"math-4", "Math 5th grade PLC", "ela-3", long} {
 		p := fullPractice("Number line talks")
 		p.Team = team
 		rec, err := r.Create(ctx, admin, p)
@@ -28,12 +29,22 @@ func TestRecordTeams(t *testing.T) {
 			}
 		}
 	}
+	want := []string{"Math 5th grade PLC", "math-4", long}
+	slices.Sort(want)
 	got, err := practices.RecordTeams(ctx, r.Bucket())
 	if err != nil {
 		t.Fatal(err)
 	}
-	if keys := slices.Sorted(maps.Keys(got)); !slices.Equal(keys, []string{"Math 5th grade PLC", "ela-3", "math-4"}) {
-		t.Fatalf("teams = %q", keys)
+	if keys := slices.Sorted(maps.Keys(got)); !slices.Equal(keys, want) {
+		t.Fatalf("teams = %q, want %q", keys, want)
+	}
+	// A store without a listing index (written before it existed): the heads say the same.
+	if err := r.Bucket().Delete(ctx, "node/state/list-index.json"); err != nil {
+		t.Fatal(err)
+	}
+	got, err = practices.RecordTeams(ctx, r.Bucket())
+	if keys := slices.Sorted(maps.Keys(got)); err != nil || !slices.Equal(keys, want) {
+		t.Fatalf("teams from heads = %q, %v, want %q", keys, err, want)
 	}
 }
 

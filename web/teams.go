@@ -45,9 +45,10 @@ func KnownTeams(ctx context.Context, bucket storage.Bucket) ([]string, error) {
 	return out, nil
 }
 
-// teamsCache keeps KnownTeams for a minute: finding them reads every record's head (about 0.4 s for
-// 1,000 records on a folder store, BENCHMARKS.md), too much for each view of the token page. A team
-// made in that minute is still offered by the form's "new team" field.
+// teamsCache keeps KnownTeams for a minute: finding them lists every record's index key and every
+// account and token (8 ms for 1,000 records on a folder store, BENCHMARKS.md; every head on a store
+// without a listing index), more than each view of the token page should pay. A team made in that
+// minute can still be typed in the form's "new team" field.
 type teamsCache struct {
 	mu    sync.Mutex
 	teams []string
