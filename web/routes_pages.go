@@ -52,6 +52,9 @@ func (s *Server) pageRoutes(e *echo.Echo) {
 	e.POST("/collections/:id/publish", s.publishCollectionPage)
 	e.GET("/network", s.networkPage)
 
+	// Withdraw, delete and remove, each behind a confirmation step (pages_undo.go).
+	s.undoRoutes(e)
+
 	// District admins.
 	e.GET("/admin/tokens", s.tokensPage)
 	e.POST("/admin/tokens", s.createTokenPage)
