@@ -141,7 +141,8 @@ func BenchmarkQuery(b *testing.B) {
 				b.ReportMetric(float64(st.P50.Microseconds())/1000, "p50-ms")
 				b.ReportMetric(float64(st.P99.Microseconds())/1000, "p99-ms")
 				b.ReportMetric(st.QPS, "queries/s")
-				b.Logf("%d practices: %s", n, st)
+				b.ReportMetric(float64(st.CPUPerQuery.Nanoseconds())/1e6, "cpu-ms/query")
+				b.Logf("%d practices: %s\n  slowest:%s", n, st, st.SlowestReport())
 			})
 		}
 	}
@@ -183,7 +184,8 @@ func BenchmarkCold(b *testing.B) {
 			}
 			b.ReportMetric(float64(cold.P99.Microseconds())/1000, "cold-p99-ms")
 			b.ReportMetric(float64(warm.P99.Microseconds())/1000, "warm-p99-ms")
-			b.Logf("%d practices, after restart: cold %s", n, cold)
+			b.ReportMetric(float64(cold.CPUPerQuery.Nanoseconds())/1e6, "cold-cpu-ms/query")
+			b.Logf("%d practices, after restart: cold %s\n  slowest:%s", n, cold, cold.SlowestReport())
 			b.Logf("%d practices, the same queries again: warm %s", n, warm)
 		})
 	}
