@@ -12,6 +12,9 @@ import (
 // saturation makes higher counts matter little). Most terms of short fields have one layer.
 type postings struct {
 	layers []*roaring.Bitmap
+	// tfs, for the pseudo-field fieldTF only: the term's frequency in each text field of each
+	// document of layers[0], in its ascending order (segmentFrequencies).
+	tfs []uint32
 }
 
 const maxLayers = 4
@@ -25,7 +28,7 @@ func (p *postings) size() int64 {
 	for _, l := range p.layers {
 		n += int64(l.GetSizeInBytes()) + 48
 	}
-	return n
+	return n + 4*int64(len(p.tfs))
 }
 
 // boundedCache maps keys to postings within a byte budget, with two generations instead of an LRU
