@@ -33,7 +33,8 @@ import (
 // summed, saturated (k1 = 1.2) and multiplied by the term's idf. Each typed word is scored exactly
 // (×1); its typo candidates at ×0.3 (one edit) or ×0.15 (two edits) and the terms of a synonym at
 // ×0.8, so an exact match always outscores the same match through a typo or a synonym. Term
-// frequencies come from the same cached bitmaps, one per frequency level (cache.go).
+// frequencies per field (up to 4) are read once per segment and term, packed into one word per
+// document, and cached beside the postings (segmentFrequencies).
 //
 // Two adjustments follow, both multiplicative and bounded so that they reorder near-equal text
 // matches and never lift a weak one over a strong one:
