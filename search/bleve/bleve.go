@@ -50,9 +50,9 @@
 //  4. One pass over the accepted documents applies the evidence prior and keeps the best in a bounded
 //     heap; phrase credit re-ranks the best 50.
 //
-// Not done, measured as not worth it here: bounding the scored set of a broad query (WAND or
-// max-score). Every match of an AND query holds every query word, so a per-term bound (its idf) does
-// not separate candidates; only the per-field frequencies do, and reading them is the pass itself.
+// Not done: bounding the scored set of a broad query (WAND or max-score). Every match of an AND
+// query holds every query word, so a per-term bound (its idf) does not separate candidates; only the
+// per-field frequencies do, and reading them is the pass itself. (Reasoned, not measured.)
 //
 // Caches are bounded (Config.CacheBytes, default DefaultCacheBytes, plus 4 MB of typo candidates) and
 // reported as metrics (metrics.go).
