@@ -22,11 +22,12 @@ const (
 
 func (x *Index) rerank(c []cand, p *plan, less func(a, b cand) bool) []cand {
 	rows := x.tbl.rows
+	masks, n := phraseMasks(p.phrase), len(p.phrase)
 	for i := range c {
 		d := rows[c[i].ord].doc
-		credit := phraseTitle*pairShare(d.Title, p.phrase) + phraseSummary*pairShare(d.Summary, p.phrase)
+		credit := phraseTitle*pairShare(d.Title, masks, n) + phraseSummary*pairShare(d.Summary, masks, n)
 		if len(d.Standards) > 0 {
-			credit += phraseStandards * pairShare(strings.Join(d.Standards, " "), p.phrase)
+			credit += phraseStandards * pairShare(strings.Join(d.Standards, " "), masks, n)
 		}
 		c[i].score *= 1 + credit
 	}
@@ -42,32 +43,48 @@ func (x *Index) rerank(c []cand, p *plan, less func(a, b cand) bool) []cand {
 	return c
 }
 
-// pairShare is the share of consecutive pairs of query words (each a set of accepted forms) found
-// next to each other, in order, in text (stop words skipped). It scans text once without
-// allocating: each word of text sets the bits of the query positions it matches, and a pair (i,
-// i+1) is found when the previous word matched i and this one i+1.
-func pairShare(text string, words []map[string]bool) float64 {
+// phraseMasks maps each accepted form of a query word to the bits of the query positions it fills
+// (words, in order, each a set of accepted forms): one map read per word of a text instead of one per
+// query position.
+func phraseMasks(words []map[string]bool) map[string]uint64 {
 	if len(words) < 2 || len(words) > 64 {
+		return nil
+	}
+	m := map[string]uint64{}
+	for q, forms := range words {
+		for f := range forms {
+			m[f] |= 1 << uint(q)
+		}
+	}
+	return m
+}
+
+// pairShare is the share of consecutive pairs of the n query words (masks: phraseMasks) found next
+// to each other, in order, in text (stop words skipped). It scans text once without allocating:
+// each word of text sets the bits of the query positions it matches, and a pair (i, i+1) is found
+// when the previous word matched i and this one i+1.
+func pairShare(text string, masks map[string]uint64, n int) float64 {
+	if n < 2 || n > 64 || masks == nil {
 		return 0
 	}
 	var lower [64]byte
 	var prev, found uint64
 	for i := 0; i < len(text); {
-		r, n := utf8.DecodeRuneInString(text[i:])
+		r, size := utf8.DecodeRuneInString(text[i:])
 		if !unicode.IsLetter(r) && !unicode.IsDigit(r) {
-			i += n
+			i += size
 			continue
 		}
 		start := i
 		for i < len(text) {
-			r, n := utf8.DecodeRuneInString(text[i:])
+			r, size := utf8.DecodeRuneInString(text[i:])
 			if !unicode.IsLetter(r) && !unicode.IsDigit(r) {
 				break
 			}
-			i += n
+			i += size
 		}
 		w := text[start:i]
-		var key string
+		var cur uint64
 		if len(w) <= len(lower) && isASCII(w) {
 			b := lower[:len(w)]
 			for j := 0; j < len(w); j++ {
@@ -80,30 +97,18 @@ func pairShare(text string, words []map[string]bool) float64 {
 			if stopWord[string(b)] {
 				continue
 			}
-			var cur uint64
-			for q, forms := range words {
-				if forms[string(b)] {
-					cur |= 1 << uint(q)
-				}
+			cur = masks[string(b)]
+		} else {
+			key := strings.ToLower(w)
+			if stopWord[key] {
+				continue
 			}
-			found |= (prev << 1) & cur
-			prev = cur
-			continue
-		}
-		key = strings.ToLower(w)
-		if stopWord[key] {
-			continue
-		}
-		var cur uint64
-		for q, forms := range words {
-			if forms[key] {
-				cur |= 1 << uint(q)
-			}
+			cur = masks[key]
 		}
 		found |= (prev << 1) & cur
 		prev = cur
 	}
-	return float64(bits.OnesCount64(found)) / float64(len(words)-1)
+	return float64(bits.OnesCount64(found)) / float64(n-1)
 }
 
 func isASCII(s string) bool {
