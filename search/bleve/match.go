@@ -389,10 +389,15 @@ const (
 func scratch(n int) *[]float32 {
 	sp := scorePool.Get().(*[]float32)
 	if len(*sp) < n {
-		*sp = make([]float32, n)
+		*sp = make([]float32, grown(n))
 	}
 	return sp
 }
+
+// grown is the length to allocate for per-document scratch of n documents: an eighth more, because
+// each write adds documents (a replaced one keeps its old number until a merge), and scratch sized
+// exactly would be allocated again by the first query after every write.
+func grown(n int) int { return n + n/8 + 64 }
 
 // hitInfo is what scoring needs of a matching document, copied from its table row once by the
 // filter pass into an array indexed by document number: the scoring passes then read a small dense
@@ -415,8 +420,8 @@ type hitScratch struct {
 func getHitScratch(n int) *hitScratch {
 	h := hitPool.Get().(*hitScratch)
 	if len(h.info) < n {
-		h.info = make([]hitInfo, n)
-		h.set = make([]uint64, (n+63)/64)
+		h.info = make([]hitInfo, grown(n))
+		h.set = make([]uint64, (len(h.info)+63)/64)
 	}
 	h.hits = h.hits[:0]
 	return h
@@ -505,7 +510,7 @@ func (x *Index) match(ctx context.Context, snap *scorch.IndexSnapshot, p *plan, 
 	if result.IsEmpty() && len(cbs) >= relaxWords {
 		cp := countPool.Get().(*[]uint8)
 		if len(*cp) < len(ords) {
-			*cp = make([]uint8, len(ords))
+			*cp = make([]uint8, grown(len(ords)))
 		}
 		counts = (*cp)[:len(ords)]
 		defer func() {
