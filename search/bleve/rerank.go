@@ -1,6 +1,7 @@
 package bleve
 
 import (
+	"maps"
 	"math/bits"
 	"slices"
 	"strings"
@@ -43,27 +44,45 @@ func (x *Index) rerank(c []cand, p *plan, less func(a, b cand) bool) []cand {
 	return c
 }
 
-// phraseMasks maps each accepted form of a query word to the bits of the query positions it fills
-// (words, in order, each a set of accepted forms): one map read per word of a text instead of one per
-// query position.
-func phraseMasks(words []map[string]bool) map[string]uint64 {
+// phraseWord is what a word of a text means for phrase credit: the query positions it fills, or that
+// it is a stop word (skipped, as the analyzer skips it).
+type phraseWord struct {
+	mask uint64
+	stop bool
+}
+
+// phraseMasks maps each accepted form of a query word (words, in order, each a set of accepted forms)
+// to the query positions it fills, and each stop word to stop: one map read per word of a text,
+// instead of one per query position plus the stop-word check.
+func phraseMasks(words []map[string]bool) map[string]phraseWord {
 	if len(words) < 2 || len(words) > 64 {
 		return nil
 	}
-	m := map[string]uint64{}
+	m := maps.Clone(stopPhraseWords)
 	for q, forms := range words {
 		for f := range forms {
-			m[f] |= 1 << uint(q)
+			if !m[f].stop {
+				m[f] = phraseWord{mask: m[f].mask | 1<<uint(q)}
+			}
 		}
 	}
 	return m
 }
 
+// stopPhraseWords is every stop word as a phraseWord, the start of each query's map.
+var stopPhraseWords = func() map[string]phraseWord {
+	m := make(map[string]phraseWord, len(stopWord))
+	for w := range stopWord {
+		m[w] = phraseWord{stop: true}
+	}
+	return m
+}()
+
 // pairShare is the share of consecutive pairs of the n query words (masks: phraseMasks) found next
 // to each other, in order, in text (stop words skipped). It scans text once without allocating:
 // each word of text sets the bits of the query positions it matches, and a pair (i, i+1) is found
 // when the previous word matched i and this one i+1.
-func pairShare(text string, masks map[string]uint64, n int) float64 {
+func pairShare(text string, masks map[string]phraseWord, n int) float64 {
 	if n < 2 || n > 64 || masks == nil {
 		return 0
 	}
@@ -84,7 +103,7 @@ func pairShare(text string, masks map[string]uint64, n int) float64 {
 			i += size
 		}
 		w := text[start:i]
-		var cur uint64
+		var pw phraseWord
 		if len(w) <= len(lower) && isASCII(w) {
 			b := lower[:len(w)]
 			for j := 0; j < len(w); j++ {
@@ -94,19 +113,15 @@ func pairShare(text string, masks map[string]uint64, n int) float64 {
 				}
 				b[j] = c
 			}
-			if stopWord[string(b)] {
-				continue
-			}
-			cur = masks[string(b)]
+			pw = masks[string(b)]
 		} else {
-			key := strings.ToLower(w)
-			if stopWord[key] {
-				continue
-			}
-			cur = masks[key]
+			pw = masks[strings.ToLower(w)]
 		}
-		found |= (prev << 1) & cur
-		prev = cur
+		if pw.stop {
+			continue
+		}
+		found |= (prev << 1) & pw.mask
+		prev = pw.mask
 	}
 	return float64(bits.OnesCount64(found)) / float64(n-1)
 }
