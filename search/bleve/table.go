@@ -167,14 +167,6 @@ func (t *table) subLens(r *row) {
 	}
 }
 
-func (r *row) bodyLen() int {
-	n := 0
-	for _, l := range r.lens {
-		n += int(l)
-	}
-	return n
-}
-
 // avgBody is the mean length of the body (all text fields) over live documents (at least 1).
 func (t *table) avgBody() float64 {
 	n := int64(0)
