@@ -184,6 +184,8 @@ func newTermCache(budget int64) *termCache {
 	return &termCache{seg: newBoundedCache[segTerm](budget*2/3, size), glob: newBoundedCache[snapTerm](budget/3, size)}
 }
 
+// segmentPostings reads the postings of t in seg: for the body field, the documents holding the
+// term; for fieldTF, its packed per-field frequencies.
 func segmentPostings(seg segment.Segment, t term) (*postings, error) {
 	if t.field == fieldTF {
 		return segmentFrequencies(seg, t.text)
@@ -192,9 +194,8 @@ func segmentPostings(seg segment.Segment, t term) (*postings, error) {
 	if err != nil || pl == nil {
 		return emptyPostings, err
 	}
-	freq := t.field != fieldBody
-	layers := []*roaring.Bitmap{roaring.New()}
-	it := pl.Iterator(freq, false, false, nil)
+	docs := roaring.New()
+	it := pl.Iterator(false, false, false, nil)
 	for {
 		p, err := it.Next()
 		if err != nil {
@@ -203,20 +204,10 @@ func segmentPostings(seg segment.Segment, t term) (*postings, error) {
 		if p == nil {
 			break
 		}
-		n := uint32(p.Number())
-		layers[0].Add(n)
-		if freq {
-			for l := 1; l < min(int(p.Frequency()), maxLayers); l++ {
-				if l == len(layers) {
-					layers = append(layers, roaring.New())
-				}
-				layers[l].Add(n)
-			}
-		}
+		docs.Add(uint32(p.Number()))
 	}
-	for _, l := range layers {
-		l.RunOptimize()
-	}
+	docs.RunOptimize()
+	layers := []*roaring.Bitmap{docs}
 	return &postings{layers: layers}, nil
 }
 
