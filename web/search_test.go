@@ -1,7 +1,12 @@
 package web_test
 
 import (
+	"bytes"
+	"compress/gzip"
+	"encoding/json"
+	"io"
 	"net/url"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -66,6 +71,35 @@ func TestSearchOverHTTP(t *testing.T) {
 	}
 	if res["facets"] == nil || res["total"] == nil || res["took_ms"] == nil || res["per_page"] == nil {
 		t.Fatalf("response shape: %v", res)
+	}
+	// Compressed when the client accepts it (at the fastest level, web/server.go), to the same JSON.
+	plain := n.do("teacher", "GET", "/api/v1/search?"+q, nil, "Accept-Encoding", "identity")
+	zipped := n.do("teacher", "GET", "/api/v1/search?"+q, nil, "Accept-Encoding", "gzip")
+	if len(plain.body) < 1024 {
+		t.Fatalf("a search answer of %d bytes is below the compression threshold; the check needs more", len(plain.body))
+	}
+	if plain.header.Get("Content-Encoding") != "" || zipped.header.Get("Content-Encoding") != "gzip" {
+		t.Fatalf("Content-Encoding: %q without gzip, %q with", plain.header.Get("Content-Encoding"), zipped.header.Get("Content-Encoding"))
+	}
+	zr, err := gzip.NewReader(bytes.NewReader(zipped.body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	unzipped, err := io.ReadAll(zr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var a, b map[string]any
+	if err := json.Unmarshal(plain.body, &a); err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(unzipped, &b); err != nil {
+		t.Fatalf("gzipped answer: %v", err)
+	}
+	delete(a, "took_ms")
+	delete(b, "took_ms")
+	if !reflect.DeepEqual(a, b) {
+		t.Fatalf("gzipped answer differs:\n%s\n%s", plain.body, unzipped)
 	}
 	// Anonymous callers see public practices only; nobody sees a draft.
 	res = n.searchUntil("", "q=fraction", func(m map[string]any) bool { return hasTitle(m, "Public fraction strips") })

@@ -2,6 +2,7 @@ package corpus
 
 import (
 	"fmt"
+	"strconv"
 	"strings"
 
 	"github.com/brightspots-nic/brightspots/practices"
@@ -29,14 +30,16 @@ func (t topic) standards(grade string) []string {
 		case grade == "PK":
 		default:
 			gg := g
-			if len(grade) == 2 && grade >= "09" {
+			// Grades are compared as numbers: as strings, "KG" sorts after "09" and a kindergarten
+			// practice would get a high-school code.
+			if n, err := strconv.Atoi(grade); err == nil && n >= 9 {
 				switch {
 				case strings.HasPrefix(p, "CCSS.MATH.CONTENT."):
 					// High-school math codes are by conceptual category (HSA, HSF …), not grade: a
 					// grade-templated code has no high-school form, so use the quantities standard.
 					out = append(out, "CCSS.MATH.CONTENT.HSN.Q.A.1")
 					continue
-				case len(p) > 4 && p[:4] == "CCSS" && grade <= "10":
+				case len(p) > 4 && p[:4] == "CCSS" && n <= 10:
 					gg = "9-10"
 				case len(p) > 4 && p[:4] == "CCSS":
 					gg = "11-12"

@@ -141,7 +141,9 @@ func BenchmarkQuery(b *testing.B) {
 				b.ReportMetric(float64(st.P50.Microseconds())/1000, "p50-ms")
 				b.ReportMetric(float64(st.P99.Microseconds())/1000, "p99-ms")
 				b.ReportMetric(st.QPS, "queries/s")
-				b.Logf("%d practices: %s", n, st)
+				b.ReportMetric(float64(st.CPUPerQuery.Nanoseconds())/1e6, "cpu-ms/query")
+				b.Logf("%d practices: %s\n  slowest:%s", n, st, st.SlowestReport())
+				logCaches(b, idx)
 			})
 		}
 	}
@@ -183,7 +185,8 @@ func BenchmarkCold(b *testing.B) {
 			}
 			b.ReportMetric(float64(cold.P99.Microseconds())/1000, "cold-p99-ms")
 			b.ReportMetric(float64(warm.P99.Microseconds())/1000, "warm-p99-ms")
-			b.Logf("%d practices, after restart: cold %s", n, cold)
+			b.ReportMetric(float64(cold.CPUPerQuery.Nanoseconds())/1e6, "cold-cpu-ms/query")
+			b.Logf("%d practices, after restart: cold %s\n  slowest:%s", n, cold, cold.SlowestReport())
 			b.Logf("%d practices, the same queries again: warm %s", n, warm)
 		})
 	}
@@ -259,10 +262,14 @@ func BenchmarkHeapGrowth(b *testing.B) {
 			growth := (float64(after) - float64(before)) / (1 << 20)
 			b.ReportMetric(growth, "heap-growth-MB")
 			b.Logf("heap %0.1f MB → %0.1f MB (growth %+.1f MB)", float64(before)/(1<<20), float64(after)/(1<<20), growth)
-			for name, s := range idx.CacheStats() {
-				b.Logf("cache %-17s %7d entries %6.1f MB of %5.1f MB; %d hits, %d misses, %d evicted",
-					name, s.Entries, float64(s.Bytes)/(1<<20), float64(s.Budget)/(1<<20), s.Hits, s.Misses, s.Evictions)
-			}
+			logCaches(b, idx)
 		})
+	}
+}
+
+func logCaches(b *testing.B, idx *bleve.Index) {
+	for name, s := range idx.CacheStats() {
+		b.Logf("cache %-17s %7d entries %6.1f MB of %5.1f MB; %d hits, %d misses, %d evicted",
+			name, s.Entries, float64(s.Bytes)/(1<<20), float64(s.Budget)/(1<<20), s.Hits, s.Misses, s.Evictions)
 	}
 }

@@ -4,8 +4,8 @@
 // bleve keeps the text: analysis, the term dictionaries (with their Levenshtein automata for typo
 // tolerance), the postings, persistence. Query evaluation runs on roaring bitmaps of those postings
 // (match.go): each term's postings become bitmaps once per immutable index segment and are cached,
-// so a query is a few bitmap ANDs and ORs plus one pass per scored term and field that adds its
-// weight to the documents holding it. Everything after the match — the visibility and other filters,
+// so a query is a few bitmap ANDs and ORs, one filter pass over the matches and one pass per scored
+// term over the matches that passed (see "What a query costs" below). Everything after the match — the visibility and other filters,
 // the four facet counts, sorting by relevance, date or effect, paging, snippets — runs over a table
 // of small integers kept in memory beside bleve (table.go). bleve's own searchers, facets and sorts
 // read postings and doc values hit by hit, which is what made a broad query with three facets take a
@@ -20,14 +20,39 @@
 // Why bitmaps and not bleve's searchers for scoring: bleve's BM25 path (BM25Baseline, kept for the
 // benchmark) scores hit by hit through its searchers, which is the cost the bitmaps removed; and the
 // ranking we want (per-field BM25F with field weights, typo and synonym weights, an evidence prior,
-// matching a question by most of its words) is not what its match query scores. Term frequencies come
-// from the same postings, as one bitmap per frequency level (1, 2, 3, 4+), so scoring stays a few
-// bitmap passes. The price is a dependency on scorch's segment API (IndexSnapshot.Segments, a
-// segment's dictionary and postings, its deleted documents): per-segment caching is what makes a query
-// right after a write cheap (only the new, small segment is read), and bleve's public IndexReader has
-// no per-segment view. Upgrading bleve therefore means re-running this package's tests and
-// benchmarks; the code touching scorch is confined to match.go (postings per segment), query.go
-// (document numbers to rows, typo candidates) and load in this file.
+// matching a question by most of its words) is not what its match query scores. The price is a
+// dependency on scorch's segment API (IndexSnapshot.Segments, a segment's dictionary and postings,
+// its deleted documents): per-segment caching is what makes a query right after a write cheap (only
+// the new, small segment is read), and bleve's public IndexReader has no per-segment view. Upgrading
+// bleve therefore means re-running this package's tests and benchmarks; the code touching scorch is
+// confined to match.go (postings per segment), query.go (document numbers to rows, typo candidates)
+// and load in this file.
+//
+// What a query costs, and why it is laid out this way (issue 17). On 2 cores, the p99 of 16 clients
+// is set by the CPU of the broadest queries of the mix (tens of thousands of matches): the others
+// queue behind them. So the work per match is kept to a few passes over dense arrays:
+//
+//  1. Matching: bitmap ANDs and ORs of the cached body postings (per segment, then per snapshot in
+//     global numbers).
+//  2. One filter pass over the matches, in document order: the one read of each match's table row
+//     (its first cache line holds everything this pass needs, table.go) applies the filters, counts
+//     the facets and the total, and copies the field lengths and evidence rank into a dense array by
+//     document number. Only what passes is scored: a query filtered to one district scores a twelfth
+//     of what it matched.
+//  3. One scoring pass per scored term over its documents that passed. A term's frequencies in the
+//     seven fields are read once per segment, packed three bits per field into one word per document
+//     (segmentFrequencies; capped at 4, where BM25's saturation makes more matter little), and cached
+//     beside the postings; a document's BM25F term score is then a handful of multiply-adds. The pass
+//     walks the term's postings against a bitset of the accepted documents, or, when those are few
+//     against the term's postings, looks each one up by rank. Before this, each scored term was one
+//     bitmap AND and pass per (field, frequency level) over every text match, filtered or not, each
+//     reading the row: ~30 passes for a three-word query. Scores are bit-for-bit what that computed.
+//  4. One pass over the accepted documents applies the evidence prior and keeps the best in a bounded
+//     heap; phrase credit re-ranks the best 50.
+//
+// Not done: bounding the scored set of a broad query (WAND or max-score). Every match of an AND
+// query holds every query word, so a per-term bound (its idf) does not separate candidates; only the
+// per-field frequencies do, and reading them is the pass itself. (Reasoned, not measured.)
 //
 // Caches are bounded (Config.CacheBytes, default DefaultCacheBytes, plus 4 MB of typo candidates) and
 // reported as metrics (metrics.go).

@@ -7,11 +7,15 @@ import (
 	"github.com/RoaringBitmap/roaring/v2"
 )
 
-// postings are the documents holding a term in one field, as bitmaps by term frequency:
-// layers[i] holds the documents where the term occurs more than i times (up to maxLayers; BM25's
-// saturation makes higher counts matter little). Most terms of short fields have one layer.
+// postings are a term's postings as queries read them: the documents holding it in the body
+// (layers[0]: which documents hold it anywhere), and for the pseudo-field fieldTF also its packed
+// per-field frequencies (tfs). (Before the packed frequencies, scoring read one bitmap per field and
+// frequency level: layers[i] held the documents with more than i occurrences.)
 type postings struct {
 	layers []*roaring.Bitmap
+	// tfs, for the pseudo-field fieldTF only: the term's frequency in each text field of each
+	// document of layers[0], in its ascending order (segmentFrequencies).
+	tfs []uint32
 }
 
 const maxLayers = 4
@@ -25,7 +29,7 @@ func (p *postings) size() int64 {
 	for _, l := range p.layers {
 		n += int64(l.GetSizeInBytes()) + 48
 	}
-	return n
+	return n + 4*int64(len(p.tfs))
 }
 
 // boundedCache maps keys to postings within a byte budget, with two generations instead of an LRU

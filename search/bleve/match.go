@@ -33,7 +33,8 @@ import (
 // summed, saturated (k1 = 1.2) and multiplied by the term's idf. Each typed word is scored exactly
 // (×1); its typo candidates at ×0.3 (one edit) or ×0.15 (two edits) and the terms of a synonym at
 // ×0.8, so an exact match always outscores the same match through a typo or a synonym. Term
-// frequencies come from the same cached bitmaps, one per frequency level (cache.go).
+// frequencies per field (up to 4) are read once per segment and term, packed into one word per
+// document, and cached beside the postings (segmentFrequencies).
 //
 // Two adjustments follow, both multiplicative and bounded so that they reorder near-equal text
 // matches and never lift a weak one over a strong one:
@@ -183,24 +184,18 @@ func newTermCache(budget int64) *termCache {
 	return &termCache{seg: newBoundedCache[segTerm](budget*2/3, size), glob: newBoundedCache[snapTerm](budget/3, size)}
 }
 
+// segmentPostings reads the postings of t in seg: for the body field, the documents holding the
+// term; for fieldTF, its packed per-field frequencies.
 func segmentPostings(seg segment.Segment, t term) (*postings, error) {
-	d, err := seg.Dictionary(t.field)
-	if err != nil {
-		return nil, fmt.Errorf("search/bleve: dictionary %s: %w", t.field, err)
+	if t.field == fieldTF {
+		return segmentFrequencies(seg, t.text)
 	}
-	if d == nil {
-		return emptyPostings, nil
+	pl, err := postingsList(seg, t.field, t.text)
+	if err != nil || pl == nil {
+		return emptyPostings, err
 	}
-	pl, err := d.PostingsList([]byte(t.text), nil, nil)
-	if err != nil {
-		return nil, fmt.Errorf("search/bleve: postings of %s: %w", t.text, err)
-	}
-	if pl == nil {
-		return emptyPostings, nil
-	}
-	freq := t.field != fieldBody
-	layers := []*roaring.Bitmap{roaring.New()}
-	it := pl.Iterator(freq, false, false, nil)
+	docs := roaring.New()
+	it := pl.Iterator(false, false, false, nil)
 	for {
 		p, err := it.Next()
 		if err != nil {
@@ -209,21 +204,100 @@ func segmentPostings(seg segment.Segment, t term) (*postings, error) {
 		if p == nil {
 			break
 		}
-		n := uint32(p.Number())
-		layers[0].Add(n)
-		if freq {
-			for l := 1; l < min(int(p.Frequency()), maxLayers); l++ {
-				if l == len(layers) {
-					layers = append(layers, roaring.New())
-				}
-				layers[l].Add(n)
+		docs.Add(uint32(p.Number()))
+	}
+	docs.RunOptimize()
+	layers := []*roaring.Bitmap{docs}
+	return &postings{layers: layers}, nil
+}
+
+// postingsList is the postings of text in one field of seg, nil if none.
+func postingsList(seg segment.Segment, field, text string) (segment.PostingsList, error) {
+	d, err := seg.Dictionary(field)
+	if err != nil {
+		return nil, fmt.Errorf("search/bleve: dictionary %s: %w", field, err)
+	}
+	if d == nil {
+		return nil, nil
+	}
+	pl, err := d.PostingsList([]byte(text), nil, nil)
+	if err != nil {
+		return nil, fmt.Errorf("search/bleve: postings of %s: %w", text, err)
+	}
+	if pl == nil || pl.Count() == 0 {
+		return nil, nil
+	}
+	return pl, nil
+}
+
+// fieldTF is the cache's pseudo-field for a term's packed per-field frequencies (segmentFrequencies);
+// no bleve field has this name.
+const fieldTF = "\x00tf"
+
+// tfBits is the width of one field's term frequency in a packed word: frequencies are capped at
+// maxLayers (4), as the layered bitmaps capped them.
+const tfBits = 3
+
+const _ = uint(32 - tfBits*maxTextFields) // compile-time check: the packed frequencies fit a uint32
+
+// segmentFrequencies reads, for every document of seg holding text in its body, the term's
+// frequency in each text field, min(frequency, maxLayers), packed tfBits per field in textFields
+// order: postings.tfs[i] belongs to the i-th document of layers[0] (ascending). Scoring a term is
+// then one pass over its documents instead of one per (field, frequency level).
+func segmentFrequencies(seg segment.Segment, text string) (*postings, error) {
+	body, err := segmentPostings(seg, term{fieldBody, text})
+	if err != nil {
+		return nil, err
+	}
+	docs := body.docs()
+	nums := docs.ToArray()
+	tfs := make([]uint32, len(nums))
+	for fi := range textFields {
+		pl, err := postingsList(seg, textFields[fi].name, text)
+		if err != nil {
+			return nil, err
+		}
+		if pl == nil {
+			continue
+		}
+		it := pl.Iterator(true, false, false, nil)
+		j := 0
+		for {
+			p, err := it.Next()
+			if err != nil {
+				return nil, fmt.Errorf("search/bleve: postings of %s: %w", text, err)
+			}
+			if p == nil {
+				break
+			}
+			// A field's documents are among the body's (the body is every field), both ascending.
+			n := uint32(p.Number())
+			for j < len(nums) && nums[j] < n {
+				j++
+			}
+			if j == len(nums) {
+				break
+			}
+			if nums[j] == n {
+				tfs[j] |= uint32(min(p.Frequency(), maxLayers)) << (tfBits * fi)
 			}
 		}
 	}
-	for _, l := range layers {
-		l.RunOptimize()
+	return &postings{layers: []*roaring.Bitmap{docs}, tfs: tfs}, nil
+}
+
+// local returns the postings of t in one segment, in the segment's numbers, from the cache.
+func (b *termCache) local(seg segment.Segment, t term) (*postings, error) {
+	k := segTerm{seg, t}
+	if p, ok := b.seg.get(k); ok {
+		return p, nil
 	}
-	return &postings{layers: layers}, nil
+	p, err := segmentPostings(seg, t)
+	if err != nil {
+		return nil, err
+	}
+	b.seg.put(k, p)
+	return p, nil
 }
 
 // get returns the global postings of t in snap. The result is shared: never modify it.
@@ -243,14 +317,9 @@ func (b *termCache) get(snap *scorch.IndexSnapshot, t term) (*postings, error) {
 	var offset uint64
 	for _, ss := range snap.Segments() {
 		seg := ss.Segment()
-		k := segTerm{seg, t}
-		local, ok := b.seg.get(k)
-		if !ok {
-			var err error
-			if local, err = segmentPostings(seg, t); err != nil {
-				return nil, err
-			}
-			b.seg.put(k, local)
+		local, err := b.local(seg, t)
+		if err != nil {
+			return nil, err
 		}
 		del := ss.Deleted()
 		for l, bm := range local.layers {
@@ -295,6 +364,7 @@ func (b *termCache) get(snap *scorch.IndexSnapshot, t term) (*postings, error) {
 var (
 	scorePool = sync.Pool{New: func() any { return new([]float32) }}
 	countPool = sync.Pool{New: func() any { return new([]uint8) }}
+	hitPool   = sync.Pool{New: func() any { return new(hitScratch) }}
 )
 
 // questionWords is the number of clauses from which a query is taken for a question: documents
@@ -310,15 +380,72 @@ const (
 func scratch(n int) *[]float32 {
 	sp := scorePool.Get().(*[]float32)
 	if len(*sp) < n {
-		*sp = make([]float32, n)
+		*sp = make([]float32, grown(n))
 	}
 	return sp
 }
 
-// match evaluates the plan over snap and calls fn for every matching document with its score; it
-// returns how many matches fn accepted.
+// grown is the length to allocate for per-document scratch of n documents: an eighth more, because
+// each write adds documents (a replaced one keeps its old number until a merge), and scratch sized
+// exactly would be allocated again by the first query after every write.
+func grown(n int) int { return n + n/8 + 64 }
+
+// hitInfo is what scoring needs of a matching document, copied from its table row once by the
+// filter pass into an array indexed by document number: the scoring passes then read a small dense
+// array instead of the rows (~150 bytes each, in ordinal order), whose cache misses were a third of a
+// broad query's time.
+type hitInfo struct {
+	lens [maxTextFields]uint16
+	rank int8
+}
+
+// hitScratch is one query's per-document scratch, indexed by document number and pooled: the set of
+// accepted documents as a bitset and their hitInfo. Only the entries of accepted documents are
+// written (and read), so neither needs clearing beyond the bits set.
+type hitScratch struct {
+	set  []uint64
+	info []hitInfo
+	hits []uint32
+}
+
+func getHitScratch(n int) *hitScratch {
+	h := hitPool.Get().(*hitScratch)
+	if len(h.info) < n {
+		h.info = make([]hitInfo, grown(n))
+		h.set = make([]uint64, (len(h.info)+63)/64)
+	}
+	h.hits = h.hits[:0]
+	return h
+}
+
+func (h *hitScratch) release() {
+	for _, d := range h.hits {
+		h.set[d>>6] = 0
+	}
+	if cap(h.hits) > 1<<16 {
+		h.hits = nil // a rare very broad query does not keep its list
+	}
+	hitPool.Put(h)
+}
+
+func (h *hitScratch) has(d uint32) bool { return h.set[d>>6]&(1<<(d&63)) != 0 }
+
+// smallShare: a term's documents are looked up one by one (rank in the term's postings) for each
+// accepted document rather than scanned whole when the accepted documents are fewer than this
+// share of them.
+const smallShare = 16
+
+// match evaluates the plan over snap. Every document matching the text is offered to accept (the
+// query's filters and facet counts) once; the accepted ones are scored and passed to emit with their
+// score. It returns how many were accepted.
+//
+// Filters run before scoring, so a filtered query scores only what it returns; and each scored term
+// is one pass over its documents with their per-field frequencies packed in one word
+// (segmentFrequencies), rather than one pass per (field, frequency level): the score of every
+// document is bit-for-bit what the per-field passes computed (same float32 operations in the same
+// order).
 func (x *Index) match(ctx context.Context, snap *scorch.IndexSnapshot, p *plan, ords []int32,
-	fn func(ord int32, score float64) bool) (int, error) {
+	accept func(ord int32) bool, emit func(ord int32, score float64)) (int, error) {
 	bodyDocs := func(t string) (*roaring.Bitmap, error) {
 		pl, err := x.terms.get(snap, term{fieldBody, t})
 		if err != nil {
@@ -374,7 +501,7 @@ func (x *Index) match(ctx context.Context, snap *scorch.IndexSnapshot, p *plan, 
 	if result.IsEmpty() && len(cbs) >= relaxWords {
 		cp := countPool.Get().(*[]uint8)
 		if len(*cp) < len(ords) {
-			*cp = make([]uint8, len(ords))
+			*cp = make([]uint8, grown(len(ords)))
 		}
 		counts = (*cp)[:len(ords)]
 		defer func() {
@@ -390,35 +517,43 @@ func (x *Index) match(ctx context.Context, snap *scorch.IndexSnapshot, p *plan, 
 		return 0, err
 	}
 
-	sp, ap := scratch(len(ords)), scratch(len(ords))
-	defer scorePool.Put(sp)
-	defer scorePool.Put(ap)
-	scores, acc := (*sp)[:len(ords)], (*ap)[:len(ords)]
+	// The filter pass: the one read of each matching document's row.
 	rows := x.tbl.rows
+	hs := getHitScratch(len(ords))
+	defer hs.release()
+	buf := make([]uint32, 256)
+	it := result.ManyIterator()
+	for k := it.NextMany(buf); k > 0; k = it.NextMany(buf) {
+		for _, d := range buf[:k] {
+			if int(d) >= len(ords) {
+				continue
+			}
+			o := ords[d]
+			if o < 0 || !accept(o) {
+				continue
+			}
+			r := &rows[o]
+			hs.info[d] = hitInfo{lens: r.lens, rank: r.rank}
+			hs.set[d>>6] |= 1 << (d & 63)
+			hs.hits = append(hs.hits, d)
+		}
+	}
+	hits, info := hs.hits, hs.info
+	if len(hits) == 0 {
+		return 0, nil
+	}
+
+	sp := scratch(len(ords))
+	defer scorePool.Put(sp)
+	scores := (*sp)[:len(ords)]
 	total := float64(x.tbl.live)
 	var invAvg [maxTextFields]float32
 	for i := range textFields {
 		invAvg[i] = float32(1 / x.tbl.avgLen(i))
 	}
-	buf := make([]uint32, 256)
-	nResult := result.GetCardinality()
-	each := func(bm *roaring.Bitmap, f func(d uint32)) {
-		var hits *roaring.Bitmap
-		if bm.GetCardinality() > nResult {
-			hits = roaring.And(result, bm)
-		} else {
-			hits = roaring.And(bm, result)
-		}
-		it := hits.ManyIterator()
-		for k := it.NextMany(buf); k > 0; k = it.NextMany(buf) {
-			for _, d := range buf[:k] {
-				if int(d) < len(ords) {
-					f(d)
-				}
-			}
-		}
-	}
+	var hitBits *roaring.Bitmap // the accepted documents as a bitmap, made when first needed
 	bodyB, bodyInvAvg := float32(0.75), float32(1/x.tbl.avgBody())
+	segs := snap.Segments()
 	for _, s := range p.scores {
 		docs, err := bodyDocs(s.text)
 		if err != nil {
@@ -432,63 +567,95 @@ func (x *Index) match(ctx context.Context, snap *scorch.IndexSnapshot, p *plan, 
 		c := float32(s.w * idf * (k1 + 1))
 		if !s.fields || idf < flatIDF {
 			// Body only, term frequency 1: typo candidates, and words most documents hold (their
-			// idf is too small for their frequencies to matter; this is most of the cost of a broad
-			// query otherwise).
-			each(docs, func(d uint32) {
-				o := ords[d]
-				if o < 0 {
-					return
+			// idf is too small for their frequencies to matter).
+			if hitBits == nil {
+				hitBits = roaring.New()
+				hitBits.AddMany(hits)
+			}
+			both := roaring.And(hitBits, docs)
+			bit := both.ManyIterator()
+			for k := bit.NextMany(buf); k > 0; k = bit.NextMany(buf) {
+				for _, d := range buf[:k] {
+					bodyLen := 0
+					for _, l := range info[d].lens {
+						bodyLen += int(l)
+					}
+					a := 1 / (1 - bodyB + bodyB*float32(bodyLen)*bodyInvAvg)
+					scores[d] += c * a / (k1 + a)
 				}
-				a := 1 / (1 - bodyB + bodyB*float32(rows[o].bodyLen())*bodyInvAvg)
-				scores[d] += c * a / (k1 + a)
-			})
+			}
 			continue
 		}
-		for fi := range textFields {
-			f := &textFields[fi]
-			pl, err := x.terms.get(snap, term{f.name, s.text})
-			if err != nil {
-				return 0, err
+		// BM25F: the field frequencies of each accepted document holding the term, from the
+		// packed per-segment frequencies. The document's weighted, length-normalised frequencies
+		// are summed field by field and level by level, as the per-field bitmaps summed them.
+		score := func(d uint32, packed uint32) {
+			lens := &info[d].lens
+			var a float32
+			for fi := range textFields {
+				tf := (packed >> (tfBits * fi)) & (1<<tfBits - 1)
+				if tf == 0 {
+					continue
+				}
+				f := &textFields[fi]
+				w, b := float32(f.weight), float32(f.b)
+				for range tf {
+					a += w / (1 - b + b*float32(lens[fi])*invAvg[fi])
+				}
 			}
-			w, b, ia := float32(f.weight), float32(f.b), invAvg[fi]
-			for _, layer := range pl.layers {
-				each(layer, func(d uint32) {
-					o := ords[d]
-					if o < 0 {
-						return
-					}
-					acc[d] += w / (1 - b + b*float32(rows[o].lens[fi])*ia)
-				})
-			}
-		}
-		each(docs, func(d uint32) {
-			a := acc[d]
-			acc[d] = 0
 			scores[d] += c * a / (k1 + a)
-		})
+		}
+		var offset uint64
+		few := uint64(len(hits))*smallShare < uint64(df)
+		lo := 0 // hits[lo:] are at or after this segment's first number
+		for _, ss := range segs {
+			seg := ss.Segment()
+			end := offset + seg.Count()
+			hi := lo
+			for hi < len(hits) && uint64(hits[hi]) < end {
+				hi++
+			}
+			if hi > lo {
+				tp, err := x.terms.local(seg, term{fieldTF, s.text})
+				if err != nil {
+					return 0, err
+				}
+				local := tp.docs()
+				if few {
+					for _, d := range hits[lo:hi] {
+						n := uint32(uint64(d) - offset)
+						if local.Contains(n) {
+							score(d, tp.tfs[local.Rank(n)-1])
+						}
+					}
+				} else {
+					i := 0
+					lit := local.ManyIterator()
+					for k := lit.NextMany(buf); k > 0; k = lit.NextMany(buf) {
+						for _, n := range buf[:k] {
+							if d := uint64(n) + offset; d < uint64(len(ords)) && hs.has(uint32(d)) {
+								score(uint32(d), tp.tfs[i])
+							}
+							i++
+						}
+					}
+				}
+			}
+			lo = hi
+			offset = end
+		}
 	}
 
-	accepted := 0
-	it := result.ManyIterator()
-	for k := it.NextMany(buf); k > 0; k = it.NextMany(buf) {
-		for _, d := range buf[:k] {
-			if int(d) >= len(ords) {
-				continue
-			}
-			sc := scores[d]
-			scores[d] = 0
-			if o := ords[d]; o >= 0 {
-				sc *= 1 + evidenceStep*float32(rows[o].rank)
-				if counts != nil {
-					sc *= float32(counts[d]) / float32(most)
-				}
-				if fn(o, float64(sc)) {
-					accepted++
-				}
-			}
+	for _, d := range hits {
+		sc := scores[d]
+		scores[d] = 0
+		sc *= 1 + evidenceStep*float32(info[d].rank)
+		if counts != nil {
+			sc *= float32(counts[d]) / float32(most)
 		}
+		emit(ords[d], float64(sc))
 	}
-	return accepted, nil
+	return len(hits), nil
 }
 
 func and(bms []*roaring.Bitmap) *roaring.Bitmap {

@@ -199,14 +199,15 @@ func (x *Index) Search(ctx context.Context, q search.Query) (search.Result, erro
 		}
 	default:
 		ords := x.ordinals(snap)
-		total, err = x.match(ctx, snap, &p, ords, func(o int32, score float64) bool {
+		total, err = x.match(ctx, snap, &p, ords, func(o int32) bool {
 			r := &rows[o]
 			if !f.match(r) {
 				return false
 			}
 			c.add(r)
-			top.push(cand{ord: o, score: score})
 			return true
+		}, func(o int32, score float64) {
+			top.push(cand{ord: o, score: score})
 		})
 		if err != nil {
 			return search.Result{}, err

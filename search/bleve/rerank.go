@@ -1,6 +1,7 @@
 package bleve
 
 import (
+	"maps"
 	"math/bits"
 	"slices"
 	"strings"
@@ -22,11 +23,12 @@ const (
 
 func (x *Index) rerank(c []cand, p *plan, less func(a, b cand) bool) []cand {
 	rows := x.tbl.rows
+	masks, n := phraseMasks(p.phrase), len(p.phrase)
 	for i := range c {
 		d := rows[c[i].ord].doc
-		credit := phraseTitle*pairShare(d.Title, p.phrase) + phraseSummary*pairShare(d.Summary, p.phrase)
+		credit := phraseTitle*pairShare(d.Title, masks, n) + phraseSummary*pairShare(d.Summary, masks, n)
 		if len(d.Standards) > 0 {
-			credit += phraseStandards * pairShare(strings.Join(d.Standards, " "), p.phrase)
+			credit += phraseStandards * pairShare(strings.Join(d.Standards, " "), masks, n)
 		}
 		c[i].score *= 1 + credit
 	}
@@ -42,32 +44,66 @@ func (x *Index) rerank(c []cand, p *plan, less func(a, b cand) bool) []cand {
 	return c
 }
 
-// pairShare is the share of consecutive pairs of query words (each a set of accepted forms) found
-// next to each other, in order, in text (stop words skipped). It scans text once without
-// allocating: each word of text sets the bits of the query positions it matches, and a pair (i,
-// i+1) is found when the previous word matched i and this one i+1.
-func pairShare(text string, words []map[string]bool) float64 {
+// phraseWord is what a word of a text means for phrase credit: the query positions it fills, or that
+// it is a stop word (skipped, as the analyzer skips it).
+type phraseWord struct {
+	mask uint64
+	stop bool
+}
+
+// phraseMasks maps each accepted form of a query word (words, in order, each a set of accepted forms)
+// to the query positions it fills, and each stop word to stop: one map read per word of a text,
+// instead of one per query position plus the stop-word check.
+func phraseMasks(words []map[string]bool) map[string]phraseWord {
 	if len(words) < 2 || len(words) > 64 {
+		return nil
+	}
+	m := maps.Clone(stopPhraseWords)
+	for q, forms := range words {
+		for f := range forms {
+			if !m[f].stop {
+				m[f] = phraseWord{mask: m[f].mask | 1<<uint(q)}
+			}
+		}
+	}
+	return m
+}
+
+// stopPhraseWords is every stop word as a phraseWord, the start of each query's map.
+var stopPhraseWords = func() map[string]phraseWord {
+	m := make(map[string]phraseWord, len(stopWord))
+	for w := range stopWord {
+		m[w] = phraseWord{stop: true}
+	}
+	return m
+}()
+
+// pairShare is the share of consecutive pairs of the n query words (masks: phraseMasks) found next
+// to each other, in order, in text (stop words skipped). It scans text once without allocating:
+// each word of text sets the bits of the query positions it matches, and a pair (i, i+1) is found
+// when the previous word matched i and this one i+1.
+func pairShare(text string, masks map[string]phraseWord, n int) float64 {
+	if n < 2 || n > 64 || masks == nil {
 		return 0
 	}
 	var lower [64]byte
 	var prev, found uint64
 	for i := 0; i < len(text); {
-		r, n := utf8.DecodeRuneInString(text[i:])
+		r, size := utf8.DecodeRuneInString(text[i:])
 		if !unicode.IsLetter(r) && !unicode.IsDigit(r) {
-			i += n
+			i += size
 			continue
 		}
 		start := i
 		for i < len(text) {
-			r, n := utf8.DecodeRuneInString(text[i:])
+			r, size := utf8.DecodeRuneInString(text[i:])
 			if !unicode.IsLetter(r) && !unicode.IsDigit(r) {
 				break
 			}
-			i += n
+			i += size
 		}
 		w := text[start:i]
-		var key string
+		var pw phraseWord
 		if len(w) <= len(lower) && isASCII(w) {
 			b := lower[:len(w)]
 			for j := 0; j < len(w); j++ {
@@ -77,33 +113,17 @@ func pairShare(text string, words []map[string]bool) float64 {
 				}
 				b[j] = c
 			}
-			if stopWord[string(b)] {
-				continue
-			}
-			var cur uint64
-			for q, forms := range words {
-				if forms[string(b)] {
-					cur |= 1 << uint(q)
-				}
-			}
-			found |= (prev << 1) & cur
-			prev = cur
+			pw = masks[string(b)]
+		} else {
+			pw = masks[strings.ToLower(w)]
+		}
+		if pw.stop {
 			continue
 		}
-		key = strings.ToLower(w)
-		if stopWord[key] {
-			continue
-		}
-		var cur uint64
-		for q, forms := range words {
-			if forms[key] {
-				cur |= 1 << uint(q)
-			}
-		}
-		found |= (prev << 1) & cur
-		prev = cur
+		found |= (prev << 1) & pw.mask
+		prev = pw.mask
 	}
-	return float64(bits.OnesCount64(found)) / float64(len(words)-1)
+	return float64(bits.OnesCount64(found)) / float64(n-1)
 }
 
 func isASCII(s string) bool {

@@ -5,6 +5,7 @@
 package searchbench
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"math/rand/v2"
@@ -127,11 +128,41 @@ type Stats struct {
 	P99, Max time.Duration
 	QPS      float64
 	MeanHits float64 // mean total hits per query
+	// CPUPerQuery is the process's CPU time (user + system, every goroutine, the garbage collector
+	// included) over the run divided by the queries: what a query costs, which other work on the
+	// machine inflates far less than its latency. Zero where the platform does not report it.
+	CPUPerQuery time.Duration
+	// Slowest are the slowest queries of the run, slowest first (at most SlowestKept).
+	Slowest []Slow
+}
+
+// Slow is one slow query of a run.
+type Slow struct {
+	Query   search.Query
+	Latency time.Duration
+	Hits    int
+}
+
+func (s Slow) String() string {
+	return fmt.Sprintf("%8.2f ms %7d hits  %s", ms(s.Latency), s.Hits, s.Query.Values().Encode())
+}
+
+// SlowestKept is how many of the slowest queries a run keeps.
+const SlowestKept = 10
+
+// SlowestReport is the slowest queries as lines, for a benchmark's log.
+func (s Stats) SlowestReport() string {
+	var b strings.Builder
+	for _, q := range s.Slowest {
+		b.WriteString("\n    ")
+		b.WriteString(q.String())
+	}
+	return b.String()
 }
 
 func (s Stats) String() string {
-	return fmt.Sprintf("%d clients, %d queries: p50 %.2f ms, p90 %.2f ms, p99 %.2f ms, max %.2f ms, %.0f queries/s, %.0f hits/query, %d errors",
-		s.Clients, s.Queries, ms(s.P50), ms(s.P90), ms(s.P99), ms(s.Max), s.QPS, s.MeanHits, s.Errors)
+	return fmt.Sprintf("%d clients, %d queries: p50 %.2f ms, p90 %.2f ms, p99 %.2f ms, max %.2f ms, %.0f queries/s, %.0f hits/query, %.3f ms CPU/query, %d errors",
+		s.Clients, s.Queries, ms(s.P50), ms(s.P90), ms(s.P99), ms(s.Max), s.QPS, s.MeanHits, float64(s.CPUPerQuery.Nanoseconds())/1e6, s.Errors)
 }
 
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
@@ -151,8 +182,10 @@ func Direct(idx search.Index) RunFunc {
 // measures each query's latency.
 func Load(ctx context.Context, run RunFunc, mix []search.Query, clients, total int) Stats {
 	lat := make([]time.Duration, total)
+	nHits := make([]int, total)
 	var next, errs, hits atomic.Int64
 	var wg sync.WaitGroup
+	cpu0 := processCPU()
 	start := time.Now()
 	for range clients {
 		wg.Add(1)
@@ -166,6 +199,7 @@ func Load(ctx context.Context, run RunFunc, mix []search.Query, clients, total i
 				t := time.Now()
 				n, err := run(ctx, mix[int(i)%len(mix)])
 				lat[i] = time.Since(t)
+				nHits[i] = n
 				if err != nil {
 					errs.Add(1)
 				}
@@ -175,9 +209,20 @@ func Load(ctx context.Context, run RunFunc, mix []search.Query, clients, total i
 	}
 	wg.Wait()
 	el := time.Since(start)
+	cpu := processCPU() - cpu0
+	order := make([]int, total)
+	for i := range order {
+		order[i] = i
+	}
+	slices.SortFunc(order, func(a, b int) int { return cmp.Compare(lat[b], lat[a]) })
+	var slowest []Slow
+	for _, i := range order[:min(SlowestKept, total)] {
+		slowest = append(slowest, Slow{Query: mix[i%len(mix)], Latency: lat[i], Hits: nHits[i]})
+	}
 	slices.Sort(lat)
 	pct := func(p float64) time.Duration { return lat[min(len(lat)-1, int(p*float64(len(lat))))] }
 	return Stats{Clients: clients, Queries: total, Errors: int(errs.Load()), Elapsed: el,
 		P50: pct(0.50), P90: pct(0.90), P99: pct(0.99), Max: lat[len(lat)-1],
-		QPS: float64(total) / el.Seconds(), MeanHits: float64(hits.Load()) / float64(total)}
+		QPS: float64(total) / el.Seconds(), MeanHits: float64(hits.Load()) / float64(total),
+		CPUPerQuery: cpu / time.Duration(total), Slowest: slowest}
 }

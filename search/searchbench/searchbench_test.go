@@ -4,7 +4,9 @@ import (
 	"context"
 	"fmt"
 	"reflect"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/brightspots-nic/brightspots/practices/corpus"
 	"github.com/brightspots-nic/brightspots/search"
@@ -49,8 +51,26 @@ func TestMix(t *testing.T) {
 func TestLoad(t *testing.T) {
 	mix := []search.Query{{Text: "a"}, {Text: "b"}}
 	calls := 0
-	st := Load(context.Background(), func(context.Context, search.Query) (int, error) { calls++; return 3, nil }, mix, 1, 10)
-	if calls != 10 || st.Queries != 10 || st.MeanHits != 3 || st.Errors != 0 {
+	st := Load(context.Background(), func(_ context.Context, q search.Query) (int, error) {
+		calls++
+		if q.Text == "b" {
+			time.Sleep(2 * time.Millisecond) // the slow one
+			return 7, nil
+		}
+		return 3, nil
+	}, mix, 1, 10)
+	if calls != 10 || st.Queries != 10 || st.MeanHits != 5 || st.Errors != 0 {
 		t.Fatalf("calls %d stats %+v", calls, st)
+	}
+	if len(st.Slowest) != SlowestKept {
+		t.Fatalf("%d slowest queries kept, want %d", len(st.Slowest), SlowestKept)
+	}
+	for i, s := range st.Slowest[:5] {
+		if s.Query.Text != "b" || s.Hits != 7 {
+			t.Errorf("slowest[%d] = %+v, want the query \"b\" with 7 hits", i, s)
+		}
+	}
+	if !strings.Contains(st.SlowestReport(), "q=b") {
+		t.Errorf("report does not name the slow query:%s", st.SlowestReport())
 	}
 }
