@@ -212,8 +212,12 @@ func RenderDriverDiagram(in DiagramInput, id, describedBy string) template.HTML 
 	all := append(append(append([]dgBox{aim}, primaries...), secondaries...), ideas...)
 	for _, box := range all {
 		fmt.Fprintf(&b, `<rect class="%s" x="%.1f" y="%.1f" width="%.0f" height="%.1f" rx="6"/>`, box.class, box.x, box.y, dgColW, box.h)
+		textClass := "dg-text"
+		if box.class == "dg-aim" {
+			textClass = "dg-text dg-on-dark"
+		}
 		for j, l := range box.lines {
-			fmt.Fprintf(&b, `<text x="%.1f" y="%.1f" class="dg-text">`, box.x+dgPad, box.y+dgPad+12+float64(j)*dgLine)
+			fmt.Fprintf(&b, `<text x="%.1f" y="%.1f" class="%s">`, box.x+dgPad, box.y+dgPad+12+float64(j)*dgLine, textClass)
 			esc(l)
 			b.WriteString("</text>")
 		}
