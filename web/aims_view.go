@@ -6,7 +6,9 @@ import (
 	"html/template"
 	"math"
 	"net/url"
+	"sort"
 	"strings"
+	"time"
 
 	"github.com/brightspots-nic/brightspots/practices"
 	"github.com/brightspots-nic/brightspots/practices/evidence"
@@ -30,6 +32,7 @@ type aimDashboardView struct {
 	Network      *MeasurePanel
 	Panels       []aimPanel
 	NotReporting []string
+	Table        progressTable
 	Today        string
 	CanEdit      bool
 	CanReport    bool
@@ -60,6 +63,19 @@ type practiceRow struct {
 	Learning              string
 	LearningDate          string
 	LearningDistrict      string
+}
+
+// progressTable is the charts' text alternative: every district's value for each month (its latest
+// point in the month), the network's first. One table rather than one per chart: at 30 districts
+// over two years the page stays light, and a reader compares districts along a row of months.
+type progressTable struct {
+	Months []string // "Sep 2024"
+	Rows   []progressRow
+}
+
+type progressRow struct {
+	District string
+	Cells    []string // "" where the district did not report that month
 }
 
 // aimPanel is one district's run chart.
@@ -278,7 +294,7 @@ func buildAimDashboard(d *practices.Dashboard, names map[string]string) *aimDash
 				row.Link = practiceLink(p.URI)
 			}
 			if l := p.Learning; l != nil {
-				row.Learning, row.LearningDate, row.LearningDistrict = l.Text, measureDate(l.Date), districtLabel(l.District, names)
+				row.Learning, row.LearningDate, row.LearningDistrict = shortText(l.Text, learningChars), shortDay(l.Date), districtLabel(l.District, names)
 			}
 			iv.Practices = append(iv.Practices, row)
 		}
@@ -290,7 +306,7 @@ func buildAimDashboard(d *practices.Dashboard, names map[string]string) *aimDash
 		m := networkMeasure(d)
 		v.Network = &MeasurePanel{
 			Label: "The network", Chart: base + networkChartFile + "?v=" + seriesVersion(d.Aim, m.Points),
-			Alt:      "Run chart of the network series of " + d.Aim.Title + ". " + evidence.MeasureSentence(m) + " The monthly values are in the table that follows.",
+			Alt:      "Run chart of the network series of " + d.Aim.Title + ". " + evidence.MeasureSentence(m) + " The monthly values are in the table below the districts' charts.",
 			Sentence: evidence.MeasureSentence(m), Measure: m,
 		}
 	}
@@ -300,11 +316,12 @@ func buildAimDashboard(d *practices.Dashboard, names map[string]string) *aimDash
 		v.Panels = append(v.Panels, aimPanel{
 			MeasurePanel: MeasurePanel{
 				District: name, Label: name, Chart: base + districtChartFile(dp.District.ID) + "?v=" + seriesVersion(d.Aim, dp.Points),
-				Alt:      "Run chart of " + name + "'s progress. " + evidence.MeasureSentence(m), Sentence: evidence.MeasureSentence(m), Measure: m,
+				Alt: "Run chart of " + name + "'s progress. " + evidence.MeasureSentence(m) + " The values are in the table below the charts.", Sentence: evidence.MeasureSentence(m), Measure: m,
 			},
 			LastReport: measureDate(dp.LastReport), Reporting: dp.Reporting, Withheld: dp.Withheld,
 		})
 	}
+	v.Table = buildProgressTable(d, names)
 	for _, nr := range d.NotReporting {
 		v.NotReporting = append(v.NotReporting, districtLabel(nr, names))
 	}
@@ -323,4 +340,87 @@ func practiceLink(uri string) string {
 		return ""
 	}
 	return "/practices/" + url.PathEscape(u.Path[i+len("/practices/"):])
+}
+
+func buildProgressTable(d *practices.Dashboard, names map[string]string) progressTable {
+	kind := evidence.MeasureMean
+	if d.Aim.OutcomeMeasure != nil {
+		kind = d.Aim.OutcomeMeasure.Kind
+	}
+	seen := map[string]bool{}
+	var months []string
+	see := func(m string) {
+		if !seen[m] {
+			seen[m] = true
+			months = append(months, m)
+		}
+	}
+	for _, p := range d.Network {
+		see(p.Month)
+	}
+	for _, dp := range d.Districts {
+		for _, p := range dp.Points {
+			if len(p.Date) >= 7 {
+				see(p.Date[:7])
+			}
+		}
+	}
+	sort.Strings(months)
+	col := make(map[string]int, len(months))
+	t := progressTable{}
+	for i, m := range months {
+		col[m] = i
+		t.Months = append(t.Months, shortMonth(m))
+	}
+	if len(d.Network) > 0 {
+		row := progressRow{District: "The network", Cells: make([]string, len(months))}
+		for _, p := range d.Network {
+			row.Cells[col[p.Month]] = formatOutcome(kind, p.Value)
+		}
+		t.Rows = append(t.Rows, row)
+	}
+	for _, dp := range d.Districts {
+		row := progressRow{District: districtLabel(dp.District, names), Cells: make([]string, len(months))}
+		for _, p := range dp.Points { // in date order: the month's latest point wins
+			if len(p.Date) >= 7 {
+				row.Cells[col[p.Date[:7]]] = evidence.FormatValue(kind, p)
+			}
+		}
+		t.Rows = append(t.Rows, row)
+	}
+	return t
+}
+
+// shortMonth writes 2026-10 as "Oct 2026".
+func shortMonth(m string) string {
+	t, err := time.Parse("2006-01", m)
+	if err != nil {
+		return m
+	}
+	return t.Format("Jan 2006")
+}
+
+// learningChars bounds the latest learning shown per practice: the practice page has it whole, and
+// a dashboard may list hundreds of practices.
+const learningChars = 160
+
+func shortText(s string, n int) string {
+	r := []rune(strings.TrimSpace(s))
+	if len(r) <= n {
+		return string(r)
+	}
+	cut := string(r[:n])
+	if i := strings.LastIndex(cut, " "); i > n/2 {
+		cut = cut[:i]
+	}
+	return cut + "…"
+}
+
+// shortDay writes 2026-11-20 as "20 Nov 2026".
+func shortDay(d string) string {
+	t, err := time.Parse(time.DateOnly, d)
+	if err != nil {
+		return d
+	}
+	return t.Format("2 Jan 2006")
 }

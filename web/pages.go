@@ -98,6 +98,10 @@ var pageFuncs = template.FuncMap{
 	"measureField":        measureField,
 	"measureValue":        evidence.FormatValue,
 	"measureDate":         measureDate,
+
+	// Network aims (the aim form's partials, pages_aims_form.go).
+	"aimField":        aimField,
+	"aimVisibilities": aimVisibilities,
 }
 
 // evidenceLabel is the display name of an evidence level (never "ESSA tier").

@@ -45,6 +45,7 @@ type aimForm struct {
 	Notice        string
 	Problem       bool
 	Focus         string // element id to bring into view after a row button
+	Link          string // the dashboard, once published
 	CollectionOpt []aimOption
 }
 
@@ -489,4 +490,26 @@ func (f *aimForm) rowAction(op string) bool {
 		return false
 	}
 	return true
+}
+
+// aimFieldView is one single field of the aim form, for the aim-* partials.
+type aimFieldView struct {
+	ID, Name, Label, Hint, Error, Value string
+}
+
+func aimField(f *aimForm, name, label, hint, value string) aimFieldView {
+	id := aimTopFields[name]
+	if id == "" {
+		id = "aim-" + safeAnchor(strings.ReplaceAll(name, ".", "-"))
+	}
+	return aimFieldView{ID: id, Name: name, Label: label, Hint: hint, Error: f.FieldErrors[name], Value: value}
+}
+
+func aimVisibilities() []aimOption {
+	return []aimOption{
+		{Value: string(practices.VisibilityNetwork), Label: "Every district of the network"},
+		{Value: string(practices.VisibilityPublic), Label: "Everyone, including the public"},
+		{Value: string(practices.VisibilityPeers), Label: "Selected districts"},
+		{Value: string(practices.VisibilityDistrict), Label: "This district only"},
+	}
 }
