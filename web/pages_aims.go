@@ -28,26 +28,7 @@ import (
 
 // dashboardOf builds the dashboard of the aim with id (local or mirrored) as the caller sees it.
 func (s *Server) dashboardOf(c echo.Context, id string) (*practices.Dashboard, error) {
-	ctx := c.Request().Context()
-	p := principal(c)
-	rec, err := s.findRecord(ctx, p, practices.KindAim, id)
-	if err != nil {
-		return nil, err
-	}
-	return s.repo.AimDashboard(ctx, p, rec.RecordMeta().URI, practices.DashboardOptions{Today: time.Now(), District: s.districtOf})
-}
-
-// districtOf labels a district by its node URL: this node, or a configured peer.
-func (s *Server) districtOf(origin string) practices.DistrictLabel {
-	if origin == s.cfg.Node.URL {
-		return practices.DistrictLabel{ID: s.cfg.Node.ID, Name: s.cfg.Node.Name, Origin: origin}
-	}
-	for _, p := range s.fed.Peers() {
-		if p.URL == origin {
-			return practices.DistrictLabel{ID: p.ID, Name: p.Name, Origin: origin}
-		}
-	}
-	return practices.DistrictLabel{Origin: origin}
+	return s.AimDashboard(c.Request().Context(), principal(c), id)
 }
 
 func (s *Server) aimPage(c echo.Context) error {
@@ -161,7 +142,7 @@ func (s *Server) aimRows(c echo.Context) ([]aimRow, error) {
 		da := practices.DashboardAim{OutcomeMeasure: a.OutcomeMeasure, Target: a.Target}
 		row.Target = targetWords(da)
 		if a.Status == practices.StatusPublished {
-			if d, err := s.repo.AimDashboard(ctx, p, a.URI, practices.DashboardOptions{Today: time.Now(), District: s.districtOf}); err == nil {
+			if d, err := s.AimDashboard(ctx, p, a.ID); err == nil {
 				row.Latest = latestWords(d)
 			}
 		}
