@@ -42,7 +42,7 @@ const (
 	dgLine     = 16.0
 	dgBoxGap   = 10.0
 	dgTop      = 30.0
-	dgWrapAt   = 30 // characters per line in a box
+	dgWrapAt   = 27 // characters per line in a box (13 px text in a 210-unit box)
 	dgMaxLines = 4  // longer text is cut with an ellipsis (the nested list has it whole)
 )
 

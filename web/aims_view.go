@@ -254,7 +254,7 @@ func monthWords(m string) string {
 func buildAimDashboard(d *practices.Dashboard, names map[string]string) *aimDashboardView {
 	v := &aimDashboardView{Aim: d.Aim, District: districtLabel(d.Aim.District, names), Target: targetWords(d.Aim), Latest: latestWords(d), Today: d.Today}
 	if om := d.Aim.OutcomeMeasure; om != nil {
-		v.About = measureAbout(evidence.Measure{Type: "outcome", Kind: om.Kind, Direction: om.Direction, ScoreMin: om.ScoreMin, ScoreMax: om.ScoreMax, Cut: om.Cut})
+		v.About = outcomeAbout(om)
 	}
 	v.Diagram = RenderDriverDiagram(diagramInput(d), "driver-diagram", "driver-list")
 
@@ -423,4 +423,9 @@ func shortDay(d string) string {
 		return d
 	}
 	return t.Format("2 Jan 2006")
+}
+
+// outcomeAbout is the outcome measure in words, without the measure type (it is the outcome).
+func outcomeAbout(om *practices.OutcomeMeasure) string {
+	return measureAbout(evidence.Measure{Kind: om.Kind, Direction: om.Direction, ScoreMin: om.ScoreMin, ScoreMax: om.ScoreMax, Cut: om.Cut})
 }

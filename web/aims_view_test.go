@@ -185,7 +185,7 @@ func BenchmarkAimDashboardPage(b *testing.B) {
 		v := buildAimDashboard(d, names)
 		html := renderAimPage(b, ps, v)
 		lo, hi := sharedAxis(d, names)
-		charts := [][]byte{evidence.RenderMeasureSVG(networkMeasure(d), evidence.ChartOptions{Small: true, YMin: lo, YMax: hi})}
+		charts := [][]byte{evidence.RenderMeasureSVG(networkMeasure(d), evidence.ChartOptions{YMin: lo, YMax: hi})}
 		for _, dp := range d.Districts {
 			charts = append(charts, evidence.RenderMeasureSVG(districtMeasure(d, dp, names), evidence.ChartOptions{Small: true, YMin: lo, YMax: hi}))
 		}

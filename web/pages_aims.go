@@ -65,7 +65,8 @@ func (s *Server) aimChart(c echo.Context) error {
 		if len(d.Network) == 0 {
 			return practices.ErrNotFound
 		}
-		m, opts.ID = networkMeasure(d), "aim-network"
+		// The network's chart is the large one, with its labels (median, target); same axis.
+		m, opts.ID, opts.Small = networkMeasure(d), "aim-network", false
 	default:
 		found := false
 		for _, dp := range d.Districts {
@@ -479,7 +480,7 @@ func (s *Server) progressAim(c echo.Context) (*practices.Dashboard, error) {
 func (s *Server) newProgressView(c echo.Context, d *practices.Dashboard) *progressView {
 	v := &progressView{Aim: d.Aim, District: s.cfg.Node.Name, CSRF: auth.CSRFToken(c), MinN: s.cfg.Privacy.MinN, PhaseDate: time.Now().Format(time.DateOnly)}
 	if om := d.Aim.OutcomeMeasure; om != nil {
-		v.About = measureAbout(evidence.Measure{Type: "outcome", Kind: om.Kind, Direction: om.Direction, ScoreMin: om.ScoreMin, ScoreMax: om.ScoreMax, Cut: om.Cut})
+		v.About = outcomeAbout(om)
 	}
 	return v
 }
