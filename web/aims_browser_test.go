@@ -134,6 +134,12 @@ func TestAimsInABrowser(t *testing.T) {
 	wsCheckPage(t, ctx, watch, "aim-dashboard")
 
 	wsDo(t, ctx, "open the list of aims", chromedp.Navigate(a.url+"/aims"), chromedp.WaitVisible(`.aim-list`))
-	wsWaitText(t, ctx, `.aim-list`, "Latest network value")
+	wsWaitText(t, ctx, `.aim-list`, "Latest network value: 46.3% in November 2026")
 	wsCheckPage(t, ctx, watch, "aims")
+	wsDo(t, ctx, "open the network page", chromedp.Navigate(a.url+"/network"), chromedp.WaitVisible(`#net-aims-h`))
+	wsWaitText(t, ctx, `.aim-list`, "23.7 percentage points to go to the target of 70%")
+
+	// Everyday links: Lakeview's practice, read at Riverside, names the aim and its change idea.
+	wsDo(t, ctx, "open lakeview's practice", chromedp.Navigate(a.url+"/practices/"+practiceB), chromedp.WaitVisible(`#aims-h`))
+	wsWaitText(t, ctx, `#aims`, "Fractions by June 2027 (Riverside): change idea “Weekly error analysis of exit tickets”")
 }

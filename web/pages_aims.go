@@ -704,3 +704,31 @@ func (s *Server) progressScoresPage(c echo.Context) error {
 	v.pad()
 	return s.render(c, http.StatusOK, "aim_progress", "Report progress: "+d.Aim.Title, v)
 }
+
+// ---- a practice's aims ----
+
+// practiceAim is an aim a practice belongs to, with the change ideas that use it.
+type practiceAim struct {
+	Title, Link, District string
+	ChangeIdeas           []string
+}
+
+// practiceAims lists the published aims p can see whose change ideas link the practice.
+func (s *Server) practiceAims(ctx context.Context, p practices.Principal, practiceURI string, names map[string]string) ([]practiceAim, error) {
+	aims, err := s.repo.AimsOf(ctx, p, practiceURI)
+	if err != nil {
+		return nil, err
+	}
+	var out []practiceAim
+	for _, a := range aims {
+		pa := practiceAim{Title: a.Title, Link: "/aims/" + url.PathEscape(a.ID), District: names[a.OriginID]}
+		if pa.District == "" {
+			pa.District = a.OriginID
+		}
+		for _, ci := range a.ChangeIdeasOf(practiceURI) {
+			pa.ChangeIdeas = append(pa.ChangeIdeas, ci.Text)
+		}
+		out = append(out, pa)
+	}
+	return out, nil
+}
