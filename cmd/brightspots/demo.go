@@ -262,6 +262,11 @@ func seedDemo(ctx context.Context, repos []*practices.Repo, perDistrict int) err
 	if _, err := repos[0].Publish(ctx, admin, practices.KindCollection, rec.RecordMeta().ID, 0); err != nil {
 		return fmt.Errorf("publish collection: %w", err)
 	}
+	// The network's aim, its driver diagram over every district's practices, and each district's
+	// progress towards it (demo_aims.go).
+	if err := seedAim(ctx, repos, admin, network); err != nil {
+		return fmt.Errorf("network aim: %w", err)
+	}
 	// Accounts for every role in every district.
 	for _, r := range repos {
 		d := r.Node().ID
