@@ -284,8 +284,11 @@ func (f *aimForm) aim(cur *practices.Aim) (*practices.Aim, []int, []int) {
 		}
 		return &x
 	}
-	a.OutcomeMeasure = &practices.OutcomeMeasure{Name: f.MeasureName, Kind: f.MeasureKind, Direction: f.MeasureDir, Definition: f.MeasureDef,
-		ScoreMin: num("outcome_measure.score_min", f.ScoreMin), ScoreMax: num("outcome_measure.score_max", f.ScoreMax), Cut: num("outcome_measure.cut", f.Cut)}
+	// A draft may leave the outcome measure for later: it is sent when any of its fields is typed.
+	if f.MeasureName != "" || f.MeasureDef != "" || f.ScoreMin != "" || f.ScoreMax != "" || f.Cut != "" {
+		a.OutcomeMeasure = &practices.OutcomeMeasure{Name: f.MeasureName, Kind: f.MeasureKind, Direction: f.MeasureDir, Definition: f.MeasureDef,
+			ScoreMin: num("outcome_measure.score_min", f.ScoreMin), ScoreMax: num("outcome_measure.score_max", f.ScoreMax), Cut: num("outcome_measure.cut", f.Cut)}
+	}
 	if f.TargetValue != "" || f.TargetBy != "" {
 		t := &practices.AimTarget{By: f.TargetBy}
 		if v := num("target.value", f.TargetValue); v != nil {
