@@ -202,7 +202,7 @@ func (s *Server) renderAimForm(c echo.Context, status int, f *aimForm) error {
 				pp.Title, pp.District = "A practice this node cannot show", ""
 			}
 		}
-		if row.Query == "" {
+		if row.Query == "" || i != f.SearchRow {
 			continue
 		}
 		row.Searched = true

@@ -46,6 +46,7 @@ type aimForm struct {
 	Problem       bool
 	Focus         string // element id to bring into view after a row button
 	Link          string // the dashboard, once published
+	SearchRow     int    // the change idea whose Search button was pressed (-1: none): one search per request
 	CollectionOpt []aimOption
 }
 
@@ -86,7 +87,7 @@ type aimOption struct {
 }
 
 func newAimForm() *aimForm {
-	return &aimForm{MeasureKind: evidence.MeasurePercent, MeasureDir: evidence.DirectionUp, Visibility: string(practices.VisibilityNetwork), FieldErrors: map[string]string{}}
+	return &aimForm{SearchRow: -1, MeasureKind: evidence.MeasurePercent, MeasureDir: evidence.DirectionUp, Visibility: string(practices.VisibilityNetwork), FieldErrors: map[string]string{}}
 }
 
 // aimFormOf fills the form from a stored aim.
@@ -488,7 +489,7 @@ func (f *aimForm) rowAction(op string) bool {
 		}
 		f.Focus = "ideas-h"
 	case "search":
-		f.Focus = fmt.Sprintf("idea-%d-q", i)
+		f.Focus, f.SearchRow = fmt.Sprintf("idea-%d-q", i), i
 	default:
 		return false
 	}

@@ -73,3 +73,30 @@ func TestAimFormRowActions(t *testing.T) {
 		t.Error("an out-of-range remove changed the rows")
 	}
 }
+
+// FuzzAimForm: any posted body turns into a form, a record and a page model without a panic, and
+// the row numbers a body can name stay bounded (a body cannot make the server allocate rows by the
+// billion).
+func FuzzAimForm(f *testing.F) {
+	f.Add("title=A&driver.0.text=x&driver.1.parent=x&driver.1.level=secondary&idea.0.drivers=x&idea.0.add=https%3A%2F%2Fa%2Fpractices%2F1")
+	f.Add("driver.999999999.text=x&idea.-1.text=y&idea.0.q=%00")
+	f.Add("target.value=NaN&target.by=2027-13-40&outcome_measure.score_min=1e400&op=remove-driver%3A0")
+	f.Fuzz(func(t *testing.T, body string) {
+		v, err := url.ParseQuery(body)
+		if err != nil {
+			return
+		}
+		form := aimFormFrom(v)
+		if len(form.Drivers) > practices.MaxAimDrivers+practices.MaxAimChangeIdeas+1 || len(form.Ideas) > practices.MaxAimDrivers+practices.MaxAimChangeIdeas+1 {
+			t.Fatalf("%d drivers, %d ideas", len(form.Drivers), len(form.Ideas))
+		}
+		form.rowAction(v.Get("op"))
+		form.assignIDs()
+		a, dr, ir := form.aim(nil)
+		var ve *practices.ValidationError
+		if err := practices.Validate(a, practices.LevelCreate); errors.As(err, &ve) {
+			form.place(ve.Problems, dr, ir)
+		}
+		form.prepare()
+	})
+}
