@@ -142,4 +142,21 @@ func TestAimsInABrowser(t *testing.T) {
 	// Everyday links: Lakeview's practice, read at Riverside, names the aim and its change idea.
 	wsDo(t, ctx, "open lakeview's practice", chromedp.Navigate(a.url+"/practices/"+practiceB), chromedp.WaitVisible(`#aims-h`))
 	wsWaitText(t, ctx, `#aims`, "Fractions by June 2027 (Riverside): change idea “Weekly error analysis of exit tickets”")
+
+	// Withdrawing asks first, then removes the aim and its dashboard; Lakeview's progress stays.
+	wsDo(t, ctx, "open the aim's form", chromedp.Navigate(a.url+"/aims/"+aimID+"/edit"), chromedp.WaitVisible(`#publish-h`))
+	wsSubmit(t, ctx, "ask to withdraw", chromedp.Click(`a[href$="/confirm/withdraw"]`))
+	wsWaitText(t, ctx, `main`, "Districts keep the progress they reported")
+	wsCheckPage(t, ctx, watch, "aim-confirm-withdraw")
+	if r := a.do("teacher", "GET", "/aims/"+aimID, nil, "Accept", "text/html"); r.status != 200 {
+		t.Fatalf("asking to withdraw changed the aim: dashboard %d", r.status)
+	}
+	wsSubmit(t, ctx, "withdraw", chromedp.Click(`form[action$="/withdraw"] button`))
+	wsWaitText(t, ctx, `main .notice`, "The aim was withdrawn")
+	if r := a.do("teacher", "GET", "/aims/"+aimID, nil, "Accept", "text/html"); r.status != 404 {
+		t.Errorf("the withdrawn aim's dashboard answers %d, not 404", r.status)
+	}
+	if r := b.do("coordinator", "GET", "/api/v1/progress", nil); r.status != 200 || !strings.Contains(string(r.body), aimURI) {
+		t.Errorf("lakeview's progress towards the withdrawn aim is gone: %d %s", r.status, r.body)
+	}
 }
