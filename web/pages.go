@@ -58,6 +58,7 @@ var pageFuncs = template.FuncMap{
 	"feedLinks":        feedLinks,
 	"teamFeed":         teamFeedHref,
 	"collectionJSONLD": collectionJSONLD,
+	"aimJSONLD":        AimJSONLD,
 	"statementShort":   statementShort,
 	"join":             strings.Join,
 	"hasPrefix":        strings.HasPrefix,
