@@ -21,6 +21,7 @@ import (
 
 // aimDashboardView is the dashboard page's data.
 type aimDashboardView struct {
+	Dashboard    *practices.Dashboard // for the page's JSON-LD (AimJSONLD)
 	Aim          practices.DashboardAim
 	District     string // the aim's district, by name
 	About        string // the outcome measure in words
@@ -252,7 +253,7 @@ func monthWords(m string) string {
 
 // buildAimDashboard makes the page's view of a dashboard. names maps node ids to district names.
 func buildAimDashboard(d *practices.Dashboard, names map[string]string) *aimDashboardView {
-	v := &aimDashboardView{Aim: d.Aim, District: districtLabel(d.Aim.District, names), Target: targetWords(d.Aim), Latest: latestWords(d), Today: d.Today}
+	v := &aimDashboardView{Dashboard: d, Aim: d.Aim, District: districtLabel(d.Aim.District, names), Target: targetWords(d.Aim), Latest: latestWords(d), Today: d.Today}
 	if om := d.Aim.OutcomeMeasure; om != nil {
 		v.About = outcomeAbout(om)
 	}

@@ -112,7 +112,7 @@ func TestAimDashboardPage(t *testing.T) {
 	html := string(renderAimPage(t, ps, v))
 	for _, want := range []string{
 		"By June 2027, 70 % of grade 3–5", "70% by 30 June 2027", `<svg xmlns="http://www.w3.org/2000/svg" class="driver-diagram"`,
-		`id="driver-list"`, "Secondary driver:</strong> Secondary driver 2.1", `href="#idea-idea-3"`, "Number line talks 19",
+		`id="driver-list"`, `<script type="application/ld+json">`, "Secondary driver:</strong> Secondary driver 2.1", `href="#idea-idea-3"`, "Number line talks 19",
 		"Replicated, 4 tests in 3 districts.", "Latest learning (District 1, 20 Nov 2026)", "Pairs who justified",
 		"/aims/aim-1/charts/network.svg?v=", "/aims/aim-1/charts/d-district-02.svg?v=", "District 02 Unified",
 		"Not reported in the last 60 days:</strong> Quiet Creek", "to go to the target of 70%",
