@@ -217,7 +217,9 @@ func BenchmarkAimDashboardPage(b *testing.B) {
 	b.StopTimer()
 	cpu := processCPU() - cpu0
 	sort.Slice(times, func(i, j int) bool { return times[i] < times[j] })
-	q := func(p float64) float64 { return float64(times[int(math.Ceil(p*float64(len(times))))-1].Microseconds()) / 1000 }
+	q := func(p float64) float64 {
+		return float64(times[int(math.Ceil(p*float64(len(times))))-1].Microseconds()) / 1000
+	}
 	b.ReportMetric(q(0.50), "p50-ms")
 	b.ReportMetric(q(0.99), "p99-ms")
 	// CPU time per page (process user+system time over the run): what the page costs whatever else

@@ -20,7 +20,7 @@ func TestAimFormRoundTrip(t *testing.T) {
 		"driver.2.text": {"Number lines"}, "driver.2.level": {"secondary"}, // no parent picked
 		"driver.10.text": {"Fraction sense"}, "driver.10.level": {"primary"}, // same text: another id
 		"idea.0.text": {"Warm-ups"}, "idea.0.drivers": {"fraction-sense"}, "idea.0.practices": {"https://a.example/practices/1"},
-		"idea.0.add": {"https://b.example/practices/2", "https://a.example/practices/1"},
+		"idea.0.add":  {"https://b.example/practices/2", "https://a.example/practices/1"},
 		"idea.1.text": {"Talks"},
 	}
 	f := aimFormFrom(v)
