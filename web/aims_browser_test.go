@@ -95,7 +95,7 @@ func TestAimsInABrowser(t *testing.T) {
 	}
 	steps = append(steps, chromedp.Click(`form[action$="/progress"] button[type=submit]`))
 	wsSubmit(t, ctx, "report with a bad point", steps...)
-	wsWaitText(t, ctx, `#progress-p2-error`, "Point 2:")
+	wsWaitText(t, ctx, `#progress-p2-error`, "Point 2: The number of students measured (n) must be at least 1.")
 	wsExpectStatus(t, watch, "422")
 	wsCheckPage(t, ctx, watch, "aim-progress-refused")
 	wsSubmit(t, ctx, "fix the point and publish",

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -623,7 +624,8 @@ func (v *progressView) placeProblems(problems []practices.FieldError, pointRows,
 		var rest string
 		switch {
 		case scanIndexed(p.Field, "points", &i, &rest) && i < len(pointRows):
-			v.Rows[pointRows[i]].Error = msg
+			// The row already says "Point n:"; the API's own prefix would repeat it.
+			v.Rows[pointRows[i]].Error = sentence(progressPointPrefix.ReplaceAllString(p.Message, ""))
 		case scanIndexed(p.Field, "notes", &i, &rest) && i < len(noteRows):
 			v.Notes[noteRows[i]].Error = msg
 		case strings.HasPrefix(p.Field, "phase_score"):
@@ -633,6 +635,8 @@ func (v *progressView) placeProblems(problems []practices.FieldError, pointRows,
 		}
 	}
 }
+
+var progressPointPrefix = regexp.MustCompile(`^(?i)point \d+( \([^)]*\))?: `)
 
 // scanIndexed reads "name[i]…" into i and the rest.
 func scanIndexed(field, name string, i *int, rest *string) bool {
