@@ -110,6 +110,11 @@ func TestAimsInABrowser(t *testing.T) {
 		return status == 200 && len(d.Districts) == 2
 	})
 
+	waitFor(t, "lakeview's list of aims shows riverside's aim with its latest value", func() bool {
+		r := b.do("coordinator", "GET", "/aims", nil, "Accept", "text/html")
+		return r.status == 200 && strings.Contains(string(r.body), `href="/aims/`+aimID+`"`) && strings.Contains(string(r.body), "Latest network value: 46.3%")
+	})
+
 	wsDo(t, ctx, "open the dashboard", chromedp.Navigate(a.url+"/aims/"+aimID), chromedp.WaitVisible(`svg.driver-diagram`))
 	for sel, want := range map[string]string{
 		`#driver-list`:     "Secondary driver: Feedback within a day",

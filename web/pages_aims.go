@@ -150,6 +150,29 @@ func (s *Server) aimRows(c echo.Context) ([]aimRow, error) {
 		}
 		rows = append(rows, row)
 	}
+	// Aims mirrored from peers are not in this node's own records: the search index has them.
+	q, err := search.ParseQuery(url.Values{"kind": {string(practices.KindAim)}, "per_page": {"50"}})
+	if err != nil {
+		return nil, err
+	}
+	q.Audience = search.AudienceOf(p)
+	res, err := s.index.Search(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	for _, h := range res.Hits {
+		if h.Origin == s.cfg.Node.URL {
+			continue
+		}
+		d, err := s.AimDashboard(ctx, p, h.RecordID)
+		if errors.Is(err, practices.ErrNotFound) {
+			continue // withdrawn since it was indexed, or no longer shared with this district
+		} else if err != nil {
+			return nil, err
+		}
+		rows = append(rows, aimRow{ID: d.Aim.ID, Title: d.Aim.Title, Statement: d.Aim.Statement, District: districtLabel(d.Aim.District, names),
+			Status: string(practices.StatusPublished), Target: targetWords(d.Aim), Latest: latestWords(d)})
+	}
 	return rows, nil
 }
 
