@@ -10,7 +10,9 @@ import (
 )
 
 func TestNetworkSeries(t *testing.T) {
-	pt := func(date string, n int, v float64) evidence.MeasurePoint { return evidence.MeasurePoint{Date: date, N: n, Value: v} }
+	pt := func(date string, n int, v float64) evidence.MeasurePoint {
+		return evidence.MeasurePoint{Date: date, N: n, Value: v}
+	}
 	districts := []practices.DistrictProgress{
 		{Points: []evidence.MeasurePoint{pt("2026-09-03", 20, 40), pt("2026-09-28", 30, 50), pt("2026-10-10", 25, 60)}},
 		{Points: []evidence.MeasurePoint{pt("2026-09-15", 10, 70), pt("2026-10-02", 40, 30), pt("2026-10-30", 6, 90)}},
@@ -41,7 +43,9 @@ func TestBuildDashboardListsDistrictsNotReporting(t *testing.T) {
 		{Meta: practices.Meta{URI: "http://b.test/progress/2", Origin: "http://b.test"}, Points: []evidence.MeasurePoint{{Date: "2026-10-05", N: 30, Value: 40}}},
 		{Meta: practices.Meta{URI: "http://b.test/progress/3", Origin: "http://b.test"}, Points: []evidence.MeasurePoint{{Date: "2026-09-01", N: 30, Value: 35}}},
 	}
-	label := func(origin string) practices.DistrictLabel { return practices.DistrictLabel{ID: origin[7:8], Origin: origin} }
+	label := func(origin string) practices.DistrictLabel {
+		return practices.DistrictLabel{ID: origin[7:8], Origin: origin}
+	}
 	d := practices.BuildDashboard(practices.DashboardInput{Aim: aim, Progress: progress, MinimumN: 10, Today: today, District: label,
 		Network: []practices.DistrictLabel{label("http://a.test"), label("http://b.test"), label("http://c.test")}})
 	if len(d.Districts) != 2 || len(d.Districts[1].Points) != 2 || d.Districts[1].LastReport != "2026-10-05" {
