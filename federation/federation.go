@@ -80,6 +80,8 @@ type peer struct {
 	idpVer   *oidc.IDTokenVerifier
 
 	wake chan struct{} // a notify from this peer
+	// notifyQueue holds the cursor of the next notify to send to this peer (notifySender).
+	notifyQueue chan string
 
 	fetchSlots  chan struct{} // artifact downloads from this peer running now
 	fetchQueued atomic.Int64  // downloads waiting for a slot (tests, metrics)
@@ -142,7 +144,7 @@ func New(ctx context.Context, cfg Config, repo *practices.Repo, opts Options) (*
 		return nil, fmt.Errorf("federation: metrics: %w", err)
 	}
 	for _, pc := range cfg.Peers {
-		p := &peer{cfg: pc, f: f, wake: make(chan struct{}, 1), fetchSlots: make(chan struct{}, artifactFetchesPerPeer)}
+		p := &peer{cfg: pc, f: f, wake: make(chan struct{}, 1), notifyQueue: make(chan string, 1), fetchSlots: make(chan struct{}, artifactFetchesPerPeer)}
 		p.keyClient = &http.Client{
 			Timeout:       10 * time.Second,
 			Transport:     &limitedTransport{base: base, limiter: rate.NewLimiter(rate.Every(10*time.Second), 4), maxBody: 1 << 20},

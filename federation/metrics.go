@@ -11,6 +11,7 @@ type metrics struct {
 	rejectedDocs     *prometheus.CounterVec
 	refusedItems     *prometheus.CounterVec
 	syncErrors       *prometheus.CounterVec
+	notifyFailures   *prometheus.CounterVec
 	artifactMismatch *prometheus.CounterVec
 	lastSuccess      *prometheus.GaugeVec
 }
@@ -38,6 +39,10 @@ func newMetrics(reg *prometheus.Registry, f *Member) (*metrics, error) {
 			Name: "brightspots_federation_sync_errors_total",
 			Help: "Failed sync attempts, by peer.",
 		}, []string{"peer"}),
+		notifyFailures: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "brightspots_federation_notify_failures_total",
+			Help: "Notifies to a peer that it did not take (no answer in time, an error status); each is tried again until taken or covered by the peer's poll.",
+		}, []string{"peer"}),
 		artifactMismatch: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "brightspots_federation_artifact_mismatches_total",
 			Help: "Artifacts from peers refused because bytes did not match the signed hash or size.",
@@ -47,7 +52,7 @@ func newMetrics(reg *prometheus.Registry, f *Member) (*metrics, error) {
 			Help: "When a pull from the peer last succeeded.",
 		}, []string{"peer"}),
 	}
-	for _, c := range []prometheus.Collector{m.refused, m.applied, m.rejectedDocs, m.refusedItems, m.syncErrors, m.artifactMismatch, m.lastSuccess, &healthCollector{f}} {
+	for _, c := range []prometheus.Collector{m.refused, m.applied, m.rejectedDocs, m.refusedItems, m.syncErrors, m.notifyFailures, m.artifactMismatch, m.lastSuccess, &healthCollector{f}} {
 		if err := reg.Register(c); err != nil {
 			return nil, err
 		}
@@ -60,6 +65,7 @@ func newMetrics(reg *prometheus.Registry, f *Member) (*metrics, error) {
 
 func (m *metrics) addPeer(p *peer) {
 	m.syncErrors.WithLabelValues(p.cfg.ID)
+	m.notifyFailures.WithLabelValues(p.cfg.ID)
 	m.rejectedDocs.WithLabelValues(p.cfg.ID)
 	for _, r := range itemReasons {
 		m.refusedItems.WithLabelValues(p.cfg.ID, r)

@@ -466,7 +466,15 @@ func containsSum(refs []practices.ArtifactRef, sum string) bool {
 // peers care about is decided from the change-log entries themselves (their origins and the
 // records' states), never from counters of appends and mirrored documents: those move at different
 // moments, and a local publish landing while a peer's document was being mirrored went unnotified.
+//
+// Each peer has its own sender (notifySender), so a peer that is slow to answer delays no other
+// peer's notify, and a notify the peer did not take is tried again until it is (deliverNotify).
 func (f *Member) notifier(ctx context.Context) {
+	var senders sync.WaitGroup
+	defer senders.Wait()
+	for _, p := range f.peers {
+		senders.Go(func() { p.notifySender(ctx) })
+	}
 	lastEnd := f.repo.LogEnd()
 	var lastSent time.Time
 	for {
@@ -496,11 +504,9 @@ func (f *Member) notifier(ctx context.Context) {
 			continue
 		}
 		lastSent = time.Now()
-		var wg sync.WaitGroup
 		for _, p := range f.peers {
-			wg.Go(func() { p.notify(ctx, encodeCursor(end)) })
+			p.queueNotify(encodeCursor(end))
 		}
-		wg.Wait()
 	}
 }
 
@@ -546,32 +552,71 @@ func (f *Member) LocalChange() {
 	}
 }
 
-// notifyAttempts bounds how often a notify is sent when the peer does not accept it: a notify lost
-// to a timeout or a restart would leave the peer waiting for its poll.
-const notifyAttempts = 3
+// queueNotify hands the sender of p a cursor to notify. A cursor still waiting is replaced: the
+// newer one covers it (the peer pulls everything up to the end either way).
+func (p *peer) queueNotify(cursor string) {
+	for {
+		select {
+		case p.notifyQueue <- cursor:
+			return
+		default:
+		}
+		select {
+		case <-p.notifyQueue:
+		default:
+		}
+	}
+}
 
-func (p *peer) notify(ctx context.Context, cursor string) {
+// notifySender delivers the notifies queued for p, one at a time, until ctx ends.
+func (p *peer) notifySender(ctx context.Context) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case cursor := <-p.notifyQueue:
+			p.deliverNotify(ctx, cursor)
+		}
+	}
+}
+
+// deliverNotify sends one notify until the peer takes it (202). A notify that is lost leaves the
+// peer waiting for its poll, so every failure a moment may fix is tried again with backoff: no
+// answer in time (a loaded peer: its pull would be as slow, but it has not started one), a server
+// error, and a 401 (the peer could not yet fetch this node's keys: its discovery runs once it can).
+// It stops when the peer asks to be left alone (429, 503: it will poll in its own time) or refuses
+// for good (another 4xx), when a newer notify is queued (that one covers this), and once a poll
+// interval has passed (the peer's poll has covered it by then).
+func (p *peer) deliverNotify(ctx context.Context, cursor string) {
 	body, _ := json.Marshal(map[string]string{"cursor": cursor})
+	giveUp := time.Now().Add(p.f.cfg.PollInterval)
+	wait := p.f.backoffMin
 	for attempt := 1; ; attempt++ {
 		resp, err := p.request(ctx, p.client, http.MethodPost, "/federation/v1/notify", nil, body) // nil resp on error
+		status := 0
 		if err == nil {
 			_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 4096))
 			resp.Body.Close()
-			if resp.StatusCode == http.StatusAccepted {
+			status = resp.StatusCode
+			if status == http.StatusAccepted {
 				return
 			}
 			err = fmt.Errorf("peer answered %s", resp.Status)
 		}
 		p.f.log.Info("notify peer", "peer", p.cfg.ID, "attempt", attempt, "err", err)
-		// Retry what a moment may fix (no answer, a server error); a refusal, or a peer asking to be
-		// left alone (429, 503), will poll in its own time.
-		if attempt == notifyAttempts || resp != nil && (resp.StatusCode < 500 || resp.StatusCode == http.StatusServiceUnavailable) {
+		p.f.metrics.notifyFailures.WithLabelValues(p.cfg.ID).Inc()
+		retry := status == 0 || status >= 500 && status != http.StatusServiceUnavailable || status == http.StatusUnauthorized
+		if !retry || time.Now().Add(wait).After(giveUp) {
 			return
 		}
 		select {
 		case <-ctx.Done():
 			return
-		case <-time.After(time.Duration(attempt) * p.f.backoffMin):
+		case <-time.After(wait/2 + rand.N(wait/2+1)):
 		}
+		if len(p.notifyQueue) > 0 {
+			return // a newer notify is waiting, and covers this one
+		}
+		wait = min(2*wait, p.f.backoffMax, 30*time.Second)
 	}
 }

@@ -341,7 +341,10 @@ func (p *peer) nodeVerifier(ctx context.Context) (*oidc.IDTokenVerifier, error) 
 	if p.verifier != nil {
 		return p.verifier, nil
 	}
-	ks, err := p.discover(ctx, p.cfg.URL, true)
+	// Not cut short when the request that needs it gives up: under load a caller's timeout would
+	// cancel every discovery in turn (each spending the key client's rate limit), and the peer's
+	// requests would never verify. The key client's own timeout bounds it.
+	ks, err := p.discover(context.WithoutCancel(ctx), p.cfg.URL, true)
 	if err != nil {
 		return nil, err
 	}

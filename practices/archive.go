@@ -616,6 +616,9 @@ func ImportArchive(ctx context.Context, b storage.Bucket, node Node, open Archiv
 	if written != m.Counts.Versions {
 		return nil, fmt.Errorf("import: wrote %d versions of the %d the manifest lists", written, m.Counts.Versions)
 	}
+	if _, err := r.RebuildListIndex(ctx); err != nil {
+		return nil, fmt.Errorf("import: list index: %w", err)
+	}
 	return m, nil
 }
 
@@ -684,6 +687,11 @@ func (r *Repo) ImportVersion(ctx context.Context, kind Kind, id string, version 
 		// The same bytes: an import that was interrupted and run again. Finish the rest.
 	} else if err != nil {
 		return fmt.Errorf("import %s %s v%d: %w", kind, id, version, err)
+	}
+	// Versions come in any order, so this may not become the head: the import ends with a rebuild
+	// of the listing index that removes the entries of states no head shows.
+	if err := r.putListEntry(ctx, m); err != nil {
+		return err
 	}
 	if err := r.advanceHead(ctx, rec, body, ""); err != nil {
 		return err

@@ -193,3 +193,56 @@ func TestCrashBetweenMirrorCopyAndLogEntry(t *testing.T) {
 }
 
 func base64URL(s string) string { return base64.RawURLEncoding.EncodeToString([]byte(s)) }
+
+// TestCrashDuringPublishKeepsListsTrue: a publish moves a record between listing-index entries
+// (put the new state's before the head swap, drop the old state's after the log append); killed
+// after each of its writes in turn and restarted, the lists show the record exactly once, in the
+// state its head shows.
+func TestCrashDuringPublishKeepsListsTrue(t *testing.T) {
+	ctx := context.Background()
+	// intent, version, 3 entries, head, log, 3 old entries, intent delete
+	for allowed := 0; allowed <= 11; allowed++ {
+		t.Run(strings.Repeat("w", allowed)+"|crash", func(t *testing.T) {
+			base := newBucket(t)
+			r := openRepo(t, base)
+			rec, err := r.Create(ctx, mathPLC, fullPractice("Before the crash"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			id := rec.RecordMeta().ID
+			victim, err := practices.Open(ctx, &dyingBucket{Bucket: base, allow: allowed}, node, practices.Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, perr := victim.Publish(ctx, mathPLC, practices.KindPractice, id, 1)
+
+			r2 := openRepo(t, base)
+			head, err := r2.Get(ctx, mathPLC, practices.KindPractice, id)
+			if err != nil {
+				t.Fatal(err)
+			}
+			status := head.RecordMeta().Status
+			if perr == nil && status != practices.StatusPublished {
+				t.Fatalf("an acknowledged publish shows %s", status)
+			}
+			for _, s := range []practices.Status{practices.StatusDraft, practices.StatusPublished} {
+				for _, f := range []practices.ListFilter{{Status: s}, {Status: s, Team: "math-4"}} {
+					recs, _, err := r2.List(ctx, mathPLC, practices.KindPractice, f, "", 50)
+					if err != nil {
+						t.Fatal(err)
+					}
+					want := 0
+					if s == status {
+						want = 1
+					}
+					if len(recs) != want {
+						t.Errorf("head is %s; list %+v has %d records, want %d", status, f, len(recs), want)
+					}
+				}
+			}
+			if recs, _, _ := r2.List(ctx, mathPLC, practices.KindPractice, practices.ListFilter{}, "", 50); len(recs) != 1 {
+				t.Errorf("head is %s; the unfiltered list has %d records, want 1", status, len(recs))
+			}
+		})
+	}
+}

@@ -6,6 +6,9 @@
 //
 //	records/{kind}/{id}/v{version:08d}.json   immutable versions (create-only puts)
 //	records/{kind}/{id}/head.json             cache of the latest version, swapped with compare-and-swap
+//	index/{kind}/{all|status/{s}|team/t-{team}}/{id}.{status}.{visibility}.{team}
+//	                                          the listing index List reads (listindex.go): a projection of the heads
+//	node/state/list-index.json                says the listing index has been built for this store
 //	log/{seq:020d}.json                       the gap-free change log
 //	node/intents/{kind}.{id}.v{version}.json  write intents, for crash recovery
 //	node/intents/mirror/{origin-id}/{kind}/{id}.json  intents of mirror copies (same rule)
@@ -40,6 +43,10 @@
 //  3. head swap    records/…/head.json       compare-and-swap, only ever moves forward
 //  4. log append   log/{seq}.json            create-only, at the next free sequence number
 //  5. intent delete
+//
+// When the change moves the record to another status or visibility (or creates it), the listing
+// index follows in the same path: the new state's entries are put between 2 and 3, the old state's
+// deleted between 4 and 5 (listindex.go says why this order never hides a record from a list).
 //
 // The head moves before the log entry is written because the log's readers (the search indexer, the
 // federation feed) are state-based: woken by an entry, they read the record's head, which must

@@ -148,3 +148,12 @@ func TestChangeLogRacingWritersOnMinIO(t *testing.T) {
 		}
 	}
 }
+
+// TestListIndexOnMinIO: the listing index on real S3 semantics: lists read only the heads their
+// caller may see, and follow withdrawals, republishing and deletion.
+func TestListIndexOnMinIO(t *testing.T) {
+	if testing.Short() {
+		t.Skip("needs MinIO")
+	}
+	checkListReads(t, miniotest.Start(t).NewBucket(t), 300)
+}

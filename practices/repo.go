@@ -122,6 +122,9 @@ func Open(ctx context.Context, bucket storage.Bucket, node Node, opts Options) (
 	if _, err := r.Reconcile(ctx, minAge); err != nil {
 		return nil, err
 	}
+	if err := r.ensureListIndex(ctx); err != nil {
+		return nil, err
+	}
 	return r, nil
 }
 
@@ -425,7 +428,7 @@ func (r *Repo) Create(ctx context.Context, p Principal, rec Record) (Record, err
 			return nil, err
 		}
 	}
-	if err := r.commit(ctx, rec, ""); err != nil {
+	if err := r.commit(ctx, rec, "", listEntry{}); err != nil {
 		return nil, err
 	}
 	if team != nil {
@@ -583,6 +586,7 @@ func (r *Repo) change(ctx context.Context, p Principal, kind Kind, id string, ex
 	if expected != 0 && expected != m.Version {
 		return nil, ErrStale
 	}
+	before := entryOf(m) // f changes cur in place
 	if err := f(cur); err != nil {
 		return nil, err
 	}
@@ -597,15 +601,16 @@ func (r *Repo) change(ctx context.Context, p Principal, kind Kind, id string, ex
 	if err := Validate(cur, level); err != nil {
 		return nil, err
 	}
-	if err := r.commit(ctx, cur, etag); err != nil {
+	if err := r.commit(ctx, cur, etag, before); err != nil {
 		return nil, err
 	}
 	return cur, nil
 }
 
 // commit runs the write order of the package doc for the version in rec. headETag is the ETag of the
-// head the change was based on ("" for a new record).
-func (r *Repo) commit(ctx context.Context, rec Record, headETag string) error {
+// head the change was based on ("" for a new record), and before what the listing index said of it
+// (zero for a new record).
+func (r *Repo) commit(ctx context.Context, rec Record, headETag string, before listEntry) error {
 	m := rec.RecordMeta()
 	body, err := json.Marshal(rec)
 	if err != nil {
@@ -634,6 +639,13 @@ func (r *Repo) commit(ctx context.Context, rec Record, headETag string) error {
 	if err != nil {
 		return fmt.Errorf("commit %s %s v%d: %w", m.Kind, m.ID, m.Version, err)
 	}
+	// The listing entry of the new state goes in before the head shows it, so no list ever misses a
+	// record its head shows (listindex.go); the entry of the old state goes after the log append.
+	if before.ID == "" || entryOf(m) != before {
+		if err := r.putListEntry(ctx, m); err != nil {
+			return err
+		}
+	}
 	// The head moves before the log entry is written, so a reader woken by the entry (the indexer,
 	// the federation feed: both read current state) never finds an older head than the entry names.
 	if err := r.advanceHead(ctx, rec, body, headETag); err != nil {
@@ -645,6 +657,9 @@ func (r *Repo) commit(ctx context.Context, rec Record, headETag string) error {
 	}
 	if _, err := r.AppendLog(ctx, LogEntry{Kind: m.Kind, ID: m.ID, Origin: r.node.URL, Version: m.Version, Op: op}); err != nil {
 		return err
+	}
+	if before.ID != "" {
+		r.dropListEntry(ctx, m.Kind, before, m)
 	}
 	if err := r.bucket.Delete(ctx, intent); err != nil {
 		r.logger.Warn("delete write intent", "key", intent, "err", err)
@@ -722,11 +737,20 @@ func (r *Repo) repair(ctx context.Context, kind Kind, id string, logAnyway bool)
 		if err != nil {
 			return err
 		}
+		if err := r.putListEntry(ctx, rec.RecordMeta()); err != nil {
+			return err
+		}
 		if err := r.advanceHead(ctx, rec, body, etag); err != nil {
 			return err
 		}
+		if cur != nil {
+			r.dropListEntry(ctx, kind, entryOf(cur.RecordMeta()), rec.RecordMeta())
+		}
 	} else if !logAnyway {
 		return nil
+	} else if err := r.putListEntry(ctx, cur.RecordMeta()); err != nil {
+		// The write was cut short after its head swap: its entry may be missing too.
+		return err
 	}
 	op := "put"
 	if latestRec, err := r.readVersion(ctx, kind, id, latest); err == nil && latestRec.RecordMeta().Status == StatusDeleted {
@@ -782,10 +806,14 @@ func (r *Repo) Reconcile(ctx context.Context, minAge time.Duration) (int, error)
 	}
 }
 
-// ListScanBudget is how many records one List call reads at most. A page that the budget ends
-// before it is full comes back short, with a next cursor to continue from, so no request (an
-// anonymous one filtering for records it cannot see, say) costs a read of every record.
-const ListScanBudget = 500
+// ListScanBudget is how many record heads one List call reads at most. A page that the budget ends
+// before it is full comes back short, with a next cursor to continue from, so no request costs a read
+// of every record. Index entries (listindex.go) are cheaper, a name in a listing, but also bounded:
+// ListEntryBudget of them per call.
+const (
+	ListScanBudget  = 500
+	ListEntryBudget = 20 * ListScanBudget
+)
 
 // canEditAny reports whether p could edit some record of kind, and so see unpublished ones.
 func canEditAny(p Principal, kind Kind) bool {
@@ -802,40 +830,60 @@ func canEditAny(p Principal, kind Kind) bool {
 
 // List returns local records of kind that p may see, ordered by id (ids are time-ordered UUIDv7s,
 // so this is creation order), starting after the id `after`. Filter narrows by team and status.
+//
+// It reads the listing index, not the records: a filter by team reads that team's entries, a filter
+// by status that status's, and the head of a record is read only when its entry says p may see it
+// (listindex.go). The head decides what is returned.
 func (r *Repo) List(ctx context.Context, p Principal, kind Kind, f ListFilter, after string, limit int) ([]Record, string, error) {
 	if limit <= 0 || limit > 200 {
 		limit = 50
 	}
-	if (f.Status == StatusDraft || f.Status == StatusWithdrawn) && !canEditAny(p, kind) {
-		// Only those who may edit such records see them unpublished: for anyone else the answer is
-		// empty, and reading every head to find that out is what an anonymous caller must not cost.
+	if !kind.Valid() || f.Status == StatusDeleted {
 		return nil, "", nil
 	}
-	prefix := "records/" + string(kind) + "/"
+	if (f.Status == StatusDraft || f.Status == StatusWithdrawn) && !canEditAny(p, kind) {
+		// Only those who may edit such records see them unpublished: for anyone else the answer is
+		// empty, and listing entries to find that out is what an anonymous caller must not cost.
+		return nil, "", nil
+	}
+	if f.Status == "" && f.Team == "" && !canEditAny(p, kind) {
+		f.Status = StatusPublished // all such a caller can see; the smallest family that has it
+	}
+	prefix := listSource(kind, f)
 	start := ""
 	if after != "" {
-		start = prefix + after + "/~" // '~' sorts after every file name in a record's folder
+		start = prefix + after + "/" // '/' sorts after every "{id}.…" entry of that id
 	}
 	var out []Record
-	scanned, lastID := 0, ""
-	for len(out) < limit {
+	heads, entries := 0, 0
+	curID, prevID, curRead := "", "", false
+	for {
 		objs, err := r.bucket.List(ctx, storage.ListOptions{Prefix: prefix, StartAfter: start, Limit: 1000})
 		if err != nil {
 			return nil, "", err
 		}
 		for _, o := range objs {
 			start = o.Key
-			if !strings.HasSuffix(o.Key, "/head.json") {
+			e, ok := parseEntry(o.Key[len(prefix):])
+			if !ok {
 				continue
 			}
-			id := strings.TrimSuffix(strings.TrimPrefix(o.Key, prefix), "/head.json")
-			if scanned == ListScanBudget {
-				// The page is not full, but this request has read its share: the caller continues
-				// from the last record read.
-				return out, lastID, nil
+			if e.ID != curID {
+				// Cut only between records, when every entry of the last one has been looked at.
+				if curID != "" {
+					prevID = curID
+				}
+				if entries >= ListEntryBudget || heads >= ListScanBudget {
+					return out, prevID, nil
+				}
+				curID, curRead = e.ID, false
 			}
-			scanned, lastID = scanned+1, id
-			rec, _, err := r.head(ctx, kind, id)
+			entries++
+			if curRead || !r.mayShow(p, kind, e, f) {
+				continue // the head decides once per record, whatever its other entries say
+			}
+			heads, curRead = heads+1, true
+			rec, _, err := r.head(ctx, kind, e.ID)
 			if err != nil {
 				continue
 			}
@@ -845,14 +893,13 @@ func (r *Repo) List(ctx context.Context, p Principal, kind Kind, f ListFilter, a
 			}
 			out = append(out, rec)
 			if len(out) == limit {
-				return out, id, nil
+				return out, e.ID, nil
 			}
 		}
 		if len(objs) < 1000 {
-			break
+			return out, "", nil
 		}
 	}
-	return out, "", nil
 }
 
 // ListFilter narrows List.

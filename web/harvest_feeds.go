@@ -72,6 +72,34 @@ func (s *Server) practiceEntry(p *practices.Practice, districtName string) harve
 	return e
 }
 
+// testEntry is a test (one cycle) as a feed entry: what was asked, what the team decided and what
+// it learned, linked to the test's public page. A test has no evidence level of its own: it is
+// evidence for its practice.
+func (s *Server) testEntry(t *practices.Test, districtName string) harvest.Entry {
+	title := t.Title
+	if title == "" {
+		title = cycleLabel(t.Cycle)
+	}
+	var parts []string
+	if t.Question != "" {
+		parts = append(parts, shorten(t.Question, 200))
+	}
+	if d := decisionLabel(t.Decision); d != "" {
+		parts = append(parts, "Decision: "+d+".")
+	}
+	if t.Learnings != "" {
+		parts = append(parts, shorten(t.Learnings, 300))
+	}
+	var subjects []string
+	if t.Cohort != nil {
+		subjects = t.Cohort.Subjects
+	}
+	return harvest.Entry{
+		ID: t.URI, Title: title, URL: s.cfg.Node.URL + "/tests/" + t.ID, Summary: strings.Join(parts, " "),
+		Updated: t.UpdatedAt, Published: t.PublishedAt, Author: districtName, Subjects: subjects,
+	}
+}
+
 // searchFeed: GET /search.atom with the search page's parameters, newest first unless a sort is
 // given.
 func (s *Server) searchFeed(c echo.Context) error {
@@ -238,7 +266,7 @@ type teamFeedCache struct {
 	entries []harvest.Entry
 }
 
-// teamFeed: GET /teams/{team}/feed.atom, the team's public published practices, newest
+// teamFeed: GET /teams/{team}/feed.atom, the team's public published practices and tests, newest
 // first. An unknown team is an empty feed: whether a team exists is not public.
 func (s *Server) teamFeed(c echo.Context, cache *teamFeeds) error {
 	team := c.Param("team")
@@ -263,8 +291,9 @@ func (s *Server) teamEntries(ctx context.Context, cache *teamFeeds, team string)
 	}
 	cache.mu.Unlock()
 	var entries []harvest.Entry
-	// Practices only until tests have public pages of their own to link to.
-	for _, kind := range []practices.Kind{practices.KindPractice} {
+	// The team's published practices and its tests (each one STEP or PDSA cycle), public ones only:
+	// the list reads that team's entries of the listing index, nothing of other teams.
+	for _, kind := range []practices.Kind{practices.KindPractice, practices.KindTest} {
 		after := ""
 		for {
 			recs, next, err := s.repo.List(ctx, practices.Anonymous, kind, practices.ListFilter{Team: team, Status: practices.StatusPublished}, after, 200)
@@ -272,8 +301,11 @@ func (s *Server) teamEntries(ctx context.Context, cache *teamFeeds, team string)
 				return nil, err
 			}
 			for _, rec := range recs {
-				if p, ok := rec.(*practices.Practice); ok {
-					entries = append(entries, s.practiceEntry(p, s.cfg.Node.Name))
+				switch r := rec.(type) {
+				case *practices.Practice:
+					entries = append(entries, s.practiceEntry(r, s.cfg.Node.Name))
+				case *practices.Test:
+					entries = append(entries, s.testEntry(r, s.cfg.Node.Name))
 				}
 			}
 			if next == "" {

@@ -128,3 +128,31 @@ func TestSitemapAndRobotsRoutes(t *testing.T) {
 		t.Errorf("lrmi.xsd: %d", r.status)
 	}
 }
+
+// TestTeamFeedListsTests: a team's feed carries its public published tests (cycles) beside its
+// practices, linked to their public pages, and never a test that is for the network only.
+func TestTeamFeedListsTests(t *testing.T) {
+	n := newTestNode(t)
+	_, practiceURI := tpTestedPractice(n, "Fraction number line talks", func(p map[string]any) { p["visibility"] = "public" })
+	tid := n.plannedTest(practiceURI)
+	r := n.do("math", "POST", "/api/v1/tests/"+tid+"/results", strings.NewReader(`{"groups":[{"n":25,"mean_pre":48.2,"sd_pre":10.5,"mean_post":53.9,"sd_post":10.5,"r":0.78}]}`), "Content-Type", "application/json")
+	if r.status != 200 {
+		t.Fatalf("results: %d %s", r.status, r.body)
+	}
+	rec := r.json(t)["test"].(map[string]any)
+	rec["visibility"], rec["title"], rec["learnings"], rec["decision"] = "public", "Open cycle", "Placing fractions aloud helped.", "adopt"
+	if r := n.doJSON("math", "PUT", "/api/v1/tests/"+tid, rec, "If-Match", r.header.Get("ETag")); r.status != 200 {
+		t.Fatalf("update: %d %s", r.status, r.body)
+	}
+	if r := n.doJSON("math", "POST", "/api/v1/tests/"+tid+"/publish", nil); r.status != 200 {
+		t.Fatalf("publish: %d %s", r.status, r.body)
+	}
+	f := n.parseFeed(t, "/teams/math-4/feed.atom")
+	if got := feedTitles(f); !slices.Equal(got, []string{"Open cycle", "Fraction number line talks"}) {
+		t.Fatalf("team feed entries %v (want the public test, newest first, then the practice; not the network-only tests)", got)
+	}
+	item := f.Items[0]
+	if item.Link != n.url+"/tests/"+tid || !strings.Contains(item.Description, "Decision: Adopt.") || !strings.Contains(item.Description, "Placing fractions aloud helped.") {
+		t.Errorf("test entry: link %q, summary %q", item.Link, item.Description)
+	}
+}

@@ -3,8 +3,10 @@ package web
 import (
 	"fmt"
 	"strconv"
+	"strings"
 
 	"github.com/brightspots-nic/brightspots/practices"
+	"github.com/brightspots-nic/brightspots/practices/evidence"
 )
 
 // schema.org JSON-LD beyond what learningResource writes for a practice: standards as LRMI
@@ -115,4 +117,100 @@ func AimJSONLD(d *practices.Dashboard) map[string]any {
 		ld["hasPart"] = parts
 	}
 	return ld
+}
+
+// testJSONLD describes a test's public page as a schema.org Dataset: the aggregate results of one
+// trial of a practice. A Dataset and not a Review, because a test rates nothing: it reports what
+// was measured, how, and with what result, which is what variableMeasured and measurementTechnique
+// say and what dataset search engines read. The practice it tested is both what the data is about
+// (about) and what the trial was based on (isBasedOn, the same link a practice's adaptation uses).
+// Only the published figures go in (t.Results is the view that left the district: suppressed groups
+// have no figures), so the markup shows nothing the page does not.
+func testJSONLD(v testPublicView) map[string]any {
+	t := v.T
+	ld := map[string]any{
+		"@context":     "https://schema.org",
+		"@type":        "Dataset",
+		"@id":          t.URI,
+		"url":          t.URI,
+		"name":         firstNonEmpty(t.Title, "Test"),
+		"inLanguage":   "en",
+		"publisher":    map[string]any{"@type": "Organization", "name": v.DistrictName, "url": t.Origin},
+		"dateModified": t.UpdatedAt.UTC().Format("2006-01-02"),
+	}
+	if t.PublishedAt != nil {
+		ld["datePublished"] = t.PublishedAt.UTC().Format("2006-01-02")
+	}
+	if v.Prediction != "" {
+		ld["description"] = "Prediction: " + v.Prediction
+	}
+	var technique []string
+	for _, s := range []string{v.Cycle, v.Design, v.Assessment} {
+		if s != "" {
+			technique = append(technique, s)
+		}
+	}
+	if technique != nil {
+		ld["measurementTechnique"] = strings.Join(technique, "; ")
+	}
+	if t.StartDate != "" && t.EndDate != "" {
+		ld["temporalCoverage"] = t.StartDate + "/" + t.EndDate
+	}
+	if t.Practice.URI != "" {
+		ld["isBasedOn"] = t.Practice.URI
+		about := map[string]any{"@type": "LearningResource", "@id": t.Practice.URI, "url": t.Practice.URI}
+		if v.Practice != nil {
+			about["name"] = v.Practice.Title
+		}
+		ld["about"] = about
+	}
+	if vars := resultVariables(t.Results); vars != nil {
+		ld["variableMeasured"] = vars
+	}
+	return ld
+}
+
+// resultVariables lists a test's published figures as PropertyValues: per group, n and the mean
+// scores before and after; the effect size with its confidence interval.
+func resultVariables(r *evidence.Results) []any {
+	if r == nil {
+		return nil
+	}
+	var out []any
+	add := func(group, name string, x *float64, unit string) {
+		if x == nil {
+			return
+		}
+		pv := map[string]any{"@type": "PropertyValue", "name": group + " " + name, "value": *x}
+		if unit != "" {
+			pv["unitText"] = unit
+		}
+		out = append(out, pv)
+	}
+	for _, g := range r.Groups {
+		if g.Suppressed {
+			continue
+		}
+		group := string(g.Group)
+		if g.N != nil {
+			n := float64(*g.N)
+			add(group, "students (n)", &n, "students")
+		}
+		add(group, "mean score before", g.MeanPre, "score")
+		add(group, "mean score after", g.MeanPost, "score")
+	}
+	if e := r.Effect; e != nil {
+		out = append(out, map[string]any{"@type": "PropertyValue", "name": "effect size", "propertyID": e.Measure,
+			"value": e.G, "minValue": e.CILower, "maxValue": e.CIUpper, "description": "95% confidence interval from minValue to maxValue"})
+	}
+	return out
+}
+
+func firstNonEmpty(s ...string) string {
+	for _, x := range s {
+		if x != "" {
+			return x
+		}
+	}
+	return ""
 }

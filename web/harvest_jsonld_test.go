@@ -167,3 +167,66 @@ func TestSchemaOrgJSONLD(t *testing.T) {
 		t.Errorf("collection JSON-LD %v", ld)
 	}
 }
+
+// TestTestPageJSONLD: a test's page describes it as a schema.org Dataset of its published aggregate
+// results, about and based on the practice it tested; every term is in the vocabulary, and a group
+// the privacy rules suppress contributes no figure.
+func TestTestPageJSONLD(t *testing.T) {
+	vocab := loadVocabulary(t)
+	n := newTestNode(t)
+	practiceID, practiceURI := tpTestedPractice(n, "Fraction number line talks", func(p map[string]any) { p["visibility"] = "public" })
+	// Four students: below the minimum n, so the group is published without figures.
+	tid := n.plannedTest(practiceURI)
+	r := n.do("math", "POST", "/api/v1/tests/"+tid+"/results", strings.NewReader(`{"groups":[{"n":4,"mean_pre":40,"sd_pre":9,"mean_post":47.5,"sd_post":9,"r":0.7}]}`), "Content-Type", "application/json")
+	if r.status != 200 {
+		t.Fatalf("results: %d %s", r.status, r.body)
+	}
+	small := r.json(t)["test"].(map[string]any)
+	small["learnings"], small["decision"], small["prediction_met"], small["title"] = "Too few to say.", "adapt", "no", "Small class"
+	if r := n.doJSON("math", "PUT", "/api/v1/tests/"+tid, small, "If-Match", r.header.Get("ETag")); r.status != 200 {
+		t.Fatalf("decision: %d %s", r.status, r.body)
+	}
+	if r := n.doJSON("math", "POST", "/api/v1/tests/"+tid+"/publish", nil); r.status != 200 {
+		t.Fatalf("publish test: %d %s", r.status, r.body)
+	}
+	items := n.do("teacher", "GET", "/api/v1/practices/"+practiceID+"/tests", nil).json(t)["items"].([]any)
+	byTitle := map[string]string{}
+	for _, it := range items {
+		m := it.(map[string]any)
+		byTitle[m["title"].(string)] = m["id"].(string)
+	}
+	for _, c := range []struct {
+		title         string
+		wantFigures   bool
+		wantMeanAfter float64
+	}{{"Spring cycle 2", true, 53.9}, {"Small class", false, 0}} {
+		id := byTitle[c.title]
+		if id == "" {
+			t.Fatalf("no test %q among %v", c.title, byTitle)
+		}
+		ld := tpJSONLD(t, string(tpPage(n, "teacher", "/tests/"+id).body))
+		if bad := vocab.check("test "+c.title, ld); len(bad) > 0 {
+			t.Errorf("test JSON-LD outside schema.org: %v", bad)
+		}
+		about, _ := ld["about"].(map[string]any)
+		if ld["@type"] != "Dataset" || ld["@id"] != n.url+"/tests/"+id || ld["isBasedOn"] != practiceURI ||
+			about["@id"] != practiceURI || about["name"] != "Fraction number line talks" {
+			t.Errorf("%s: JSON-LD %v", c.title, ld)
+		}
+		figures := map[string]any{}
+		vars, _ := ld["variableMeasured"].([]any)
+		for _, v := range vars {
+			pv := v.(map[string]any)
+			figures[pv["name"].(string)] = pv["value"]
+		}
+		if !c.wantFigures {
+			if len(figures) != 0 {
+				t.Errorf("%s: a suppressed group shows figures %v", c.title, figures)
+			}
+			continue
+		}
+		if figures["treatment mean score after"] != c.wantMeanAfter || figures["treatment students (n)"] != 25.0 || figures["effect size"] == nil {
+			t.Errorf("%s: figures %v", c.title, figures)
+		}
+	}
+}

@@ -59,6 +59,7 @@ var pageFuncs = template.FuncMap{
 	"teamFeed":         teamFeedHref,
 	"collectionJSONLD": collectionJSONLD,
 	"aimJSONLD":        AimJSONLD,
+	"testJSONLD":       testJSONLD,
 	"statementShort":   statementShort,
 	"join":             strings.Join,
 	"hasPrefix":        strings.HasPrefix,

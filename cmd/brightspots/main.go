@@ -304,8 +304,8 @@ func user(ctx context.Context, args []string, stdin *os.File, stdout, stderr io.
 	return nil
 }
 
-// reindex rebuilds the search index from the object store (the source of truth): after restoring a
-// backup, moving to Meilisearch, or if the index is lost. With the embedded index, stop the server
+// reindex rebuilds the search index and the store's listing index from the object store (the source
+// of truth): after restoring a backup, moving to Meilisearch, or if the index is lost. With the embedded index, stop the server
 // first. It opens the store, the repository and the index: nothing else of the node.
 func reindex(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("reindex", flag.ContinueOnError)
@@ -329,6 +329,12 @@ func reindex(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		return err
 	}
 	defer index.Close()
+	// The store's listing index is a projection of the heads too (safe beside running writers).
+	rep, err := repo.RebuildListIndex(ctx)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "list index: %d records, %d entries added, %d stale entries removed\n", rep.Records, rep.Added, rep.Removed)
 	indexer, err := node.NewIndexer(cfg, repo, index, bucket, nil, logger)
 	if err != nil {
 		return err
