@@ -9,10 +9,11 @@ import "slices"
 //   - a published local record of any other visibility: every signed-in member of the district;
 //     a peer node only when the visibility is network, or peers and it is named in shared_with;
 //   - a mirrored record (from another district): every signed-in member of this district;
-//   - a draft or withdrawn record: its team's publishers and admins (collections: coordinators).
+//   - a draft or withdrawn record: its team's publishers and admins (collections, aims, progress:
+//     coordinators).
 //
-// Writing: practices and tests, publishers of the owning team and admins; collections,
-// coordinators and admins. Creating needs the same, with the team named in the new record.
+// Writing: practices and tests, publishers of the owning team and admins; collections, aims and
+// progress, coordinators and admins. Creating needs the same, with the team named in the new record.
 //
 // Running the node: the network's peers and their sync health, coordinators and admins; API tokens,
 // admins.
@@ -110,8 +111,14 @@ func canEdit(p Principal, kind Kind, team string) bool {
 	if p.Has(RoleAdmin) {
 		return true
 	}
-	if kind == KindCollection {
+	if coordinatorKind(kind) {
 		return p.Has(RoleCoordinator)
 	}
 	return p.Has(RolePublisher) && p.InTeam(team)
+}
+
+// coordinatorKind reports whether records of kind are the network coordinators' (collections, aims
+// and a district's progress towards an aim) rather than a team's.
+func coordinatorKind(kind Kind) bool {
+	return kind == KindCollection || kind == KindAim || kind == KindProgress
 }

@@ -104,5 +104,9 @@ func copyRecord(dst, src Record) {
 		*d = *src.(*Test)
 	case *Collection:
 		*d = *src.(*Collection)
+	case *Aim:
+		*d = *src.(*Aim)
+	case *Progress:
+		*d = *src.(*Progress)
 	}
 }

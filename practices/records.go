@@ -13,17 +13,29 @@ const (
 	KindPractice   Kind = "practice"
 	KindTest       Kind = "test"
 	KindCollection Kind = "collection"
+	KindAim        Kind = "aim"
+	KindProgress   Kind = "progress"
 )
 
 // Kinds lists every record kind, in a stable order.
-var Kinds = []Kind{KindPractice, KindTest, KindCollection}
+var Kinds = []Kind{KindPractice, KindTest, KindCollection, KindAim, KindProgress}
 
-// Plural is the URL path segment for the kind ("practices", "tests", "collections").
-func (k Kind) Plural() string { return string(k) + "s" }
+// Plural is the URL path segment for the kind ("practices", "tests", "collections", "aims"; progress
+// is its own plural).
+func (k Kind) Plural() string {
+	if k == KindProgress {
+		return string(k)
+	}
+	return string(k) + "s"
+}
 
 // Valid reports whether k is a known kind.
 func (k Kind) Valid() bool {
-	return k == KindPractice || k == KindTest || k == KindCollection
+	switch k {
+	case KindPractice, KindTest, KindCollection, KindAim, KindProgress:
+		return true
+	}
+	return false
 }
 
 // Status is a record's lifecycle state.
@@ -70,7 +82,7 @@ type Meta struct {
 	UpdatedBy   string     `json:"updated_by,omitempty"`
 }
 
-// Record is implemented by *Practice, *Test and *Collection.
+// Record is implemented by *Practice, *Test, *Collection, *Aim and *Progress.
 type Record interface {
 	RecordMeta() *Meta
 }
@@ -243,6 +255,10 @@ func NewRecord(k Kind) Record {
 		return &Test{}
 	case KindCollection:
 		return &Collection{}
+	case KindAim:
+		return &Aim{}
+	case KindProgress:
+		return &Progress{}
 	}
 	return nil
 }

@@ -786,7 +786,7 @@ func canEditAny(p Principal, kind Kind) bool {
 		return false
 	case p.Has(RoleAdmin):
 		return true
-	case kind == KindCollection:
+	case coordinatorKind(kind):
 		return p.Has(RoleCoordinator)
 	}
 	return p.Has(RolePublisher)
@@ -884,6 +884,10 @@ func kindOf(rec Record) Kind {
 		return KindTest
 	case *Collection:
 		return KindCollection
+	case *Aim:
+		return KindAim
+	case *Progress:
+		return KindProgress
 	}
 	return ""
 }

@@ -149,8 +149,14 @@ func Validate(rec Record, level Level) error {
 	case *Collection:
 		c.meta(&r.Meta, false)
 		validateCollection(&c, r, level)
+	case *Aim:
+		c.meta(&r.Meta, false)
+		validateAim(&c, r, level)
+	case *Progress:
+		c.meta(&r.Meta, false)
+		validateProgress(&c, r, level)
 	default:
-		c.add("kind", "one_of", "must be practice, test or collection")
+		c.add("kind", "one_of", "must be practice, test, collection, aim or progress")
 	}
 	return c.err()
 }
