@@ -340,7 +340,7 @@ func validateProgress(c *checker, p *Progress, level Level) {
 	if p.Aim.Version < 0 {
 		c.add("aim.version", "range", "must not be negative")
 	}
-	if level == LevelPublish && len(p.Points) == 0 {
+	if level == LevelPublish && len(p.Points) == 0 && p.Withheld == 0 {
 		c.add("points", "required", "must report at least one point")
 	}
 	validateProgressPoints(c, p, nil)

@@ -342,7 +342,8 @@ func FindMeasure(ms []evidence.Measure, id string) (*evidence.Measure, bool) {
 // MeasureUploadAudit records a score file that produced points: who, when, the file's SHA-256, how
 // many rows and dates, the minimum n applied — never a row (DOMAIN.md, rule 9).
 type MeasureUploadAudit struct {
-	Test     string    `json:"test"`
+	Test     string    `json:"test,omitempty"`
+	Progress string    `json:"progress,omitempty"` // a progress record's points (aims_repo.go)
 	Measure  string    `json:"measure"`
 	By       string    `json:"by"`
 	At       time.Time `json:"at"`

@@ -410,8 +410,19 @@ func (r *Repo) Create(ctx context.Context, p Principal, rec Record) (Record, err
 	if err := Validate(rec, LevelCreate); err != nil {
 		return nil, err
 	}
-	if t, ok := rec.(*Test); ok {
-		if err := r.prepareTest(ctx, p, t, nil); err != nil {
+	var progressTeam []evidence.MeasurePoint
+	switch x := rec.(type) {
+	case *Test:
+		if err := r.prepareTest(ctx, p, x, nil); err != nil {
+			return nil, err
+		}
+	case *Aim:
+		if err := r.prepareAim(x, true); err != nil {
+			return nil, err
+		}
+	case *Progress:
+		var err error
+		if progressTeam, err = r.prepareProgress(ctx, p, x, nil); err != nil {
 			return nil, err
 		}
 	}
@@ -423,6 +434,11 @@ func (r *Repo) Create(ctx context.Context, p Principal, rec Record) (Record, err
 			return nil, err
 		}
 	}
+	if progressTeam != nil {
+		if err := r.putTeamProgress(ctx, m.ID, m.Version, progressTeam); err != nil {
+			return nil, err
+		}
+	}
 	return rec, nil
 }
 
@@ -430,6 +446,7 @@ func (r *Repo) Create(ctx context.Context, p Principal, rec Record) (Record, err
 // read (If-Match); ErrStale when it is not the current one.
 func (r *Repo) Update(ctx context.Context, p Principal, kind Kind, id string, expected int, rec Record) (Record, error) {
 	var team []evidence.Measure
+	var progressTeam []evidence.MeasurePoint
 	out, err := r.change(ctx, p, kind, id, expected, func(cur Record) error {
 		if kindOf(rec) != kind {
 			return errors.New("record kind mismatch")
@@ -466,6 +483,18 @@ func (r *Repo) Update(ctx context.Context, p Principal, kind Kind, id string, ex
 				t.Measures = cur.(*Test).Measures
 			}
 		}
+		if pr, ok := rec.(*Progress); ok {
+			if err := Validate(rec, LevelCreate); err != nil {
+				return err
+			}
+			prev, err := r.TeamProgress(ctx, cur.(*Progress))
+			if err != nil {
+				return err
+			}
+			if progressTeam, err = r.prepareProgress(ctx, p, pr, prev); err != nil {
+				return err
+			}
+		}
 		*rec.RecordMeta() = m
 		copyRecord(cur, rec)
 		return nil
@@ -475,6 +504,11 @@ func (r *Repo) Update(ctx context.Context, p Principal, kind Kind, id string, ex
 	}
 	if team != nil {
 		if err := r.putTeamMeasures(ctx, id, out.RecordMeta().Version, team); err != nil {
+			return nil, err
+		}
+	}
+	if progressTeam != nil {
+		if err := r.putTeamProgress(ctx, id, out.RecordMeta().Version, progressTeam); err != nil {
 			return nil, err
 		}
 	}

@@ -169,8 +169,9 @@ type refTarget struct {
 	ID     string `json:"id"`
 }
 
-// NoteReferences records which practices a record points at (a test's practice; a practice's
-// adaptation_of lineage), so Evidence can find them. Federation calls it for mirrored records too.
+// NoteReferences records which records a record points at (a test's practice; a practice's
+// adaptation_of lineage; a progress record's aim; an aim's change ideas' practices), so Evidence,
+// the aim's dashboard and a practice's "belongs to aims" can find them. Federation calls it for mirrored records too.
 func (r *Repo) NoteReferences(ctx context.Context, originID string, rec Record) error {
 	m := rec.RecordMeta()
 	target := refTarget{Origin: m.Origin, Kind: m.Kind, ID: m.ID}
@@ -183,6 +184,23 @@ func (r *Repo) NoteReferences(ctx context.Context, originID string, rec Record) 
 		}
 		if x.Follows != nil && x.Follows.URI != "" {
 			return putJSON(ctx, r.bucket, refKey("follows", x.Follows.URI, originID, m.Kind, m.ID), target, storage.PutOptions{})
+		}
+	case *Progress:
+		if x.Aim.URI != "" {
+			return putJSON(ctx, r.bucket, refKey("progress-of", x.Aim.URI, originID, m.Kind, m.ID), target, storage.PutOptions{})
+		}
+	case *Aim:
+		seen := map[string]bool{}
+		for _, ci := range x.ChangeIdeas {
+			for _, u := range ci.Practices {
+				if u == "" || seen[u] {
+					continue
+				}
+				seen[u] = true
+				if err := putJSON(ctx, r.bucket, refKey("aims-of", u, originID, m.Kind, m.ID), target, storage.PutOptions{}); err != nil {
+					return err
+				}
+			}
 		}
 	case *Practice:
 		for _, b := range x.BasedOn {
