@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/brightspots-nic/brightspots/practices/evidence"
 	"github.com/brightspots-nic/brightspots/storage"
@@ -38,6 +39,9 @@ func ProgressMeasure(om *OutcomeMeasure, points []evidence.MeasurePoint, notes [
 	}
 	return m
 }
+
+// Now is the repository's clock (a test may set it): what "today" is for the dashboard.
+func (r *Repo) Now() time.Time { return r.now() }
 
 // LoadAim returns the aim a URI names (local or mirrored) if p may see it.
 func (r *Repo) LoadAim(ctx context.Context, p Principal, uri string) (*Aim, error) {

@@ -156,12 +156,20 @@ func (s *Server) parseMeasureScores(c echo.Context, t *practices.Test, measureID
 	if !ok {
 		return nil, practices.ErrNotFound
 	}
+	scaled := *m
+	if (m.ScoreMin == nil || m.ScoreMax == nil) && t.Assessment != nil {
+		scaled.ScoreMin, scaled.ScoreMax = &t.Assessment.ScoreMin, &t.Assessment.ScoreMax
+	}
+	return s.readScoreFile(c, scaled, r)
+}
+
+// readScoreFile reads a de-identified score file for a measure on its own scale (a test's measure,
+// or an aim's outcome measure for progress): the one reader of score files for points, mapping a
+// refusal to a problem that names the column, row and rule, never a cell.
+func (s *Server) readScoreFile(c echo.Context, m evidence.Measure, r io.Reader) (*evidence.MeasureScores, error) {
 	opts := evidence.MeasureScoreOptions{Kind: m.Kind, Cut: m.Cut}
-	switch {
-	case m.ScoreMin != nil && m.ScoreMax != nil:
+	if m.ScoreMin != nil && m.ScoreMax != nil {
 		opts.ScoreMin, opts.ScoreMax = *m.ScoreMin, *m.ScoreMax
-	case t.Assessment != nil:
-		opts.ScoreMin, opts.ScoreMax = t.Assessment.ScoreMin, t.Assessment.ScoreMax
 	}
 	// One byte over the limit lets the parser say "too large" rather than see a truncated file.
 	ms, err := evidence.ParseMeasureScores(io.LimitReader(r, evidence.MaxFileBytes+1), opts)

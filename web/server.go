@@ -334,6 +334,7 @@ func (s *Server) apiRoutes(api *echo.Group) {
 	api.GET("/tests/:id/results.svg", s.resultsSVG)
 	s.measureRoutes(api)
 	s.cycleRoutes(api)
+	s.aimRoutes(api)
 	api.GET("/artifacts/:sha256", s.downloadArtifact)
 	api.HEAD("/artifacts/:sha256", s.downloadArtifact)
 }
