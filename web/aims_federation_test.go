@@ -264,6 +264,17 @@ func TestAimDashboardAcrossTheNetwork(t *testing.T) {
 		}
 	}
 
+	// Another district's coordinator cannot change the aim: it is changed only at its origin.
+	mirroredAim := b.do("coordinator", "GET", "/api/v1/aims/"+aimID, nil)
+	if r := b.doJSON("coordinator", "PUT", "/api/v1/aims/"+aimID, aimJSON("Taken over", uriA), "If-Match", mirroredAim.header.Get("ETag")); r.status != 409 {
+		t.Errorf("lakeview's coordinator edits riverside's aim: %d %s", r.status, r.body)
+	}
+	for _, action := range []string{"withdraw", "publish"} {
+		if r := b.doJSON("coordinator", "POST", "/api/v1/aims/"+aimID+"/"+action, nil); r.status != 409 {
+			t.Errorf("lakeview's coordinator %ss riverside's aim: %d %s", action, r.status, r.body)
+		}
+	}
+
 	// Withdrawing the aim in A removes it and its dashboard everywhere; progress stays, marked.
 	cur := a.do("coordinator", "GET", "/api/v1/aims/"+aimID, nil)
 	if r := a.doJSON("coordinator", "POST", "/api/v1/aims/"+aimID+"/withdraw", nil, "If-Match", cur.header.Get("ETag")); r.status != 200 {
