@@ -297,6 +297,40 @@ func FromCollection(c *practices.Collection) Document {
 	}
 }
 
+// FromAim projects a published aim into a document: found by its title and statement (the
+// summary), its outcome measure, and the words of its drivers and change ideas (the description).
+func FromAim(a *practices.Aim) Document {
+	var b strings.Builder
+	if a.OutcomeMeasure != nil {
+		b.WriteString(a.OutcomeMeasure.Name)
+		b.WriteByte('\n')
+	}
+	for _, d := range a.Drivers {
+		b.WriteString(d.Text)
+		b.WriteByte('\n')
+	}
+	for _, ci := range a.ChangeIdeas {
+		b.WriteString(ci.Text)
+		b.WriteByte('\n')
+	}
+	return Document{
+		ID:            DocID(a.Origin, practices.KindAim, a.ID),
+		Kind:          practices.KindAim,
+		RecordID:      a.ID,
+		URI:           a.URI,
+		Origin:        a.Origin,
+		District:      a.OriginID,
+		Title:         clean(a.Title),
+		Summary:       clean(a.Statement),
+		Description:   clean(strings.TrimSpace(b.String())),
+		EvidenceLevel: practices.LevelDescribed,
+		EvidenceRank:  0,
+		UpdatedAt:     a.UpdatedAt.UTC(),
+		UpdatedUnix:   a.UpdatedAt.Unix(),
+		Audience:      DocumentAudience(a.Visibility),
+	}
+}
+
 // tags is the searchable text of subject and grade codes.
 func tags(subjects, grades []string) string {
 	var b strings.Builder

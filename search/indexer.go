@@ -356,7 +356,7 @@ func (x *Indexer) project(ctx context.Context, keys []recordKey) error {
 	var upserts []Document
 	var deletes []string
 	for _, k := range keys {
-		if k.kind != practices.KindPractice && k.kind != practices.KindCollection {
+		if k.kind != practices.KindPractice && k.kind != practices.KindCollection && k.kind != practices.KindAim {
 			continue
 		}
 		rec, gone, err := x.cfg.Source.Load(ctx, k.origin, k.kind, k.id)
@@ -442,7 +442,7 @@ func (x *Indexer) withPracticesOfTests(ctx context.Context, keys []recordKey) ([
 }
 
 // Project returns the search document of a record, or ok false when the record must not be in the
-// index (not published, or not a practice or collection).
+// index (not published, or not a practice, collection or aim).
 func (x *Indexer) Project(ctx context.Context, rec practices.Record) (Document, bool, error) {
 	if rec.RecordMeta().Status != practices.StatusPublished {
 		return Document{}, false, nil
@@ -456,6 +456,8 @@ func (x *Indexer) Project(ctx context.Context, rec practices.Record) (Document, 
 		return FromPractice(r, ev), true, nil
 	case *practices.Collection:
 		return FromCollection(r), true, nil
+	case *practices.Aim:
+		return FromAim(r), true, nil
 	}
 	return Document{}, false, nil
 }

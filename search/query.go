@@ -34,7 +34,7 @@ func qerr(param, format string, args ...any) *QueryError {
 
 // Parameters ParseQuery accepts. Repeated parameters and comma-separated values both give several values.
 var Parameters = []string{"q", "subject", "grade", "standard", "district", "evidence", "design", "decision",
-	"kind", "has_results", "sort", "page", "per_page"}
+	"kind", "has_results", "sort", "page", "per_page", "aim"}
 
 // ParseQuery builds a Query from the search API's URL parameters:
 //
@@ -46,7 +46,9 @@ var Parameters = []string{"q", "subject", "grade", "standard", "district", "evid
 //	evidence    evidence level at or above: described, tested, replicated, compared, network_confirmed
 //	design      test design: single_group_pre_post, pre_post_with_comparison, post_only_comparison
 //	decision    adopt, adapt, abandon
-//	kind        practice, collection
+//	kind        practice, collection, aim
+//	aim         an aim's URI: practices a change idea of that aim links (the caller resolves them
+//	            into Query.AimPractices; see Query.Aim)
 //	has_results true or false
 //	sort        relevance, newest, effect
 //	page        1 … ; page × per_page at most MaxWindow
@@ -138,6 +140,9 @@ func ParseQuery(v url.Values) (Query, error) {
 	}
 	for _, k := range kinds {
 		q.Kinds = append(q.Kinds, practices.Kind(strings.ToLower(k)))
+	}
+	if q.Aim, err = one("aim"); err != nil {
+		return Query{}, err
 	}
 	hr, err := one("has_results")
 	if err != nil {
@@ -270,8 +275,13 @@ func (q *Query) Validate() error {
 		}
 	}
 	for _, k := range q.Kinds {
-		if k != practices.KindPractice && k != practices.KindCollection {
-			return qerr("kind", "unknown kind %s (practice or collection)", short(string(k)))
+		if k != practices.KindPractice && k != practices.KindCollection && k != practices.KindAim {
+			return qerr("kind", "unknown kind %s (practice, collection or aim)", short(string(k)))
+		}
+	}
+	if q.Aim != "" {
+		if _, k, _, ok := practices.ParseURI(q.Aim); !ok || k != practices.KindAim || len(q.Aim) > 2000 {
+			return qerr("aim", "must be the URI of an aim ({node URL}/aims/{id})")
 		}
 	}
 	switch q.Sort {
@@ -366,6 +376,9 @@ func (q *Query) Values() url.Values {
 	}
 	if q.MinEvidence != "" {
 		v.Set("evidence", q.MinEvidence)
+	}
+	if q.Aim != "" {
+		v.Set("aim", q.Aim)
 	}
 	if q.HasResults != nil {
 		v.Set("has_results", strconv.FormatBool(*q.HasResults))

@@ -75,11 +75,17 @@ type Query struct {
 	MinEvidence string           // evidence level at or above (practices.EvidenceLevels); "" for any
 	Designs     []string         // test designs (practices.Designs)
 	Decisions   []string         // test decisions (practices.Decisions)
-	Kinds       []practices.Kind // practice and/or collection
-	HasResults  *bool            // nil: either
-	Sort        Sort             // "" picks relevance with text, newest without
-	Page        int              // 1-based; 0 means 1
-	PerPage     int              // 0 means DefaultPerPage
+	Kinds       []practices.Kind // practice, collection and/or aim
+	// Aim, when set, keeps only the documents whose URI is in AimPractices: the practices linked by
+	// a change idea of the aim with that URI. The caller resolves them from the aim as the caller
+	// may see it (an aim it may not see, or a withdrawn one, links nothing), so the filter is never
+	// staler than the aim. With Aim set and AimPractices empty nothing matches.
+	Aim          string
+	AimPractices []string
+	HasResults   *bool // nil: either
+	Sort         Sort  // "" picks relevance with text, newest without
+	Page         int   // 1-based; 0 means 1
+	PerPage      int   // 0 means DefaultPerPage
 	// Audience is who is asking. Its zero value sees only public documents, so a forgotten audience
 	// fails closed.
 	Audience Audience

@@ -2,6 +2,7 @@ package web
 
 import (
 	"context"
+	"errors"
 	"mime"
 	"net/http"
 
@@ -9,6 +10,7 @@ import (
 
 	"github.com/brightspots-nic/brightspots/practices"
 	"github.com/brightspots-nic/brightspots/practices/evidence"
+	"github.com/brightspots-nic/brightspots/search"
 )
 
 // Network aims (IMPROVEMENT.md, "Network aims and driver diagrams"): the API around aims and
@@ -150,4 +152,33 @@ func (s *Server) uploadProgressScores(c echo.Context) error {
 	s.logger.Info("progress scores recorded", append(logAttrs(c), "progress", id, "rows", ms.Read, "dates", len(ms.Points))...)
 	c.Response().Header().Set("ETag", etag(updated.Version))
 	return c.JSON(http.StatusOK, map[string]any{"progress": updated, "dates": len(ms.Points), "rows_read": ms.Read})
+}
+
+// resolveAimFilter turns a search's aim=<uri> into the practices that aim's change ideas link, as
+// p sees the aim: an aim p may not see, or one withdrawn, links nothing (search.Query.Aim).
+func (s *Server) resolveAimFilter(ctx context.Context, p practices.Principal, q *search.Query) error {
+	q.AimPractices = nil
+	if q.Aim == "" || s.repo == nil {
+		return nil
+	}
+	aim, err := s.repo.LoadAim(ctx, p, q.Aim)
+	if errors.Is(err, practices.ErrNotFound) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if aim.Status != practices.StatusPublished {
+		return nil
+	}
+	seen := map[string]bool{}
+	for _, ci := range aim.ChangeIdeas {
+		for _, u := range ci.Practices {
+			if !seen[u] {
+				seen[u] = true
+				q.AimPractices = append(q.AimPractices, u)
+			}
+		}
+	}
+	return nil
 }

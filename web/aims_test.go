@@ -3,6 +3,7 @@ package web_test
 import (
 	"encoding/json"
 	"fmt"
+	"net/url"
 	"strings"
 	"testing"
 )
@@ -305,5 +306,38 @@ func TestProgressKeepsSmallGroupsInside(t *testing.T) {
 	bad := n.do("coordinator", "POST", "/api/v1/progress/"+id+"/scores", strings.NewReader("date,score,student_name\n2026-11-20,80,Ann\n"), "Content-Type", "text/csv")
 	if bad.status != 422 || strings.Contains(string(bad.body), "Ann") {
 		t.Errorf("a score file with an identifier column: %d %s", bad.status, bad.body)
+	}
+}
+
+// TestSearchFindsAimsAndFiltersByAim: kind=aim finds an aim by its change ideas' words; aim=<uri>
+// lists the practices its change ideas link; once the aim is withdrawn it links nothing.
+func TestSearchFindsAimsAndFiltersByAim(t *testing.T) {
+	n := newTestNode(t)
+	linked := n.publishPractice("Number line talks for unit fractions", "network")
+	n.publishPractice("Fraction strips with partners", "network")
+	linkedURI := n.do("math", "GET", "/api/v1/practices/"+linked, nil).json(t)["uri"].(string)
+	r := n.createAim("coordinator", aimJSON("Fractions proficiency by June 2027", linkedURI))
+	if r.status != 201 {
+		t.Fatalf("create aim: %d %s", r.status, r.body)
+	}
+	aimID, aimURI := r.json(t)["id"].(string), r.json(t)["uri"].(string)
+	if r := n.doJSON("coordinator", "POST", "/api/v1/aims/"+aimID+"/publish", nil); r.status != 200 {
+		t.Fatalf("publish: %d %s", r.status, r.body)
+	}
+	res := n.searchUntil("teacher", "kind=aim&q=error+analysis", func(m map[string]any) bool { return hasTitle(m, "Fractions proficiency by June 2027") })
+	if got := hitTitles(res); len(got) != 1 {
+		t.Errorf("kind=aim: %v, want the aim alone", got)
+	}
+	q := "aim=" + url.QueryEscape(aimURI)
+	res = n.searchUntil("teacher", q, func(m map[string]any) bool { return len(hitTitles(m)) > 0 })
+	if got := hitTitles(res); len(got) != 1 || got[0] != "Number line talks for unit fractions" {
+		t.Errorf("aim filter: %v, want only the linked practice", got)
+	}
+	wantProblem(t, n.do("teacher", "GET", "/api/v1/search?aim="+url.QueryEscape(linkedURI), nil), 400, "aim")
+	if r := n.doJSON("coordinator", "POST", "/api/v1/aims/"+aimID+"/withdraw", nil); r.status != 200 {
+		t.Fatalf("withdraw: %d %s", r.status, r.body)
+	}
+	if got := hitTitles(n.do("teacher", "GET", "/api/v1/search?"+q, nil).json(t)); len(got) != 0 {
+		t.Errorf("a withdrawn aim still filters to %v", got)
 	}
 }

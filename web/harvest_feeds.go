@@ -108,6 +108,9 @@ func (s *Server) searchFeed(c echo.Context) error {
 		q.Sort = search.SortNewest
 	}
 	q.Audience = search.AudienceOf(practices.Anonymous)
+	if err := s.resolveAimFilter(c.Request().Context(), practices.Anonymous, &q); err != nil {
+		return err
+	}
 	res, err := s.index.Search(c.Request().Context(), q)
 	if err != nil {
 		return searchProblem(err)

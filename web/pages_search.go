@@ -93,6 +93,9 @@ func (s *Server) searchPage(c echo.Context) error {
 		}
 	}
 	q.Audience = search.AudienceOf(principal(c))
+	if err := s.resolveAimFilter(c.Request().Context(), principal(c), &q); err != nil {
+		return err
+	}
 	if v.Error == "" {
 		v.Result, err = s.index.Search(c.Request().Context(), q)
 		if err != nil {

@@ -17,6 +17,9 @@ func (s *Server) search(c echo.Context) error {
 		return searchProblem(err)
 	}
 	q.Audience = search.AudienceOf(principal(c))
+	if err := s.resolveAimFilter(c.Request().Context(), principal(c), &q); err != nil {
+		return err
+	}
 	res, err := s.index.Search(c.Request().Context(), q)
 	if err != nil {
 		return searchProblem(err)

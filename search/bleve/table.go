@@ -54,7 +54,7 @@ type row struct {
 	live       bool
 	members    bool // audience members (else public)
 	hasResults bool
-	kind       uint8 // 0 practice, 1 collection, 2 other
+	kind       uint8 // 0 practice, 1 collection, 2 aim, 3 other
 	rank       int8
 	district   int32
 	subjects   uint64
@@ -132,8 +132,10 @@ func (t *table) put(d *search.Document) {
 		r.kind = 0
 	case practices.KindCollection:
 		r.kind = 1
-	default:
+	case practices.KindAim:
 		r.kind = 2
+	default:
+		r.kind = 3
 	}
 	if d.PooledEffect != nil && !math.IsNaN(*d.PooledEffect) {
 		r.effect = *d.PooledEffect
@@ -201,9 +203,10 @@ type filter struct {
 	standards                    map[int32]bool
 	useStandards                 bool
 	minRank                      int8
-	kinds                        uint8 // bit per kind; 0: any
-	hasResults                   int8  // -1 false, 1 true, 0 any
-	empty                        bool  // some filter names only values no document has
+	kinds                        uint8           // bit per kind; 0: any
+	hasResults                   int8            // -1 false, 1 true, 0 any
+	empty                        bool            // some filter names only values no document has
+	uris                         map[string]bool // Query.Aim: the aim's practices; nil: any
 }
 
 func maskOf(d *dict, vals []string) (uint64, bool) {
@@ -254,6 +257,17 @@ func (t *table) compile(q *search.Query) filter {
 			f.kinds |= 1
 		case practices.KindCollection:
 			f.kinds |= 2
+		case practices.KindAim:
+			f.kinds |= 4
+		}
+	}
+	if q.Aim != "" {
+		f.uris = make(map[string]bool, len(q.AimPractices))
+		for _, u := range q.AimPractices {
+			f.uris[u] = true
+		}
+		if len(f.uris) == 0 {
+			f.empty = true
 		}
 	}
 	if q.HasResults != nil {
@@ -283,6 +297,9 @@ func (f *filter) match(r *row) bool {
 		return false
 	}
 	if f.kinds != 0 && f.kinds&(1<<r.kind) == 0 {
+		return false
+	}
+	if f.uris != nil && !f.uris[r.doc.URI] {
 		return false
 	}
 	if f.hasResults != 0 && r.hasResults != (f.hasResults > 0) {

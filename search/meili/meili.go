@@ -63,7 +63,7 @@ var _ search.Index = (*Index)(nil)
 // matches tie on every rule before it — it never lifts a weak text match over a strong one.
 var (
 	searchableAttributes = []string{"title", "summary", "key_moves", "description", "standards", "tags", "district", "learnings"}
-	filterableAttributes = []string{"kind", "subjects", "grade_levels", "grade_bands", "standards", "district",
+	filterableAttributes = []string{"kind", "uri", "subjects", "grade_levels", "grade_bands", "standards", "district",
 		"evidence_rank", "evidence_level", "designs", "decisions", "has_results", "audience"}
 	sortableAttributes = []string{"updated_unix", "pooled_effect"}
 	// "sort" first: an explicit sort (newest, effect) orders the hits; without one it is skipped.
@@ -328,6 +328,13 @@ func Filter(q *search.Query) []string {
 	}
 	if q.HasResults != nil {
 		f = append(f, "has_results = "+strconv.FormatBool(*q.HasResults))
+	}
+	if q.Aim != "" {
+		uris := q.AimPractices
+		if len(uris) == 0 {
+			uris = []string{""} // an aim that links nothing matches nothing: no document has an empty uri
+		}
+		f = append(f, in("uri", uris))
 	}
 	return f
 }

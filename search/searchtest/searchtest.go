@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -47,6 +48,54 @@ func Run(t *testing.T, newIndex func(t *testing.T) search.Index) {
 	t.Run("Corpus", func(t *testing.T) { testCorpus(t, newIndex(t)) })
 	t.Run("Ranking", func(t *testing.T) { testRanking(t, newIndex(t)) })
 	t.Run("Learnings", func(t *testing.T) { testLearnings(t, newIndex(t)) })
+	t.Run("Aims", func(t *testing.T) { testAims(t, newIndex(t)) })
+}
+
+// testAims: kind=aim finds aims by their statement, drivers and change ideas; aim=<uri> keeps only
+// the practices the aim's change ideas link (resolved by the caller into AimPractices), and an aim
+// that links nothing matches nothing.
+func testAims(t *testing.T, idx search.Index) {
+	defer idx.Close()
+	const origin, aimRecordID = "https://a.example.org", "0193a3c0-0000-7000-8000-0000000000a1"
+	var docs []search.Document
+	for i, title := range []string{"Number lines for unit fractions", "Fraction strips with partners", "Phonics games"} {
+		d := doc(fmt.Sprintf("p%d", i), title, "A daily routine: "+strings.ToLower(title)+".", []string{"math"}, []string{"04"}, practices.VisibilityNetwork, i+1)
+		d.URI = origin + "/practices/p" + strconv.Itoa(i)
+		docs = append(docs, d)
+	}
+	aim := practices.Aim{
+		Meta: practices.Meta{ID: aimRecordID, Kind: practices.KindAim, URI: origin + "/aims/" + aimRecordID, Origin: origin, OriginID: "a",
+			Status: practices.StatusPublished, UpdatedAt: t0, Visibility: practices.VisibilityNetwork},
+		Title: "Fractions proficiency by June", Statement: "70 % of grade 3–5 students proficient on the common assessment.",
+		Drivers:     []practices.Driver{{ID: "d", Level: practices.DriverPrimary, Text: "Visual models in every lesson"}},
+		ChangeIdeas: []practices.ChangeIdea{{ID: "c", Text: "Daily estimation warm-ups", Drivers: []string{"d"}, Practices: []string{docs[0].URI, docs[2].URI}}},
+	}
+	mustUpsert(t, idx, append(docs, search.FromAim(&aim))...)
+
+	aimID := search.DocID(origin, practices.KindAim, aimRecordID)
+	for _, text := range []string{"proficiency", "estimation", "visual models"} {
+		r := mustSearch(t, idx, member(search.Query{Text: text, Kinds: []practices.Kind{practices.KindAim}}))
+		if !slices.Equal(ids(r), []string{aimID}) || r.Hits[0].Kind != practices.KindAim {
+			t.Errorf("kind=aim %q: %v, want the aim", text, ids(r))
+		}
+	}
+	if r := mustSearch(t, idx, member(search.Query{Kinds: []practices.Kind{practices.KindPractice}})); slices.Contains(ids(r), aimID) {
+		t.Errorf("kind=practice lists the aim: %v", ids(r))
+	}
+	linked := member(search.Query{Aim: aim.URI, AimPractices: aim.ChangeIdeas[0].Practices})
+	r := mustSearch(t, idx, linked)
+	got := ids(r)
+	slices.Sort(got)
+	if !slices.Equal(got, []string{docs[0].ID, docs[2].ID}) || r.Total != 2 {
+		t.Errorf("aim filter: %v (total %d), want the two linked practices", got, r.Total)
+	}
+	linked.Text = "fractions"
+	if r := mustSearch(t, idx, linked); !slices.Equal(ids(r), []string{docs[0].ID}) {
+		t.Errorf("aim filter with text: %v, want only the linked practice about fractions", ids(r))
+	}
+	if r := mustSearch(t, idx, member(search.Query{Aim: aim.URI})); r.Total != 0 || len(r.Hits) != 0 {
+		t.Errorf("an aim that links nothing matched %v", ids(r))
+	}
 }
 
 // withEvidence sets a document's evidence level (and the tests behind it).
