@@ -2,6 +2,7 @@ package web
 
 import (
 	"context"
+	"fmt"
 	"net/url"
 	"slices"
 	"strings"
@@ -11,6 +12,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/brightspots-nic/brightspots/practices"
+	"github.com/brightspots-nic/brightspots/practices/evidence"
 	"github.com/brightspots-nic/brightspots/search"
 	"github.com/brightspots-nic/brightspots/web/harvest"
 )
@@ -40,6 +42,8 @@ func feedLinks(path string, query url.Values) []feedLink {
 		return []feedLink{{"New practices matching this search (Atom)", href}}
 	case strings.HasPrefix(path, "/collections/") && strings.Count(path, "/") == 2:
 		return []feedLink{{"Practices in this collection (Atom)", path + "/feed.atom"}}
+	case strings.HasPrefix(path, "/aims/") && strings.Count(path, "/") == 2:
+		return []feedLink{{"Progress and practices of this aim (Atom)", path + "/feed.atom"}}
 	}
 	return nil
 }
@@ -181,6 +185,71 @@ func (s *Server) collectionFeed(c echo.Context) error {
 	}
 	harvest.WriteFeed(c.Response(), f, time.Now())
 	return nil
+}
+
+// aimFeed: GET /aims/{id}/feed.atom, a public aim's public progress reports (newest first) and
+// the public practices its change ideas link, as an anonymous visitor sees them.
+func (s *Server) aimFeed(c echo.Context) error {
+	ctx := c.Request().Context()
+	rec, err := s.findRecord(ctx, practices.Anonymous, practices.KindAim, c.Param("id"))
+	if err != nil {
+		return err
+	}
+	aim := rec.(*practices.Aim)
+	if aim.Status != practices.StatusPublished {
+		return practices.ErrNotFound
+	}
+	f := s.feedBase(aim.Title, "/aims/"+aim.ID+"/feed.atom", "/aims/"+aim.ID)
+	f.ID = aim.URI
+	f.Subtitle = aim.Statement
+	progress, err := s.repo.ProgressOf(ctx, practices.Anonymous, aim.URI)
+	if err != nil {
+		return err
+	}
+	var entries []harvest.Entry
+	for _, pr := range progress {
+		entries = append(entries, s.progressEntry(aim, pr))
+	}
+	slices.SortStableFunc(entries, func(a, b harvest.Entry) int { return b.Updated.Compare(a.Updated) })
+	f.Entries = entries
+	names := s.districtNames()
+	seen := map[string]bool{}
+	for _, ci := range aim.ChangeIdeas {
+		for _, u := range ci.Practices {
+			if seen[u] {
+				continue
+			}
+			seen[u] = true
+			pr, ok := s.loadURI(ctx, practices.Anonymous, u).(*practices.Practice)
+			if !ok {
+				continue
+			}
+			name := names[pr.OriginID]
+			if name == "" {
+				name = pr.OriginID
+			}
+			f.Entries = append(f.Entries, s.practiceEntry(pr, name))
+		}
+	}
+	harvest.WriteFeed(c.Response(), f, time.Now())
+	return nil
+}
+
+// progressEntry is a district's progress report as a feed entry: its latest published point.
+func (s *Server) progressEntry(aim *practices.Aim, pr *practices.Progress) harvest.Entry {
+	district := s.districtLabel(pr.Origin)
+	name := district.Name
+	if name == "" {
+		name = pr.OriginID
+	}
+	e := harvest.Entry{ID: pr.URI, Title: "Progress from " + name, URL: s.cfg.Node.URL + "/aims/" + aim.ID,
+		Updated: pr.UpdatedAt, Published: pr.PublishedAt, Author: name}
+	if n := len(pr.Points); n > 0 && aim.OutcomeMeasure != nil {
+		last := pr.Points[n-1]
+		e.Summary = fmt.Sprintf("%s: %s on %s (%d students).", aim.OutcomeMeasure.Name,
+			evidence.FormatValue(aim.OutcomeMeasure.Kind, last), last.Date, last.N)
+	}
+	return e
 }
 
 // teamFeedEntries is how many of a team's newest records its feed carries.

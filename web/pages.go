@@ -59,6 +59,7 @@ var pageFuncs = template.FuncMap{
 	"teamFeed":         teamFeedHref,
 	"collectionJSONLD": collectionJSONLD,
 	"testJSONLD":       testJSONLD,
+	"aimJSONLD":        AimJSONLD,
 	"statementShort":   statementShort,
 	"join":             strings.Join,
 	"hasPrefix":        strings.HasPrefix,

@@ -19,8 +19,9 @@ func (s *Server) harvestRoutes(e *echo.Echo) {
 	}
 	h := harvest.New(harvest.Config{
 		Repo: s.repo, Name: s.cfg.Node.Name, AdminEmail: s.cfg.Node.Contact, Logger: s.logger,
-		// Kinds with a public page at /{kind}s/{id} (tests have one: web/pages_cycles.go).
-		PageKinds: []practices.Kind{practices.KindPractice, practices.KindTest, practices.KindCollection},
+		// Kinds with a public page at /{kind}s/{id} (tests have one: web/pages_cycles.go; aims their
+		// dashboard). Progress records have none: they show on their aim's dashboard.
+		PageKinds: []practices.Kind{practices.KindPractice, practices.KindTest, practices.KindCollection, practices.KindAim},
 	})
 	oai := echo.WrapHandler(http.HandlerFunc(h.ServeOAI))
 	e.GET("/oai", oai)
@@ -42,6 +43,7 @@ func (s *Server) harvestRoutes(e *echo.Echo) {
 		e.GET("/search.atom", s.searchFeed)
 	}
 	e.GET("/collections/:id/feed.atom", s.collectionFeed)
+	e.GET("/aims/:id/feed.atom", s.aimFeed)
 	teams := &teamFeeds{}
 	e.GET("/teams/:team/feed.atom", func(c echo.Context) error { return s.teamFeed(c, teams) })
 }

@@ -3,6 +3,8 @@ package harvest
 import (
 	"bytes"
 	"encoding/xml"
+	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -92,6 +94,20 @@ func describe(rec practices.Record, s site) common {
 		for _, it := range r.Items {
 			c.relations = append(c.relations, it.PracticeURI)
 		}
+	case *practices.Aim:
+		c.title, c.description, c.typ = r.Title, r.Statement, "collection"
+		for _, ci := range r.ChangeIdeas {
+			for _, u := range ci.Practices {
+				if !slices.Contains(c.relations, u) {
+					c.relations = append(c.relations, u)
+				}
+			}
+		}
+		c.relations = append(c.relations, r.Collections...)
+	case *practices.Progress:
+		c.title, c.typ = "Progress towards a network aim", "dataset"
+		c.description = fmt.Sprintf("%d reported points of the aim's outcome measure", len(r.Points))
+		c.relations = append(c.relations, r.Aim.URI)
 	}
 	return c
 }

@@ -13,15 +13,17 @@ import (
 // Sets. A setSpec is "family:value"; each family is also a set of its own (OAI-PMH's ':' hierarchy),
 // so "subject" holds every record with any subject.
 //
-//	kind:practice | kind:test | kind:collection     what the record is
+//	kind:practice | kind:test | kind:collection |
+//	kind:aim | kind:progress                        what the record is
 //	subject:{code}                                  DOMAIN.md subject codes (a test: its cohort's)
 //	grade:{band}                                    grade bands PK, K-2, 3-5, 6-8, 9-12
 //	collection:{uuid}                               the practices a public collection gathers
+//	aim:{uuid}                                      the practices a public aim's change ideas link
 //
 // Two kinds of family: vocabulary families (fixed values, membership read from the record) and group
-// families (one set per public local record that gathers practices by URI). Aims (IMPROVEMENT.md) are
-// a group family: once the aim kind exists, adding them is one more entry in groupFamilies naming the
-// kind and how to read its practice URIs; ListSets, set filters and setSpecs in headers follow.
+// families (one set per public local record that gathers practices by URI): collections, and aims
+// (IMPROVEMENT.md) whose change ideas link practices. ListSets, set filters and setSpecs in headers
+// follow groupFamilies.
 
 // setSpecPattern is the setSpec syntax of the OAI-PMH schema.
 var setSpecPattern = regexp.MustCompile(`^[A-Za-z0-9\-_.!~*'()]+(:[A-Za-z0-9\-_.!~*'()]+)*$`)
@@ -40,8 +42,9 @@ type vocabFamily struct {
 var vocabFamilies = []vocabFamily{
 	{
 		spec: "kind", name: "Record kind",
-		values: []setInfo{{"practice", "Practices"}, {"test", "Tests with results"}, {"collection", "Collections"}},
-		of:     func(rec practices.Record) []string { return []string{string(rec.RecordMeta().Kind)} },
+		values: []setInfo{{"practice", "Practices"}, {"test", "Tests with results"}, {"collection", "Collections"},
+			{"aim", "Network aims"}, {"progress", "Progress towards network aims"}},
+		of: func(rec practices.Record) []string { return []string{string(rec.RecordMeta().Kind)} },
 	},
 	{
 		spec: "subject", name: "Subject",
@@ -111,6 +114,21 @@ var groupFamilies = []groupFamily{
 				uris = append(uris, it.PracticeURI)
 			}
 			return c.Title, uris
+		},
+	},
+	{
+		spec: "aim", name: "Network aim", kind: practices.KindAim,
+		members: func(rec practices.Record) (string, []string) {
+			a := rec.(*practices.Aim)
+			var uris []string
+			for _, ci := range a.ChangeIdeas {
+				for _, u := range ci.Practices {
+					if !slices.Contains(uris, u) {
+						uris = append(uris, u)
+					}
+				}
+			}
+			return a.Title, uris
 		},
 	},
 }
