@@ -34,6 +34,7 @@ const (
 	MaxAimDrivers           = 100
 	MaxAimChangeIdeas       = 200
 	MaxChangeIdeaPractices  = 500
+	MaxAimPractices         = 1000 // distinct practices over all change ideas: each is a reverse reference written on every save
 	MaxChangeIdeaDrivers    = 20
 	MaxAimCollections       = 50
 	MaxProgressPoints       = evidence.MaxMeasurePoints
@@ -269,6 +270,15 @@ func validateAim(c *checker, a *Aim, level Level) {
 				}
 			}
 		}
+	}
+	distinct := map[string]bool{}
+	for _, ci := range a.ChangeIdeas {
+		for _, u := range ci.Practices {
+			distinct[u] = true
+		}
+	}
+	if len(distinct) > MaxAimPractices {
+		c.add("change_ideas", "max_items", "may link at most %d different practices in all (got %d)", MaxAimPractices, len(distinct))
 	}
 	if c.maxItems("collections", len(a.Collections), MaxAimCollections, "collections") {
 		seen := map[string]bool{}

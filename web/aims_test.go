@@ -202,6 +202,12 @@ func TestAimBadInputNamesTheField(t *testing.T) {
 		{"too many practices in a change idea", "change_ideas[0].practices", "max_items", func(a map[string]any) {
 			item(ideas(a), 0)["practices"] = many(501, func(i int) any { return fmt.Sprintf("%s%d", testPracticeURI[:len(testPracticeURI)-4], 1000+i) })
 		}},
+		{"too many different practices over all change ideas", "change_ideas", "max_items", func(a map[string]any) {
+			a["change_ideas"] = many(3, func(i int) any {
+				return map[string]any{"id": fmt.Sprintf("c%d", i), "text": "x", "drivers": []any{"instruction"},
+					"practices": many(400, func(j int) any { return fmt.Sprintf("%s%04d", testPracticeURI[:len(testPracticeURI)-4], i*400+j) })}
+			})
+		}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
