@@ -5,6 +5,7 @@ import (
 	"errors"
 	"slices"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 
@@ -140,6 +141,13 @@ type DashboardOptions struct {
 // records this node holds: the aim, every published progress record towards it (reverse references
 // "progress-of", local and mirrored), and each linked practice with its evidence. ErrNotFound when
 // p may not see the aim, or it is withdrawn or deleted.
+//
+// Dashboards are cached: a dashboard reads every linked practice, its tests and every progress
+// record, and a whole network's coordinators and teachers read the same one. A cached dashboard is
+// used while the change log has not moved (every local write and every mirrored copy appends to
+// it), for the same day, the same kind of reader (what a member of the district sees, or what an
+// anonymous visitor sees: the dashboard shows only published records, so nothing else differs)
+// and the same district names. The returned dashboard is shared: callers must not modify it.
 func (r *Repo) AimDashboard(ctx context.Context, p Principal, uri string, opt DashboardOptions) (*Dashboard, error) {
 	aim, err := r.LoadAim(ctx, p, uri)
 	if err != nil {
@@ -148,6 +156,82 @@ func (r *Repo) AimDashboard(ctx context.Context, p Principal, uri string, opt Da
 	if aim.Status == StatusWithdrawn {
 		return nil, ErrNotFound
 	}
+	if aim.Status != StatusPublished || p.Kind == "node" {
+		// A draft, seen by those who may edit it, or a peer asking: not cached.
+		return r.buildAimDashboard(ctx, p, aim, opt)
+	}
+	today := opt.Today
+	if today.IsZero() {
+		today = r.now()
+	}
+	opt.Today = today
+	key := dashboardKey{uri: aim.URI, members: p.Authenticated(), day: today.UTC().Format(time.DateOnly), labels: labelsKey(opt)}
+	e := r.dashboards.entry(key)
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	end := r.log.Last()
+	if e.d != nil && e.logEnd == end {
+		return e.d, nil
+	}
+	d, err := r.buildAimDashboard(ctx, p, aim, opt)
+	if err != nil {
+		return nil, err
+	}
+	e.d, e.logEnd = d, end
+	return d, nil
+}
+
+// dashboardCache holds one entry per aim and kind of reader, bounded in size.
+type dashboardCache struct {
+	mu sync.Mutex
+	m  map[dashboardKey]*dashboardEntry
+}
+
+type dashboardKey struct {
+	uri     string
+	members bool
+	day     string
+	labels  string
+}
+
+type dashboardEntry struct {
+	mu     sync.Mutex // one build at a time per key: concurrent readers of a stale entry wait for it
+	logEnd uint64
+	d      *Dashboard
+}
+
+// maxCachedDashboards bounds the cache; past it the cache starts over.
+const maxCachedDashboards = 256
+
+func (c *dashboardCache) entry(k dashboardKey) *dashboardEntry {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.m == nil || len(c.m) >= maxCachedDashboards {
+		c.m = map[dashboardKey]*dashboardEntry{}
+	}
+	e := c.m[k]
+	if e == nil {
+		e = &dashboardEntry{}
+		c.m[k] = e
+	}
+	return e
+}
+
+// labelsKey identifies the district names and network of opt, so that a change of configuration
+// is not served from the cache.
+func labelsKey(opt DashboardOptions) string {
+	var b strings.Builder
+	for _, n := range opt.Network {
+		l := n
+		if opt.District != nil {
+			l = opt.District(n.Origin)
+		}
+		b.WriteString(n.Origin + "\x00" + l.ID + "\x00" + l.Name + "\x00")
+	}
+	return b.String()
+}
+
+func (r *Repo) buildAimDashboard(ctx context.Context, p Principal, aim *Aim, opt DashboardOptions) (*Dashboard, error) {
 	progress, err := r.ProgressOf(ctx, p, aim.URI)
 	if err != nil {
 		return nil, err
@@ -306,7 +390,8 @@ type PracticeEvidence struct {
 
 func (r *Repo) practiceEvidence(ctx context.Context, p Principal, uri string) (PracticeEvidence, error) {
 	pr, err := r.LoadPractice(ctx, p, uri)
-	if errors.Is(err, ErrNotFound) {
+	if errors.Is(err, ErrNotFound) || (err == nil && pr.Status != StatusPublished) {
+		// A dashboard shows published practices only (a team's draft is not the network's).
 		return PracticeEvidence{}, nil
 	}
 	if err != nil {

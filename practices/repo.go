@@ -70,6 +70,8 @@ type Repo struct {
 	onChange func() // called after each log append (wakes the indexer); may be nil
 
 	minimumN int // points of measures below it stay inside the district
+
+	dashboards dashboardCache // aims' dashboards, rebuilt when the change log moves (dashboard.go)
 }
 
 // Options tune a Repo. The zero value is fine.
