@@ -525,11 +525,38 @@ func (r *Repo) Publish(ctx context.Context, p Principal, kind Kind, id string, e
 		if m.Status == StatusPublished {
 			return &StateError{Msg: "already published"}
 		}
+		if t, ok := cur.(*Test); ok {
+			if err := r.practicePublished(ctx, t); err != nil {
+				return err
+			}
+		}
 		m.Status = StatusPublished
 		now := r.now().UTC().Truncate(time.Millisecond)
 		m.PublishedAt, m.WithdrawnAt = &now, nil
 		return nil
 	})
+}
+
+// practicePublished refuses to publish a test whose local practice is not published: readers of the
+// test would follow its link to a draft they may not see (or to nothing). A practice of another
+// district is published by the time this node holds its mirror, so only local ones are checked.
+func (r *Repo) practicePublished(ctx context.Context, t *Test) error {
+	origin, kind, id, ok := ParseURI(t.Practice.URI)
+	if !ok || kind != KindPractice || origin != r.node.URL {
+		return nil
+	}
+	pr, _, err := r.head(ctx, KindPractice, id)
+	if errors.Is(err, ErrNotFound) {
+		return nil // validation reports a practice reference that names nothing
+	}
+	if err != nil {
+		return err
+	}
+	if pr.RecordMeta().Status != StatusPublished {
+		return &ValidationError{Problems: []FieldError{{Field: "practice", Rule: "published",
+			Message: "must be published before its tests: publish the practice first"}}}
+	}
+	return nil
 }
 
 // Withdraw takes a published record out of view (peers receive a tombstone).

@@ -468,3 +468,28 @@ func TestArtifactWithDeclaredDigest(t *testing.T) {
 	}
 	wantProblem(t, n.do("math", "POST", path, bytes.NewReader(pdfBytes), "Content-Type", "application/pdf", "Content-Digest", "sha-256=:bm90IGEgZGlnZXN0:"), 400, "Content-Digest")
 }
+
+// TestATestWaitsForItsPractice: a test of a draft practice cannot be published (422 naming
+// "practice"); once the practice is published the same request gets past that rule.
+func TestATestWaitsForItsPractice(t *testing.T) {
+	n := newTestNode(t)
+	r := n.doJSON("math", "POST", "/api/v1/practices", practiceJSON("Number line talks"))
+	if r.status != 201 {
+		t.Fatalf("create practice: %d %s", r.status, r.body)
+	}
+	pid, puri := r.json(t)["id"].(string), r.json(t)["uri"].(string)
+	r = n.doJSON("math", "POST", "/api/v1/tests", map[string]any{
+		"team": "math-4", "practice": map[string]any{"uri": puri, "version": 1},
+		"cycle": "pdsa", "design": "single_group_pre_post", "question": "Does placing fractions aloud improve comparison?",
+	})
+	if r.status != 201 {
+		t.Fatalf("create test: %d %s", r.status, r.body)
+	}
+	tid := r.json(t)["id"].(string)
+	wantProblem(t, n.doJSON("math", "POST", "/api/v1/tests/"+tid+"/publish", nil), http.StatusUnprocessableEntity, "practice")
+	if r := n.doJSON("math", "POST", "/api/v1/practices/"+pid+"/publish", nil); r.status != 200 {
+		t.Fatalf("publish practice: %d %s", r.status, r.body)
+	}
+	// The practice rule no longer applies; what is left is the test's own (no results yet).
+	wantProblem(t, n.doJSON("math", "POST", "/api/v1/tests/"+tid+"/publish", nil), http.StatusUnprocessableEntity, "results")
+}

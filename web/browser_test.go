@@ -1,11 +1,14 @@
 package web_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
+	"image/png"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -139,4 +142,64 @@ func screenshot(t *testing.T, ctx context.Context, name string) {
 		}
 	}
 	_ = chromedp.Do(ctx, chromedp.EmulateViewport(1280, 900))
+	tourScreenshot(t, ctx, name)
+}
+
+// tourScreenshot writes the README's screenshot of page name, if it is one, when
+// UPDATE_SCREENSHOTS=1.
+func tourScreenshot(t *testing.T, ctx context.Context, name string) {
+	t.Helper()
+	if tour, ok := tourScreenshots[name]; ok && os.Getenv("UPDATE_SCREENSHOTS") == "1" {
+		file, anchor, _ := strings.Cut(tour, "#")
+		writeTourScreenshot(t, ctx, file, anchor)
+	}
+}
+
+// tourScreenshots are the pages of the README's tour by role: the browser test that reaches each
+// page writes docs/screenshots/<file> when UPDATE_SCREENSHOTS=1, and TestTourScreenshotsExist
+// checks, on every run, that each file is there, small, 1280 px wide and shown in the README. A
+// "#id" after the file name starts the screen at that element instead of the top of the page.
+var tourScreenshots = map[string]string{
+	"search-filtered":      "teacher-search.png",                 // TestTeacherFindsAPracticeFromAnotherDistrict
+	"practice":             "teacher-practice.png",               // TestTeacherFindsAPracticeFromAnotherDistrict
+	"practice-edit":        "plc-practice-edit.png",              // TestPublishAndCurateInABrowser
+	"test-results":         "plc-test-results.png#results-h",     // TestPublishAndCurateInABrowser
+	"collection-edit":      "coordinator-collection.png#items-h", // TestPublishAndCurateInABrowser
+	"admin-tokens-revoked": "admin-tokens.png",                   // TestPublishAndCurateInABrowser
+}
+
+// writeTourScreenshot saves a screen of the page at 1280×800 — the first, or the one that starts at
+// the element with id anchor — re-encoded with the best PNG compression, for the README.
+func writeTourScreenshot(t *testing.T, ctx context.Context, file, anchor string) {
+	t.Helper()
+	if err := chromedp.Do(ctx, chromedp.EmulateViewport(1280, 800)); err != nil {
+		t.Fatalf("tour screenshot %s: %v", file, err)
+	}
+	scroll := `window.scrollTo(0, 0)`
+	if anchor != "" {
+		scroll = `document.getElementById(` + strconv.Quote(anchor) + `).scrollIntoView()`
+	}
+	if _, err := chromedp.Run(ctx, chromedp.Evaluate[any](scroll)); err != nil {
+		t.Fatalf("tour screenshot %s: %v", file, err)
+	}
+	defer func() { _ = chromedp.Do(ctx, chromedp.EmulateViewport(1280, 900)) }()
+	raw, err := chromedp.Run(ctx, chromedp.CaptureScreenshot())
+	if err != nil {
+		t.Fatalf("tour screenshot %s: %v", file, err)
+	}
+	img, err := png.Decode(bytes.NewReader(raw))
+	if err != nil {
+		t.Fatalf("tour screenshot %s: %v", file, err)
+	}
+	var out bytes.Buffer
+	if err := (&png.Encoder{CompressionLevel: png.BestCompression}).Encode(&out, img); err != nil {
+		t.Fatal(err)
+	}
+	dir := filepath.Join(testenv.RepoRoot(), "docs", "screenshots")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, file), out.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
 }

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 
 	"github.com/labstack/echo/v4"
@@ -23,6 +24,9 @@ type tokensPageData struct {
 	Tokens  []tokens.Token
 	Secret  string       // the new token's secret: shown once
 	Created tokens.Token // the new token
+	// KnownTeams are the teams the team picker offers (KnownTeams): a new one is typed on purpose,
+	// in its own field, as `brightspots token create` asks for --new-team.
+	KnownTeams []string
 }
 
 func (s *Server) tokensPage(c echo.Context) error {
@@ -43,6 +47,9 @@ func (s *Server) renderTokens(c echo.Context, status int, data *tokensPageData) 
 	}
 	data.Tokens = all
 	sortTokens(data.Tokens)
+	if data.KnownTeams, err = s.teams(c.Request().Context()); err != nil {
+		return err
+	}
 	return s.render(c, status, "admin_tokens", "API tokens", data)
 }
 
@@ -70,9 +77,30 @@ func (s *Server) createTokenPage(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	v := canonical(posted, []string{"name", "role", "team"})
+	v := canonical(posted, []string{"name", "role", "team", "new_team"})
 	name, role, team := strings.TrimSpace(v.Get("name")), v.Get("role"), strings.TrimSpace(v.Get("team"))
-	secret, tok, err := s.tokens.Create(c.Request().Context(), name, role, team)
+	newTeam := strings.TrimSpace(v.Get("new_team"))
+	ctx := c.Request().Context()
+	known, err := s.teams(ctx)
+	if err != nil {
+		return err
+	}
+	refuse := func(field, msg string) error {
+		ep := newEditPage(kindToken, v, 0)
+		ep.addError(field, msg)
+		return s.renderTokens(c, http.StatusUnprocessableEntity, &tokensPageData{EditPage: ep})
+	}
+	switch {
+	case team != "" && newTeam != "":
+		return refuse("new_team", "choose a team from the list or type a new one, not both")
+	case team != "" && !slices.Contains(known, team):
+		return refuse("team", "is not a team this node knows: choose one from the list")
+	case newTeam != "" && slices.Contains(known, newTeam):
+		team = newTeam // typed, but it exists: no harm
+	case newTeam != "":
+		team = newTeam
+	}
+	secret, tok, err := s.tokens.Create(ctx, name, role, team)
 	if err != nil {
 		// The store names the bad input as its command-line flag ("--name: …").
 		flag, msg, ok := strings.Cut(err.Error(), ": ")
@@ -83,6 +111,9 @@ func (s *Server) createTokenPage(c echo.Context) error {
 		ep := newEditPage(kindToken, v, 0)
 		ep.addError(field, msg)
 		return s.renderTokens(c, http.StatusUnprocessableEntity, &tokensPageData{EditPage: ep})
+	}
+	if tok.Team != "" && !slices.Contains(known, tok.Team) {
+		s.forgetTeams() // the picker offers the new team from now on
 	}
 	s.logger.Info("api token created", append(logAttrs(c), "token", tok.ID, "role", tok.Role, "team", tok.Team)...)
 	ep := newEditPage(kindToken, url.Values{"role": {"publisher"}}, 0)
@@ -95,6 +126,10 @@ func (s *Server) revokeTokenPage(c echo.Context) error {
 	}
 	ctx := c.Request().Context()
 	id := c.Param("id")
+	if !confirmed(c, "revoke") {
+		// Only the confirmation step's own button revokes (pages_undo.go).
+		return seeOther(c, "/admin/tokens", nil)
+	}
 	all, err := s.tokens.List(ctx)
 	if err != nil {
 		return err

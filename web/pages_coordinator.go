@@ -24,15 +24,38 @@ import (
 type collectionsView struct {
 	*EditPage
 	Collections []*practices.Collection
+	// ReadOnly: the caller may read collections but not curate them (a teacher): the list shows the
+	// published ones, each linking to its page, and no editing form.
+	ReadOnly bool
 }
 
 func (s *Server) collectionsPage(c echo.Context) error {
 	p := principal(c)
 	if err := mayCreate(p, practices.KindCollection); err != nil {
-		return err
+		if !p.Authenticated() {
+			return err // sign in first, as for the other pages of the menu
+		}
+		return s.readCollections(c, p)
 	}
 	ep := newEditPage(practices.KindCollection, url.Values{"visibility": {"network"}, "curator": {displayName(p)}}, 0)
+	if title := c.QueryParam("deleted"); title != "" {
+		ep.Notice = "Deleted “" + title + "”."
+	}
 	return s.renderCollections(c, http.StatusOK, ep)
+}
+
+// readCollections lists the published collections p may read, newest first: what a teacher (or a
+// visitor, for public ones) finds under Collections.
+func (s *Server) readCollections(c echo.Context, p practices.Principal) error {
+	recs, err := s.listUpTo(c.Request().Context(), p, practices.KindCollection, practices.ListFilter{Status: practices.StatusPublished}, 200)
+	if err != nil {
+		return err
+	}
+	page := collectionsView{EditPage: newEditPage(practices.KindCollection, nil, 0), ReadOnly: true}
+	for i := len(recs) - 1; i >= 0; i-- {
+		page.Collections = append(page.Collections, recs[i].(*practices.Collection))
+	}
+	return s.render(c, http.StatusOK, "collections", "Collections", page)
 }
 
 func displayName(p practices.Principal) string {

@@ -596,6 +596,7 @@ func TestTeacherFindsAPracticeFromAnotherDistrict(t *testing.T) {
 		t.Errorf("focus after filtering is on %q, want the grade checkbox", f)
 	}
 	watch.check(t, ctx, "filtered results")
+	tourScreenshot(t, ctx, "search-filtered") // the README's teacher search (without the XSS probe's title)
 
 	// Open Lakeview's practice.
 	if err := chromedp.Do(ctx, chromedp.Click(`.hit h3 a`), chromedp.WaitVisible(`#evidence`)); err != nil {

@@ -25,6 +25,15 @@ import (
 // (practices.CanCreate/CanWrite); handlers only ask it. Page handlers return the repository's errors,
 // which the error handler turns into the 404/403 pages or a redirect to sign in.
 
+// teamFor is the team a new record about something of team `of` defaults to: that team when the
+// caller is in it (a test of their own team's practice), else the caller's first.
+func teamFor(p practices.Principal, of string) string {
+	if slices.Contains(p.Teams, of) {
+		return of
+	}
+	return someTeam(p)
+}
+
 // someTeam is the team a new record defaults to: the caller's first.
 func someTeam(p practices.Principal) string {
 	if len(p.Teams) > 0 {
@@ -97,6 +106,9 @@ type testRow struct {
 }
 
 type workspaceData struct {
+	Notice   string   // after a deletion (pages_undo.go)
+	Switch   []string // the caller's teams, when more than one: the team switcher
+	Current  string   // the team shown
 	Teams    []teamWork
 	Activity []activityRow // what other teams did with this team's work (pages_cycles.go)
 }
@@ -112,6 +124,18 @@ func (s *Server) workspaceHome(c echo.Context) error {
 		teams = []string{""} // an admin without a team: every team's records
 	}
 	var data workspaceData
+	// One team at a time: someone in many teams gets a switcher, not every team's lists on one
+	// page. The choice rides in the query (?team=), so it survives reloads, links and Back.
+	if len(teams) > 1 {
+		data.Switch, data.Current = teams, teams[0]
+		if want := c.QueryParam("team"); slices.Contains(teams, want) {
+			data.Current = want
+		}
+		teams = []string{data.Current}
+	}
+	if title := c.QueryParam("deleted"); title != "" {
+		data.Notice = "Deleted “" + title + "”."
+	}
 	titles := map[string]*practices.Practice{}
 	for _, team := range teams {
 		tw := teamWork{Team: team}
@@ -169,6 +193,38 @@ type practiceEditView struct {
 	StandardItems []standards.Item
 	MaxUpload     int64
 	Link          string // the public page, once published
+	// Peers are the districts "Selected districts" can name, ticked as the form has them: a picker
+	// of the configured peers rather than ids typed from memory. Empty on a node without peers,
+	// which shows the text field instead.
+	Peers []peerChoice
+}
+
+// peerChoice is one district of the sharing picker.
+type peerChoice struct {
+	ID, Name string
+	Checked  bool
+}
+
+// peerChoices lists the node's peers for the sharing picker, ticking those the value names.
+func (s *Server) peerChoices(sharedWith string) []peerChoice {
+	if s.fed == nil {
+		return nil
+	}
+	picked := splitList(sharedWith)
+	var out []peerChoice
+	for _, p := range s.fed.Peers() {
+		out = append(out, peerChoice{ID: p.ID, Name: p.Name, Checked: slices.Contains(picked, p.ID)})
+	}
+	return out
+}
+
+// joinSharedWith turns the picker's ticked boxes (several shared_with values) into the one
+// comma-separated value the form's other paths (merging, validation messages) work with.
+func joinSharedWith(posted url.Values) url.Values {
+	if len(posted["shared_with"]) > 1 {
+		posted.Set("shared_with", strings.Join(posted["shared_with"], ", "))
+	}
+	return posted
 }
 
 func (s *Server) newPracticePage(c echo.Context) error {
@@ -176,14 +232,16 @@ func (s *Server) newPracticePage(c echo.Context) error {
 	if err := mayCreate(p, practices.KindPractice); err != nil {
 		return err
 	}
+	// The team the workspace was showing (its switcher's ?team=), else the caller's first.
 	v := url.Values{"visibility": {"district"}, "license": {practices.DefaultLicense}, "origin_kind": {"team_designed"},
-		"team": {someTeam(p)}, "based_on.relation": {"adaptation_of"}}
+		"team": {teamFor(p, c.QueryParam("team"))}, "based_on.relation": {"adaptation_of"}}
 	return s.renderPracticeForm(c, http.StatusOK, newEditPage(practices.KindPractice, v, 0))
 }
 
 func (s *Server) renderPracticeForm(c echo.Context, status int, ep *EditPage) error {
 	p := principal(c)
-	page := practiceEditView{EditPage: ep, Teams: p.Teams, FreeTeam: len(p.Teams) == 0, StandardItems: s.standardItems(c.Request().Context())}
+	page := practiceEditView{EditPage: ep, Teams: p.Teams, FreeTeam: len(p.Teams) == 0, StandardItems: s.standardItems(c.Request().Context()),
+		Peers: s.peerChoices(ep.Form.Get("shared_with"))}
 	return s.render(c, status, "workspace_practice_new", "New practice", page)
 }
 
@@ -196,7 +254,7 @@ func (s *Server) createPracticePage(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	v := canonical(joinPickedStandard(posted), append(slices.Clone(formKeys[practices.KindPractice]), "team"))
+	v := canonical(joinSharedWith(joinPickedStandard(posted)), append(slices.Clone(formKeys[practices.KindPractice]), "team"))
 	rec, problems := practiceFromValues(v, nil)
 	s.alignToCatalog(c.Request().Context(), rec)
 	out, problems, err := s.createFromForm(c, p, rec, problems)
@@ -265,6 +323,21 @@ func (s *Server) savedNotice(c echo.Context, ep *EditPage) {
 	if q.Get("published") == "1" {
 		ep.Notice = "Published."
 	}
+	// The undo forms (pages_undo.go).
+	if q.Get("withdrawn") == "1" {
+		ep.Notice = "Withdrawn. It no longer shows in search here or in other districts; you can publish it again."
+	}
+	if name := q.Get("removed"); name != "" {
+		ep.Notice = "Removed " + name + " from the materials."
+	}
+	switch q.Get("refused") {
+	case "stale":
+		ep.Notice, ep.Problem = "Nothing changed: another team member changed this after you opened the page. Check the latest version below, then try again.", true
+	case "published":
+		ep.Notice, ep.Problem = "Nothing deleted: a published record is withdrawn first, then deleted.", true
+	case "state":
+		ep.Notice, ep.Problem = "Nothing changed: only a published record can be withdrawn.", true
+	}
 	if merged := q.Get("merged"); merged != "" {
 		var labels []string
 		for _, k := range strings.Split(merged, ",") {
@@ -283,7 +356,7 @@ func (s *Server) renderPracticeEdit(c echo.Context, status int, pr *practices.Pr
 	p := principal(c)
 	ctx := c.Request().Context()
 	page := practiceEditView{EditPage: ep, Practice: pr, Upload: upload, MaxUpload: s.cfg.Limits.MaxArtifactBytes,
-		StandardItems: s.standardItems(c.Request().Context())}
+		StandardItems: s.standardItems(c.Request().Context()), Peers: s.peerChoices(ep.Form.Get("shared_with"))}
 	page.Checklist = checklist(practices.KindPractice, pr)
 	page.Ready = checklistReady(page.Checklist)
 	if pr.Status == practices.StatusPublished {
@@ -320,7 +393,7 @@ func (s *Server) savePracticePage(c echo.Context) error {
 			return p, problems
 		},
 	}
-	saved, ep, taken, err := s.saveMerging(c, spec, pr, canonical(joinPickedStandard(posted), keys), versionOf(c))
+	saved, ep, taken, err := s.saveMerging(c, spec, pr, canonical(joinSharedWith(joinPickedStandard(posted)), keys), versionOf(c))
 	if err != nil {
 		return err
 	}
@@ -532,6 +605,8 @@ func publishRefusal(kind practices.Kind, err error) (*EditPage, error) {
 		se *practices.StateError
 	)
 	switch {
+	case errors.As(err, &ve) && slices.ContainsFunc(ve.Problems, func(p practices.FieldError) bool { return p.Rule == "published" }):
+		ep.Notice = "Not published: publish the practice this test belongs to first, so readers of the test can open it."
 	case errors.As(err, &ve):
 		ep.Notice = "Not published yet: the checklist below shows what is still missing."
 	case errors.Is(err, practices.ErrStale):
@@ -605,10 +680,14 @@ func (s *Server) newTestPage(c echo.Context) error {
 		vis = "network"
 	}
 	v := url.Values{
-		"practice.uri": {pr.URI}, "practice.version": {strconv.Itoa(pr.Version)}, "team": {someTeam(p)},
+		"practice.uri": {pr.URI}, "practice.version": {strconv.Itoa(pr.Version)}, "team": {teamFor(p, pr.Team)},
 		"cycle": {"pdsa"}, "design": {"single_group_pre_post"}, "prediction.metric": {"effect_size"},
 		"prediction.operator": {">="}, "assessment.form": {"same"}, "visibility": {vis},
 		"cohort.subjects": slices.Clone(pr.Subjects), "cohort.grade_levels": slices.Clone(pr.GradeLevels),
+	}
+	// What the practice already says need not be typed again: its minutes per session.
+	if m := minutesOf(pr.TimeRequired); m != "" && m != pr.TimeRequired {
+		v.Set("dosage.minutes_per_session", m)
 	}
 	if f := c.QueryParam("follows"); f != "" {
 		// "Start the next cycle": the new test follows that one (checked again when it is saved).
@@ -672,6 +751,7 @@ func (s *Server) testPage(c echo.Context) error {
 	page := s.newTestPageData(t)
 	s.savedNotice(c, page.Plan)
 	page.Notice, page.Plan.Notice = page.Plan.Notice, ""
+	page.Problem, page.Plan.Problem = page.Plan.Problem, false
 	if c.QueryParam("results") == "1" {
 		page.Notice = "Results computed. The score rows were used and discarded; only the figures below are kept."
 	}

@@ -246,9 +246,11 @@ func TestPublishAndCurateInABrowser(t *testing.T) {
 	if n, _ := chromedp.Run(ctx, chromedp.Evaluate[int](`document.querySelectorAll(".checklist li.missing").length`)); n != 0 {
 		t.Fatalf("the test's checklist lists %d missing items: %q", n, tpTexts(t, ctx, ".checklist li.missing"))
 	}
-	wsSubmit(t, ctx, "publish the test", chromedp.Click(`#publish`))
-	tpWaitURL(t, ctx, "published=1")
-	wsWaitText(t, ctx, `main .notice.ok`, "Published.")
+	// A test waits for its practice: publishing it first is refused with why.
+	testURL := strings.SplitN(mustLocation(t, ctx), "?", 2)[0]
+	wsSubmit(t, ctx, "publish the test too early", chromedp.Click(`#publish`))
+	wsWaitText(t, ctx, `main .notice.error`, "publish the practice this test belongs to first")
+	wsExpectStatus(t, watch, "422")
 	wsDo(t, ctx, "open the practice", chromedp.Navigate(practiceURL), chromedp.WaitVisible(`#publish`))
 	if n, _ := chromedp.Run(ctx, chromedp.Evaluate[int](`document.querySelectorAll(".checklist li.missing").length`)); n != 0 {
 		t.Fatalf("the practice's checklist lists %d missing items: %q", n, tpTexts(t, ctx, ".checklist li.missing"))
@@ -256,6 +258,14 @@ func TestPublishAndCurateInABrowser(t *testing.T) {
 	wsSubmit(t, ctx, "publish the practice", chromedp.Click(`#publish`))
 	tpWaitURL(t, ctx, "published=1")
 	wsWaitText(t, ctx, `main .notice.ok`, "Published.")
+	wsCheckPage(t, ctx, watch, "practice-published")
+	wsDo(t, ctx, "back to the test", chromedp.Navigate(testURL), chromedp.WaitVisible(`#publish`))
+	wsSubmit(t, ctx, "publish the test", chromedp.Click(`#publish`))
+	tpWaitURL(t, ctx, "published=1")
+	wsWaitText(t, ctx, `main .notice.ok`, "Published.")
+	// The published test's page offers to withdraw it, behind a confirmation step.
+	wsDo(t, ctx, "open the withdraw step", chromedp.Click(`.ws-undo details.confirm summary`), chromedp.WaitVisible(`form[action$="/withdraw"] button`))
+	wsCheckPage(t, ctx, watch, "test-withdraw-step")
 	waitFor(t, "Lakeview's search finds the practice", func() bool { return b.finds(title) })
 
 	// Lakeview: a coordinator builds a collection from both districts' practices.
@@ -337,8 +347,12 @@ func TestPublishAndCurateInABrowser(t *testing.T) {
 		t.Fatalf("the new token: %d", r.status)
 	}
 	wsCheckPage(t, ctx, watch, "admin-tokens")
+	// Revoking takes two steps: the first opens the explanation, the second revokes.
+	wsDo(t, ctx, "ask to revoke", chromedp.Click(`td details.confirm summary`), chromedp.WaitVisible(`form[action$="/revoke"] button`))
+	wsCheckPage(t, ctx, watch, "admin-tokens-confirm")
 	wsSubmit(t, ctx, "revoke it", chromedp.Click(`form[action$="/revoke"] button`))
 	wsWaitText(t, ctx, `main .notice.ok`, "Revoked token")
+	tourScreenshot(t, ctx, "admin-tokens-revoked") // the README's admin page: no secret on it
 	if r := b.do("warehouse", "GET", "/api/v1/me", nil); r.status != 401 {
 		t.Fatalf("the revoked token: %d", r.status)
 	}

@@ -70,7 +70,7 @@ func gradeOptions() []option {
 
 // fieldLabels are the human names of form fields, by record kind.
 var fieldLabels = map[practices.Kind]map[string]string{
-	kindToken: {"name": "Name", "role": "Role", "team": "PLC team"},
+	kindToken: {"name": "Name", "role": "Role", "team": "PLC team", "new_team": "Or a new team"},
 	practices.KindPractice: {
 		"title": "Title", "summary": "Summary", "description": "What the teacher does, step by step",
 		"key_moves": "Key moves", "subjects": "Subjects", "grade_levels": "Grades", "standards": "Standards",
@@ -823,6 +823,9 @@ type publishForm struct {
 	Ready       bool
 	Checklist   []checkItem
 }
+
+// Base is the record's editing address, under which its withdraw and delete forms post.
+func (f publishForm) Base() string { return strings.TrimSuffix(f.Action, "/publish") }
 
 // Publish is the Publish section of the practice page.
 func (v practiceEditView) Publish() publishForm {

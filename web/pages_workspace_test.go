@@ -269,7 +269,14 @@ func TestWorkspaceAccess(t *testing.T) {
 		}
 	}
 	teacher := n.session("tia@riverside.example", "teacher", "")
-	for _, path := range []string{"/workspace", "/workspace/practices/new", "/collections", "/network", "/admin/tokens"} {
+	// Teachers read the list of collections, without the curator's form; they may not create one.
+	if status, body := teacher.get("/collections"); status != http.StatusOK || strings.Contains(body, `id="f-title"`) {
+		t.Errorf("teacher GET /collections: %d (or the curator's form shows)", status)
+	}
+	if r := teacher.post("/collections", url.Values{"title": {"By a teacher"}, "visibility": {"network"}}); r.status != http.StatusForbidden {
+		t.Errorf("teacher creates a collection: %d", r.status)
+	}
+	for _, path := range []string{"/workspace", "/workspace/practices/new", "/network", "/admin/tokens"} {
 		if status, body := teacher.get(path); status != http.StatusForbidden || !strings.Contains(body, "Not allowed") {
 			t.Errorf("teacher GET %s: %d", path, status)
 		}
@@ -503,7 +510,8 @@ func TestScoreUploadOnTheTestPage(t *testing.T) {
 	n := newTestNode(t)
 	pub := n.session("pia@riverside.example", "publisher", "math-4")
 	r := pub.post("/workspace/practices/new", fullPractice("Number line talks"))
-	uri := n.url + "/practices/" + idFromPath(t, r.path)
+	practiceID := idFromPath(t, r.path)
+	uri := n.url + "/practices/" + practiceID
 	r = pub.post("/workspace/tests/new", plannedTestForm(uri))
 	id := idFromPath(t, r.path)
 	path := "/workspace/tests/" + id
@@ -566,6 +574,10 @@ func TestScoreUploadOnTheTestPage(t *testing.T) {
 	}
 	if strings.Contains(r.body, `class="missing"`) {
 		t.Fatal("the checklist still lists something missing")
+	}
+	// The practice first: a test is published after its practice.
+	if r := n.doJSON("math", "POST", "/api/v1/practices/"+practiceID+"/publish", nil); r.status != 200 {
+		t.Fatalf("publish the practice: %d %s", r.status, r.body)
 	}
 	r = pub.post(path+"/publish", url.Values{"version": {versionIn(t, r.body)}})
 	if r.status != 200 || !strings.Contains(r.body, "Published.") {
@@ -708,7 +720,13 @@ func TestAdminTokensPage(t *testing.T) {
 	if r.status != 422 || !strings.Contains(fieldError(r.body, "f-team"), "a publisher token must name its team") || inputValue(r.body, "f-name") != "data warehouse" {
 		t.Fatalf("refused token form: %d %q", r.status, fieldError(r.body, "f-team"))
 	}
-	r = admin.post("/admin/tokens", url.Values{"name": {"data warehouse"}, "role": {"publisher"}, "team": {"math-4"}})
+	// A team no record, account or token names is refused from the picker, and made only when typed
+	// in its own field.
+	r = admin.post("/admin/tokens", url.Values{"name": {"data warehouse"}, "role": {"publisher"}, "team": {"Math 5th grde PLC"}})
+	if r.status != 422 || !strings.Contains(fieldError(r.body, "f-team"), "is not a team this node knows") {
+		t.Fatalf("unknown team: %d %q", r.status, fieldError(r.body, "f-team"))
+	}
+	r = admin.post("/admin/tokens", url.Values{"name": {"data warehouse"}, "role": {"publisher"}, "new_team": {"math-4"}})
 	m := regexp.MustCompile(`id="new-secret" readonly value="(bsk_[A-Za-z0-9_-]+)"`).FindStringSubmatch(r.body)
 	if r.status != 200 || m == nil {
 		t.Fatalf("create: %d\n%s", r.status, r.body)
@@ -726,14 +744,23 @@ func TestAdminTokensPage(t *testing.T) {
 	if idm == nil {
 		t.Fatalf("token not listed:\n%s", list)
 	}
+	// The picker now offers the team the token named.
+	if !strings.Contains(list, `<option value="math-4">math-4</option>`) {
+		t.Fatalf("the team picker does not offer math-4:\n%s", list)
+	}
+	// A revoke without the confirmation step's button changes nothing.
 	r = admin.post("/admin/tokens/"+idm[1]+"/revoke", url.Values{})
+	if res := n.do("warehouse", "GET", "/api/v1/me", nil); r.status != 200 || strings.Contains(r.body, "Revoked token") || res.status != 200 {
+		t.Fatalf("revoke without confirming: %d, then the token answers %d", r.status, res.status)
+	}
+	r = admin.post("/admin/tokens/"+idm[1]+"/revoke", url.Values{"confirm": {"revoke"}})
 	if r.status != 200 || !strings.Contains(r.body, "Revoked token "+idm[1]) {
 		t.Fatalf("revoke: %d", r.status)
 	}
 	if res := n.do("warehouse", "GET", "/api/v1/me", nil); res.status != 401 {
 		t.Fatalf("revoked token still works: %d", res.status)
 	}
-	if r := admin.post("/admin/tokens/000000000000/revoke", url.Values{}); r.status != 404 {
+	if r := admin.post("/admin/tokens/000000000000/revoke", url.Values{"confirm": {"revoke"}}); r.status != 404 {
 		t.Fatalf("revoke unknown: %d", r.status)
 	}
 }

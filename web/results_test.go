@@ -71,6 +71,9 @@ func TestResultsFromAScoreTable(t *testing.T) {
 	if r := n.doJSON("math", "PUT", "/api/v1/tests/"+id, upd, "If-Match", r.header.Get("ETag")); r.status != 200 {
 		t.Fatalf("record decision: %d %s", r.status, r.body)
 	}
+	if r := n.doJSON("math", "POST", "/api/v1/practices/"+pr["id"].(string)+"/publish", nil); r.status != 200 {
+		t.Fatalf("publish practice: %d %s", r.status, r.body)
+	}
 	if r := n.doJSON("math", "POST", "/api/v1/tests/"+id+"/publish", nil); r.status != 200 {
 		t.Fatalf("publish test: %d %s", r.status, r.body)
 	}

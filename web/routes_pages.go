@@ -69,6 +69,9 @@ func (s *Server) pageRoutes(e *echo.Echo) {
 	e.POST("/aims/:id/progress", s.publishProgressPage)
 	e.POST("/aims/:id/progress/scores", s.progressScoresPage)
 
+	// Withdraw, delete and remove, each behind a confirmation step (pages_undo.go).
+	s.undoRoutes(e)
+
 	// District admins.
 	e.GET("/admin/tokens", s.tokensPage)
 	e.POST("/admin/tokens", s.createTokenPage)

@@ -135,6 +135,8 @@ type Server struct {
 	latency  *prometheus.HistogramVec
 
 	tokenLookups *auth.Limiter // bearer-token lookups that reach the store, per client address
+
+	knownTeams teamsCache // the token form's team picker (teams.go)
 }
 
 // New builds the server over parts and registers every route. It opens nothing and does not

@@ -312,7 +312,7 @@ func TestExportImportAcrossBackends(t *testing.T) {
 	url := "http://" + addr
 	srcDir := t.TempDir()
 	srcCfg := nodeConfig(t, srcDir, "riverside", url, addr, nil)
-	pub := runCLI(t, bin, "token", "create", "--config", srcCfg, "--name", "pub", "--role", "publisher", "--team", "math-4")
+	pub := runCLI(t, bin, "token", "create", "--config", srcCfg, "--name", "pub", "--role", "publisher", "--team", "math-4", "--new-team")
 	coord := runCLI(t, bin, "token", "create", "--config", srcCfg, "--name", "coord", "--role", "coordinator")
 	teacher := runCLI(t, bin, "token", "create", "--config", srcCfg, "--name", "teacher", "--role", "teacher")
 

@@ -27,7 +27,7 @@ func TestCommandsBesideARunningNode(t *testing.T) {
 	bin := buildBinary(t)
 	data := t.TempDir()
 	addr := freeAddr(t)
-	token := runCLI(t, bin, "token", "create", "--data", data, "--name", "load", "--role", "publisher", "--team", "math-4")
+	token := runCLI(t, bin, "token", "create", "--data", data, "--name", "load", "--role", "publisher", "--team", "math-4", "--new-team")
 	p := startServe(t, bin, data, addr)
 	defer func() { p.cmd.Process.Signal(syscall.SIGTERM); p.cmd.Wait() }()
 

@@ -96,7 +96,7 @@ func TestCrashSafetyUnderSIGKILL(t *testing.T) {
 	}
 	bin := buildBinary(t)
 	data := t.TempDir()
-	token := runCLI(t, bin, "token", "create", "--data", data, "--name", "crash", "--role", "publisher", "--team", "math-4")
+	token := runCLI(t, bin, "token", "create", "--data", data, "--name", "crash", "--role", "publisher", "--team", "math-4", "--new-team")
 	if !strings.HasPrefix(token, "bsk_") || strings.Contains(token, "\n") {
 		t.Fatalf("token create printed %q", token)
 	}
@@ -339,7 +339,7 @@ func TestGracefulShutdownFinishesInFlightRequests(t *testing.T) {
 	}
 	bin := buildBinary(t)
 	data := t.TempDir()
-	token := runCLI(t, bin, "token", "create", "--data", data, "--name", "g", "--role", "publisher", "--team", "math-4")
+	token := runCLI(t, bin, "token", "create", "--data", data, "--name", "g", "--role", "publisher", "--team", "math-4", "--new-team")
 	p := startServe(t, bin, data, freeAddr(t))
 	id, _, ok := createAndPublish(context.Background(), p.addr, token, "graceful")
 	if !ok {
@@ -382,7 +382,7 @@ func TestReindexRebuildsFromTheStore(t *testing.T) {
 	}
 	bin := buildBinary(t)
 	data := t.TempDir()
-	token := runCLI(t, bin, "token", "create", "--data", data, "--name", "r", "--role", "publisher", "--team", "math-4")
+	token := runCLI(t, bin, "token", "create", "--data", data, "--name", "r", "--role", "publisher", "--team", "math-4", "--new-team")
 	addr := freeAddr(t)
 	p := startServe(t, bin, data, addr)
 	if _, _, ok := createAndPublish(context.Background(), p.addr, token, "Reindexed practice"); !ok {

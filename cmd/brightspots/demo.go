@@ -134,10 +134,7 @@ func demo(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	for _, role := range []string{"teacher", "plc", "coordinator", "admin"} {
 		fmt.Fprintf(stdout, "  %-12s %s@<district>.example   e.g. %s@%s.example\n", role, role, role, demoDistricts[0].id)
 	}
-	fmt.Fprintf(stdout, "\nTry: curl '%s/api/v1/search?q=fractoins' with a token from\n", nodes[1].cfg.Node.URL)
-	fmt.Fprintf(stdout, "  go run ./cmd/brightspots token create --data %s --addr %s --name demo --role teacher\n",
-		filepath.Join(*data, demoDistricts[1].id), nodes[1].cfg.Listen)
-	fmt.Fprintf(stdout, "(run that while the demo is stopped, or use the sign-in). Data: %s. Stop with Ctrl-C.\n", *data)
+	printTokenHint(stdout, *data, nodes[1].cfg.Node.URL)
 
 	select {
 	case <-ctx.Done():
@@ -146,6 +143,21 @@ func demo(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	wg.Wait()
 	return nil
+}
+
+// demoTokenCommand is the command that makes an API token for a demo district. It writes into the
+// district's store, which the running demo reads, so it works while the demo runs (no --addr: a token
+// belongs to a store, not to an address).
+func demoTokenCommand(dataDir, districtID string) string {
+	return fmt.Sprintf("go run ./cmd/brightspots token create --data %s --name demo --role teacher",
+		filepath.Join(dataDir, districtID))
+}
+
+// printTokenHint ends the banner with a search a newcomer can try from a terminal.
+func printTokenHint(stdout io.Writer, dataDir, districtURL string) {
+	fmt.Fprintf(stdout, "\nTry the API from another terminal while the demo runs: make a token with\n  %s\n", demoTokenCommand(dataDir, demoDistricts[1].id))
+	fmt.Fprintf(stdout, "then: curl -H \"Authorization: Bearer bsk_…\" '%s/api/v1/search?q=fractoins'\n", districtURL)
+	fmt.Fprintf(stdout, "Data: %s. Stop with Ctrl-C.\n", dataDir)
 }
 
 // seedDemo writes accounts, practices, tests with results, and a collection into the three
@@ -166,7 +178,6 @@ func seedDemo(ctx context.Context, repos []*practices.Repo, perDistrict int) err
 	// Practices first, in their own districts, remembering each generated URI's new URI.
 	uris := map[string]string{}
 	teams := map[string]map[string]bool{}
-	var network []string
 	for _, it := range items {
 		p := it.Practice
 		r := byURL[p.Origin]
@@ -185,9 +196,6 @@ func seedDemo(ctx context.Context, repos []*practices.Repo, perDistrict int) err
 			teams[r.Node().ID] = map[string]bool{}
 		}
 		teams[r.Node().ID][p.Team] = true
-		if p.Visibility == practices.VisibilityNetwork || p.Visibility == practices.VisibilityPublic {
-			network = append(network, rec.RecordMeta().URI)
-		}
 	}
 	// Tests, in the district that ran them — often another district than the practice's (replication).
 	seeded := 0
@@ -240,31 +248,27 @@ func seedDemo(ctx context.Context, repos []*practices.Repo, perDistrict int) err
 	if err := seedCycles(ctx, repos, admin, teams); err != nil {
 		return fmt.Errorf("ramps and adaptations: %w", err)
 	}
-	// One collection, curated in the first district from every district's practices.
-	sort.Strings(network)
-	col := &practices.Collection{
-		Meta:        practices.Meta{Visibility: practices.VisibilityNetwork},
-		Title:       "Fractions and early numeracy across the network",
-		Description: "Practices from all three districts that the network is testing this year.",
-		Aim:         "By June, 70% of grade 3–5 students in the network will be proficient on the common fractions assessment.",
-		Curator:     "Network coordinator",
+	// Materials to download and preview, and one collection curated in the first district from
+	// every district's fractions practices (demo_materials.go).
+	if err := seedMaterials(ctx, repos, admin); err != nil {
+		return err
 	}
-	for i, u := range network {
-		if i >= 8 {
-			break
-		}
-		col.Items = append(col.Items, practices.CollectionItem{PracticeURI: u, Note: "Tested in at least one district."})
-	}
-	rec, err := repos[0].Create(ctx, admin, col)
+	col, err := fractionsCollection(ctx, repos, admin)
 	if err != nil {
-		return fmt.Errorf("collection: %w", err)
+		return err
 	}
-	if _, err := repos[0].Publish(ctx, admin, practices.KindCollection, rec.RecordMeta().ID, 0); err != nil {
-		return fmt.Errorf("publish collection: %w", err)
+	if len(col.Items) > 0 { // a tiny seed (--practices 1) may have no fractions practice to curate
+		rec, err := repos[0].Create(ctx, admin, col)
+		if err != nil {
+			return fmt.Errorf("collection: %w", err)
+		}
+		if _, err := repos[0].Publish(ctx, admin, practices.KindCollection, rec.RecordMeta().ID, 0); err != nil {
+			return fmt.Errorf("publish collection: %w", err)
+		}
 	}
 	// The network's aim, its driver diagram over every district's practices, and each district's
 	// progress towards it (demo_aims.go).
-	if err := seedAim(ctx, repos, admin, network); err != nil {
+	if err := seedAim(ctx, repos, admin); err != nil {
 		return fmt.Errorf("network aim: %w", err)
 	}
 	// Accounts for every role in every district.

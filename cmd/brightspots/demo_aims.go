@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"sort"
 	"strings"
 	"time"
 
@@ -66,12 +67,31 @@ var demoProgressNotes = map[string]string{
 
 // seedAim creates and publishes the aim in the first district, waits until the others mirror it,
 // and publishes each district's progress towards it.
-func seedAim(ctx context.Context, repos []*practices.Repo, admin practices.Principal, network []string) error {
+func seedAim(ctx context.Context, repos []*practices.Repo, admin practices.Principal) error {
+	// Each district's published practices shared with the network, fractions first (the aim's
+	// subject), in title order so the demo is the same every time.
 	byDistrict := map[string][]string{}
-	for _, uri := range network {
-		for _, r := range repos {
-			if strings.HasPrefix(uri, r.Node().URL+"/") {
-				byDistrict[r.Node().ID] = append(byDistrict[r.Node().ID], uri)
+	for _, r := range repos {
+		recs, err := listAll(ctx, r, admin, practices.KindPractice)
+		if err != nil {
+			return err
+		}
+		var fractions, other []*practices.Practice
+		for _, rec := range recs {
+			pr := rec.(*practices.Practice)
+			if pr.Status != practices.StatusPublished || (pr.Visibility != practices.VisibilityNetwork && pr.Visibility != practices.VisibilityPublic) {
+				continue
+			}
+			if strings.Contains(strings.ToLower(pr.Title), "fraction") {
+				fractions = append(fractions, pr)
+			} else {
+				other = append(other, pr)
+			}
+		}
+		for _, group := range [][]*practices.Practice{fractions, other} {
+			sort.Slice(group, func(i, j int) bool { return group[i].Title < group[j].Title })
+			for _, pr := range group {
+				byDistrict[r.Node().ID] = append(byDistrict[r.Node().ID], pr.URI)
 			}
 		}
 	}

@@ -3,12 +3,14 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"net/http/cookiejar"
 	"net/url"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"sync"
@@ -68,9 +70,10 @@ func TestDemoFederatesThreeDistricts(t *testing.T) {
 	base := threeFreePorts(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	var out, errOut syncBuffer
+	dataDir := t.TempDir()
 	done := make(chan error, 1)
 	go func() {
-		done <- run(ctx, []string{"demo", "--data", t.TempDir(), "--port", fmt.Sprint(base), "--practices", "6"}, &out, &errOut)
+		done <- run(ctx, []string{"demo", "--data", dataDir, "--port", fmt.Sprint(base), "--practices", "6"}, &out, &errOut)
 	}()
 	defer func() {
 		cancel()
@@ -90,9 +93,27 @@ func TestDemoFederatesThreeDistricts(t *testing.T) {
 		}
 	}
 	lakeview := fmt.Sprintf("http://127.0.0.1:%d", base+1)
+	// The first screen has no warnings (a sync racing the seed once logged "sync failed … mkdir").
+	if strings.Contains(errOut.String(), "level=WARN") || strings.Contains(errOut.String(), "level=ERROR") {
+		t.Errorf("the demo's first screen has warnings:\n%s", errOut.String())
+	}
+	// The banner's token command works as printed while the demo runs: run it through the real
+	// command line, then search with the token it prints.
+	secret := runBannerTokenCommand(t, out.String())
+	checkDemoSeed(t, dataDir, fmt.Sprintf("http://127.0.0.1:%d", base))
+	req, _ := http.NewRequest(http.MethodGet, lakeview+"/api/v1/search?q=fractoins", nil)
+	req.Header.Set("Authorization", "Bearer "+secret)
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != http.StatusOK {
+		t.Fatalf("search with the banner's token: %s", res.Status)
+	}
 	jar, _ := cookiejar.New(nil)
 	c := &http.Client{Jar: jar}
-	res, err := c.Get(lakeview + "/login")
+	res, err = c.Get(lakeview + "/login")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -167,4 +188,91 @@ func TestDemoFederatesThreeDistricts(t *testing.T) {
 		time.Sleep(200 * time.Millisecond)
 	}
 	t.Fatalf("lakeview does not show the network aim's dashboard with three districts: %s", body)
+}
+
+// runBannerTokenCommand finds the `go run ./cmd/brightspots token create …` line the demo printed,
+// runs its arguments through run (the same flag sets as the binary) and returns the secret.
+func runBannerTokenCommand(t *testing.T, banner string) string {
+	t.Helper()
+	const prefix = "go run ./cmd/brightspots "
+	for _, line := range strings.Split(banner, "\n") {
+		line = strings.TrimSpace(line)
+		if !strings.HasPrefix(line, prefix+"token create") {
+			continue
+		}
+		var stdout, stderr bytes.Buffer
+		if err := run(context.Background(), strings.Fields(strings.TrimPrefix(line, prefix)), &stdout, &stderr); err != nil {
+			t.Fatalf("the banner's command %q fails: %v\n%s", line, err, stderr.String())
+		}
+		secret := strings.TrimSpace(stdout.String())
+		if !strings.HasPrefix(secret, "bsk_") {
+			t.Fatalf("the banner's command printed %q, not a token", secret)
+		}
+		return secret
+	}
+	t.Fatalf("the banner prints no token command:\n%s", banner)
+	return ""
+}
+
+// checkDemoSeed reads Riverside's seed through its API with a token of its own: the collection mixes
+// fractions practices of several districts with a note each, and most practices have materials.
+func checkDemoSeed(t *testing.T, dataDir, riverside string) {
+	t.Helper()
+	var stdout, stderr bytes.Buffer
+	if err := run(context.Background(), []string{"token", "create", "--data", filepath.Join(dataDir, "riverside"), "--name", "check", "--role", "teacher"}, &stdout, &stderr); err != nil {
+		t.Fatalf("riverside token: %v %s", err, stderr.String())
+	}
+	get := func(path string, v any) {
+		t.Helper()
+		req, _ := http.NewRequest(http.MethodGet, riverside+path, nil)
+		req.Header.Set("Authorization", "Bearer "+strings.TrimSpace(stdout.String()))
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer res.Body.Close()
+		if err := json.NewDecoder(res.Body).Decode(v); err != nil || res.StatusCode != 200 {
+			t.Fatalf("GET %s: %d %v", path, res.StatusCode, err)
+		}
+	}
+	var cols struct {
+		Items []struct {
+			Title string `json:"title"`
+			Items []struct {
+				PracticeURI string `json:"practice_uri"`
+				Note        string `json:"note"`
+			} `json:"items"`
+		} `json:"items"`
+	}
+	get("/api/v1/collections?status=published", &cols)
+	if len(cols.Items) != 1 || !strings.HasPrefix(cols.Items[0].Title, "Fractions") {
+		t.Fatalf("riverside's collections: %+v", cols.Items)
+	}
+	origins, notes := map[string]bool{}, map[string]bool{}
+	for _, it := range cols.Items[0].Items {
+		u, _ := url.Parse(it.PracticeURI)
+		origins[u.Host] = true
+		notes[it.Note] = true
+	}
+	if len(origins) < 2 || len(notes) != len(cols.Items[0].Items) {
+		t.Errorf("the collection holds %d practices from %d districts with %d distinct notes: %+v", len(cols.Items[0].Items), len(origins), len(notes), cols.Items[0].Items)
+	}
+	var prs struct {
+		Items []struct {
+			Title     string `json:"title"`
+			Materials []struct {
+				Name string `json:"name"`
+			} `json:"materials"`
+		} `json:"items"`
+	}
+	get("/api/v1/practices?status=published&limit=200", &prs)
+	with := 0
+	for _, p := range prs.Items {
+		if len(p.Materials) > 0 {
+			with++
+		}
+	}
+	if len(prs.Items) == 0 || with*2 <= len(prs.Items) {
+		t.Errorf("%d of %d published practices have materials, want most", with, len(prs.Items))
+	}
 }

@@ -19,6 +19,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"slices"
 	"strings"
 	"syscall"
 	"text/tabwriter"
@@ -47,7 +48,7 @@ const usage = `brightspots — a Bright Spots district node
 Usage:
   brightspots serve   [--config FILE] [--data DIR] [--addr HOST:PORT]
   brightspots demo    [--data DIR] [--port 8081] [--practices 24]   three districts federating on loopback
-  brightspots token   create --name NAME --role teacher|publisher|coordinator|admin [--team TEAM]
+  brightspots token   create --name NAME --role teacher|publisher|coordinator|admin [--team TEAM [--new-team]]
   brightspots token   list
   brightspots token   revoke ID-OR-NAME
   brightspots user    add --email EMAIL --role teacher|publisher|coordinator|admin [--team TEAM]
@@ -206,6 +207,7 @@ func token(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	name := fs.String("name", "", "a name that says what the token is for")
 	role := fs.String("role", "", "teacher, publisher, coordinator or admin")
 	team := fs.String("team", "", "the PLC team a publisher token writes for")
+	newTeam := fs.Bool("new-team", false, "allow a --team this node has never seen (no record, account or token names it yet)")
 	if err := fs.Parse(args[1:]); err != nil {
 		return err
 	}
@@ -216,6 +218,15 @@ func token(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	store := tokens.New(bucket)
 	switch args[0] {
 	case "create":
+		if *team != "" && !*newTeam {
+			known, err := web.KnownTeams(ctx, bucket)
+			if err != nil {
+				return err
+			}
+			if !slices.Contains(known, *team) {
+				return unknownTeamError(*team, known)
+			}
+		}
 		secret, _, err := store.Create(ctx, *name, *role, *team)
 		if err != nil {
 			return err
@@ -251,6 +262,16 @@ func token(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return nil
 	}
 	return fmt.Errorf("token: unknown subcommand %q (create, list or revoke)", args[0])
+}
+
+// unknownTeamError refuses a team no record, account or token names, listing the ones that exist,
+// so a typo does not quietly make a new team.
+func unknownTeamError(team string, known []string) error {
+	msg := fmt.Sprintf("token create: --team %q: this node has never seen that team; check the spelling, or add --new-team to create a token for a new team", team)
+	if len(known) > 0 {
+		msg += "\nknown teams: " + strings.Join(known, ", ")
+	}
+	return errors.New(msg)
 }
 
 func dash(s string) string {

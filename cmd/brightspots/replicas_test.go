@@ -235,9 +235,9 @@ func TestReplicasShareOneBucket(t *testing.T) {
 	for _, addr := range replicaAddrs {
 		cfgs = append(cfgs, fedConfig(t, t.TempDir(), "riverside", publicURL, addr, &bucketCfg, map[string]string{"lakeview": peerURL}))
 	}
-	pub := runCLI(t, bin, "token", "create", "--config", cfgs[0], "--name", "pub", "--role", "publisher", "--team", "math-4")
+	pub := runCLI(t, bin, "token", "create", "--config", cfgs[0], "--name", "pub", "--role", "publisher", "--team", "math-4", "--new-team")
 	teacher := runCLI(t, bin, "token", "create", "--config", cfgs[0], "--name", "teacher", "--role", "teacher")
-	peerPub := runCLI(t, bin, "token", "create", "--config", peerCfg, "--name", "pub", "--role", "publisher", "--team", "math-4")
+	peerPub := runCLI(t, bin, "token", "create", "--config", peerCfg, "--name", "pub", "--role", "publisher", "--team", "math-4", "--new-team")
 
 	serveConfig(t, bin, peerCfg, peerAddr)
 	replicas := []*proc{serveConfig(t, bin, cfgs[0], replicaAddrs[0]), serveConfig(t, bin, cfgs[1], replicaAddrs[1])}

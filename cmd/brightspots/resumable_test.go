@@ -146,7 +146,7 @@ func TestResumableUploadSurvivesKilledClientsAndNode(t *testing.T) {
 			}
 			fmt.Fprintf(f, "limits: {max_artifact_bytes: %d}\n", 1<<30)
 			f.Close()
-			pub := runCLI(t, bin, "token", "create", "--config", cfg, "--name", "pub", "--role", "publisher", "--team", "math-4")
+			pub := runCLI(t, bin, "token", "create", "--config", cfg, "--name", "pub", "--role", "publisher", "--team", "math-4", "--new-team")
 			node := serveConfig(t, bin, cfg, addr)
 			_, pr := mustCall(t, 201, "POST", base+"/api/v1/practices", pub, practiceBody("Fraction talk, filmed", "network"))
 			id := pr["id"].(string)

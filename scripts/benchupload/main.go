@@ -110,7 +110,7 @@ storage:
 limits: {max_artifact_bytes: %d}
 log: {level: warn}
 `, addr, filepath.Join(tmp, "data"), s3c.Endpoint, s3c.AccessKey, s3c.SecretKey, size+1)), 0o600)
-	tok, err := exec.Command(node, "token", "create", "--config", cfgPath, "--name", "bench", "--role", "publisher", "--team", "t").Output()
+	tok, err := exec.Command(node, "token", "create", "--config", cfgPath, "--name", "bench", "--role", "publisher", "--team", "t", "--new-team").Output()
 	if err != nil {
 		return fmt.Errorf("token: %v", err)
 	}

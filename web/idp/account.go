@@ -230,3 +230,29 @@ func verifyPassword(encoded, password string) bool {
 	got := argon2.IDKey([]byte(password), salt, t, m, p, uint32(len(want)))
 	return subtle.ConstantTimeCompare(got, want) == 1
 }
+
+// AccountTeams returns the teams named by the local accounts in bucket.
+func AccountTeams(ctx context.Context, bucket storage.Bucket) (map[string]bool, error) {
+	teams := map[string]bool{}
+	start := ""
+	for {
+		objs, err := bucket.List(ctx, storage.ListOptions{Prefix: accountPrefix, StartAfter: start, Limit: 1000})
+		if err != nil {
+			return nil, err
+		}
+		for _, o := range objs {
+			start = o.Key
+			id := strings.TrimSuffix(strings.TrimPrefix(o.Key, accountPrefix), ".json")
+			a, err := loadAccount(ctx, bucket, id)
+			if err != nil {
+				continue // not an account file
+			}
+			for _, t := range a.Teams {
+				teams[t] = true
+			}
+		}
+		if len(objs) < 1000 {
+			return teams, nil
+		}
+	}
+}
