@@ -74,6 +74,51 @@ func collectionJSONLD(v collectionView) map[string]any {
 	return ld
 }
 
+// AimJSONLD describes an aim's dashboard page for search engines and aggregators: a
+// LearningResource (learningResourceType "network aim") whose hasPart lists the practices its change
+// ideas link (those this node can show), with the outcome measure and target in words. The aim page
+// puts it in <script type="application/ld+json"> as the collection page does.
+func AimJSONLD(d *practices.Dashboard) map[string]any {
+	a := d.Aim
+	ld := map[string]any{
+		"@context":             "https://schema.org",
+		"@type":                "LearningResource",
+		"@id":                  a.URI,
+		"url":                  a.URI,
+		"name":                 a.Title,
+		"learningResourceType": "network aim",
+		"inLanguage":           "en",
+		"publisher":            map[string]any{"@type": "Organization", "name": a.District.Name, "url": a.Origin},
+	}
+	if a.Statement != "" {
+		ld["description"] = a.Statement
+	}
+	if a.OutcomeMeasure != nil {
+		ld["educationalUse"] = "improvement aim"
+		target := ""
+		if a.Target != nil {
+			target = fmt.Sprintf("; target %s by %s", strconv.FormatFloat(a.Target.Value, 'f', -1, 64), a.Target.By)
+		}
+		ld["assesses"] = a.OutcomeMeasure.Name + target
+	}
+	var parts []any
+	seen := map[string]bool{}
+	for _, ci := range d.ChangeIdeas {
+		for _, p := range ci.Practices {
+			if !p.Found || seen[p.URI] {
+				continue
+			}
+			seen[p.URI] = true
+			parts = append(parts, map[string]any{"@type": "LearningResource", "@id": p.URI, "url": p.URI, "name": p.Title,
+				"learningResourceType": "activity plan"})
+		}
+	}
+	if parts != nil {
+		ld["hasPart"] = parts
+	}
+	return ld
+}
+
 // testJSONLD describes a test's public page as a schema.org Dataset: the aggregate results of one
 // trial of a practice. A Dataset and not a Review, because a test rates nothing: it reports what
 // was measured, how, and with what result, which is what variableMeasured and measurementTechnique

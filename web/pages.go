@@ -58,6 +58,7 @@ var pageFuncs = template.FuncMap{
 	"feedLinks":        feedLinks,
 	"teamFeed":         teamFeedHref,
 	"collectionJSONLD": collectionJSONLD,
+	"aimJSONLD":        AimJSONLD,
 	"testJSONLD":       testJSONLD,
 	"aimJSONLD":        AimJSONLD,
 	"statementShort":   statementShort,
@@ -100,6 +101,10 @@ var pageFuncs = template.FuncMap{
 	"measureField":        measureField,
 	"measureValue":        evidence.FormatValue,
 	"measureDate":         measureDate,
+
+	// Network aims (the aim form's partials, pages_aims_form.go).
+	"aimField":        aimField,
+	"aimVisibilities": aimVisibilities,
 }
 
 // evidenceLabel is the display name of an evidence level (never "ESSA tier").

@@ -355,6 +355,7 @@ type peerRow struct {
 type networkPageData struct {
 	Peers   []peerRow
 	Checked string
+	Aims    []aimRow // the network's published aims with their latest value (pages_aims.go)
 }
 
 func (s *Server) networkPage(c echo.Context) error {
@@ -391,6 +392,15 @@ func (s *Server) networkPage(c echo.Context) error {
 			}
 		}
 		data.Peers = append(data.Peers, row)
+	}
+	aims, err := s.aimRows(c)
+	if err != nil {
+		return err
+	}
+	for _, a := range aims {
+		if a.Status == string(practices.StatusPublished) {
+			data.Aims = append(data.Aims, a)
+		}
 	}
 	return s.render(c, http.StatusOK, "network", "Network", data)
 }

@@ -405,6 +405,7 @@ type practiceView struct {
 	Measures     []MeasureMultiples // measures over time across the tests (measures_view.go)
 	Ramps        [][]rampStep       // ramps of two or more cycles among the practice's tests
 	AdaptURL     string             // "adapt this practice", for publishers
+	Aims         []practiceAim      // the network aims whose change ideas use the practice (pages_aims.go)
 }
 
 type linkView struct{ Label, URL string }
@@ -505,6 +506,9 @@ func (s *Server) practicePage(c echo.Context) error {
 	}
 	if p.Has(practices.RolePublisher) && pr.Status == practices.StatusPublished {
 		v.AdaptURL = "/workspace/practices/" + pr.ID + "/adapt"
+	}
+	if v.Aims, err = s.practiceAims(ctx, p, pr.URI, names); err != nil {
+		return err
 	}
 	v.JSONLD = withAlignments(learningResource(pr, v.DistrictName), pr)
 	return s.render(c, http.StatusOK, "practice", pr.Title, v)

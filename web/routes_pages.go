@@ -10,7 +10,8 @@ import (
 // and templates sit together: pages_search.go (teachers: search, practice and collection pages),
 // pages_workspace.go with pages_workspace_forms.go (the PLC workspace and its editing forms),
 // pages_measures.go (a test's measures over time), pages_cycles.go (a test's page, adapting a practice),
-// pages_coordinator.go (collections editor, network page), pages_admin.go (API tokens). Who may
+// pages_coordinator.go (collections editor, network page), pages_aims.go (network aims: form,
+// dashboard, progress), pages_admin.go (API tokens). Who may
 // open a page is decided by practices/access.go, asked by each handler.
 func (s *Server) pageRoutes(e *echo.Echo) {
 	e.GET("/static/*", staticHandler())
@@ -51,6 +52,22 @@ func (s *Server) pageRoutes(e *echo.Echo) {
 	e.POST("/collections/:id/items", s.addCollectionItemPage)
 	e.POST("/collections/:id/publish", s.publishCollectionPage)
 	e.GET("/network", s.networkPage)
+	e.GET("/aims", s.aimsPage) // pages_aims.go: network aims, their dashboards and progress
+	e.GET("/aims/new", s.newAimPage)
+	e.POST("/aims/new", s.createAimPage)
+	e.GET("/aims/:id/edit", s.editAimPage)
+	e.POST("/aims/:id/edit", s.saveAimPage)
+	e.POST("/aims/:id/publish", s.publishAimPage)
+	e.GET("/aims/:id/confirm/:verb", s.confirmAimPage)
+	e.POST("/aims/:id/withdraw", s.withdrawAimPage)
+	e.POST("/aims/:id/delete", s.deleteAimPage)
+
+	// A network aim's dashboard (anyone who may see the aim) and progress (district coordinators, admins).
+	e.GET("/aims/:id", s.aimPage)
+	e.GET("/aims/:id/charts/:file", s.aimChart)
+	e.GET("/aims/:id/progress", s.progressPage)
+	e.POST("/aims/:id/progress", s.publishProgressPage)
+	e.POST("/aims/:id/progress/scores", s.progressScoresPage)
 
 	// Withdraw, delete and remove, each behind a confirmation step (pages_undo.go).
 	s.undoRoutes(e)

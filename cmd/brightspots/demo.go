@@ -266,6 +266,11 @@ func seedDemo(ctx context.Context, repos []*practices.Repo, perDistrict int) err
 			return fmt.Errorf("publish collection: %w", err)
 		}
 	}
+	// The network's aim, its driver diagram over every district's practices, and each district's
+	// progress towards it (demo_aims.go).
+	if err := seedAim(ctx, repos, admin); err != nil {
+		return fmt.Errorf("network aim: %w", err)
+	}
 	// Accounts for every role in every district.
 	for _, r := range repos {
 		d := r.Node().ID

@@ -157,11 +157,37 @@ func TestDemoFederatesThreeDistricts(t *testing.T) {
 		body = string(b)
 		// The hit carries the snippet of what the team learned, with the matched word marked.
 		if strings.Contains(body, `"title":"Fraction number line talks"`) && strings.Contains(body, `\u003cmark\u003edebrief`) {
-			return
+			break
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
-	t.Fatalf("lakeview does not find Riverside's practice by what its cycles learned: %s", body)
+	if !strings.Contains(body, `\u003cmark\u003edebrief`) {
+		t.Fatalf("lakeview does not find Riverside's practice by what its cycles learned: %s", body)
+	}
+	// The network aim: Lakeview's own progress names Riverside's aim, whose dashboard at Lakeview
+	// shows all three districts' progress, the network series, and practices of every district.
+	get := func(path string) string {
+		res, err := c.Get(lakeview + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer res.Body.Close()
+		b, _ := io.ReadAll(res.Body)
+		return string(b)
+	}
+	aimRef := regexp.MustCompile(`"aim":\{"uri":"http://127\.0\.0\.1:\d+/aims/([^"]+)"`)
+	for time.Now().Before(deadline) {
+		body = get("/api/v1/progress")
+		if m := aimRef.FindStringSubmatch(body); m != nil {
+			body = get("/api/v1/aims/" + m[1] + "/dashboard")
+			if strings.Count(body, `"reporting":`) == 3 && strings.Contains(body, `"network":[{"month":"2026-09"`) &&
+				strings.Contains(body, `"id":"riverside"`) && strings.Contains(body, `"id":"lakeview"`) && strings.Contains(body, `"id":"hillcrest"`) {
+				return
+			}
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	t.Fatalf("lakeview does not show the network aim's dashboard with three districts: %s", body)
 }
 
 // runBannerTokenCommand finds the `go run ./cmd/brightspots token create …` line the demo printed,
