@@ -34,7 +34,7 @@ type PeerConfig struct {
 	ID   string `yaml:"id"`   // the peer's node id (a slug), used in storage keys and display
 	Name string `yaml:"name"` // display name
 	// IdP, when set, lets the peer present access tokens from its district's own identity provider
-	// instead of node tokens (PROTOCOL.md, "Node tokens"). Node tokens from the peer's URL are
+	// instead of node tokens (docs/protocol.md, "Node tokens"). Node tokens from the peer's URL are
 	// accepted either way.
 	IdP *IdPConfig `yaml:"idp,omitempty"`
 }

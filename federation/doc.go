@@ -1,4 +1,4 @@
-// Package federation is a node's part in the Bright Spots network (PROTOCOL.md): its identity, the
+// Package federation is a node's part in the Bright Spots network (docs/protocol.md): its identity, the
 // endpoints other district nodes call, and the sync loops that mirror what peers share.
 //
 // # Parts

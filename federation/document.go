@@ -15,7 +15,7 @@ import (
 	"github.com/brightspots-nic/brightspots/practices"
 )
 
-// Signed documents (PROTOCOL.md, "Signed documents").
+// Signed documents (docs/protocol.md, "Signed documents").
 const (
 	recordType  = "brightspots-record+jws"
 	maxJWSBytes = 1 << 20
@@ -169,7 +169,7 @@ func reasonOf(err error) string {
 
 // checkPayload decodes a verified payload and checks it is a well-formed document from the peer at
 // origin, configured with the district id originID. The district a record belongs to is the peer
-// it came from (PROTOCOL.md, "Who a record comes from"): a payload or record naming another origin,
+// it came from (docs/protocol.md, "Who a record comes from"): a payload or record naming another origin,
 // another district id or another district's URI is refused. A kind this version does not know is
 // refused with skipUnknownKind, which the caller skips.
 func checkPayload(payload []byte, origin, originID string) (Document, practices.Record, error) {

@@ -28,7 +28,7 @@ func getJSON(t testing.TB, url string, v any) *http.Response {
 	return resp
 }
 
-// TestDiscoveryAndRotation: the public documents say what PROTOCOL.md says; after a rotation the
+// TestDiscoveryAndRotation: the public documents say what docs/protocol.md says; after a rotation the
 // JWKS lists the new key and the retired one, peers accept tokens signed with the new key (they
 // refetch the JWKS on an unknown kid), and the kid changes.
 func TestDiscoveryAndRotation(t *testing.T) {

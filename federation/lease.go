@@ -18,7 +18,7 @@ import (
 	"github.com/brightspots-nic/brightspots/storage"
 )
 
-// The sync lease. Several replicas of one node may share a bucket (DESIGN.md); they must not all pull
+// The sync lease. Several replicas of one node may share a bucket (docs/architecture.md); they must not all pull
 // from every peer, or each peer change would be fetched, verified and applied once per replica. So the
 // sync loops run in one replica at a time: the one holding the lease object node/state/sync-lease.json.
 //

@@ -13,7 +13,7 @@ import (
 	"github.com/brightspots-nic/brightspots/practices"
 )
 
-// Feed limits (PROTOCOL.md, "Change feed" and "Errors and limits").
+// Feed limits (docs/protocol.md, "Change feed" and "Errors and limits").
 const (
 	defaultPageLimit = 200
 	maxPageItems     = 1000

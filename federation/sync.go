@@ -349,7 +349,7 @@ func (p *peer) applyPage(ctx context.Context, page *Page) (int, error) {
 		if reason := reasonOf(err); err != nil {
 			p.f.metrics.refusedItems.WithLabelValues(p.cfg.ID, reason).Inc()
 			if reason == skipUnknownKind {
-				// A kind a later version added (PROTOCOL.md, "Additions"): skipped, the cursor advances.
+				// A kind a later version added (docs/protocol.md, "Additions"): skipped, the cursor advances.
 				p.f.log.Info("skipped a document of a kind this version does not know", "peer", p.cfg.ID, "err", err)
 				continue
 			}

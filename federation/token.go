@@ -20,7 +20,7 @@ import (
 	"github.com/brightspots-nic/brightspots/practices"
 )
 
-// Node tokens (PROTOCOL.md, "Node tokens").
+// Node tokens (docs/protocol.md, "Node tokens").
 const (
 	nodeTokenType   = "brightspots-node+jwt"
 	tokenLifetime   = 60 * time.Second  // what this node mints
@@ -103,7 +103,7 @@ var refuseReasons = []string{
 	"client_id",
 }
 
-// Authenticate verifies the node token (or configured IdP access token) of r, following PROTOCOL.md
+// Authenticate verifies the node token (or configured IdP access token) of r, following docs/protocol.md
 // steps 1–3, and returns the peer it identifies. Errors are *authError; the handler answers 401.
 func (f *Member) Authenticate(r *http.Request) (practices.Principal, error) {
 	p, err := f.authenticate(r)

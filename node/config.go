@@ -33,7 +33,7 @@ type Config struct {
 	Privacy web.PrivacyConfig `yaml:"privacy"`
 	Log     LogConfig         `yaml:"log"`
 	Search  SearchConfig      `yaml:"search"`
-	// Federation is this node's peers and signing keys (PROTOCOL.md).
+	// Federation is this node's peers and signing keys (docs/protocol.md).
 	Federation federation.Config `yaml:"federation"`
 	// Peers is a shorthand for federation.peers: the other nodes this node trusts.
 	Peers []federation.PeerConfig `yaml:"peers"`

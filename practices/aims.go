@@ -9,7 +9,7 @@ import (
 	"github.com/brightspots-nic/brightspots/practices/evidence"
 )
 
-// Network aims and progress (IMPROVEMENT.md, "Network aims and driver diagrams").
+// Network aims and progress (docs/aims.md).
 //
 // An aim is what a network's coordinators organise the community around: a statement, the outcome
 // measure every district reports, a target, and the driver diagram (primary drivers, secondary

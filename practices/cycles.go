@@ -10,7 +10,7 @@ import (
 	"time"
 )
 
-// Cycles that travel (IMPROVEMENT.md, "Ramps, adaptations and activity"): a test may follow an
+// Cycles that travel (docs/cycles.md): a test may follow an
 // earlier test, forming a ramp of cycles; a practice may be adapted by another team; and the team
 // that owns a practice hears about both. Reverse references (node/refs/follows/…) let a test find
 // the cycles that follow it without a scan, as tests-of and adaptations-of do for practices.

@@ -12,7 +12,7 @@ import (
 	"github.com/brightspots-nic/brightspots/practices/evidence"
 )
 
-// Dashboard is the aim's dashboard (IMPROVEMENT.md): the JSON of GET /api/v1/aims/{id}/dashboard
+// Dashboard is the aim's dashboard (docs/aims.md): the JSON of GET /api/v1/aims/{id}/dashboard
 // and what the dashboard page draws. Every node that can see the aim builds the same one from the
 // records it holds.
 type Dashboard struct {
@@ -129,7 +129,7 @@ type AimProgress struct {
 type DashboardOptions struct {
 	// Today is the date "not reporting in the last 60 days" counts back from.
 	Today time.Time
-	// District names a district by its node URL: the configured peer (PROTOCOL.md, "Who a record
+	// District names a district by its node URL: the configured peer (docs/protocol.md, "Who a record
 	// comes from"), or this node. Nil labels a district by the record's origin id alone.
 	District func(origin string) DistrictLabel
 	// Network lists the network's districts (this node and its peers): those without a point in the
@@ -584,7 +584,7 @@ func districtSeries(om *OutcomeMeasure, progress []*Progress, label func(string)
 	return out
 }
 
-// NetworkSeries is the network series of IMPROVEMENT.md: for each calendar month in which at least
+// NetworkSeries is the network series of docs/aims.md: for each calendar month in which at least
 // one district reported, Σ(n·value)/Σn over each district's latest point in that month. A district
 // whose latest point of a month has n below minimumN is left out of that month.
 func NetworkSeries(districts []DistrictProgress, minimumN int) []NetworkPoint {

@@ -114,7 +114,7 @@ func measureScale(m evidence.Measure, a *Assessment) (lo, hi float64, ok bool) {
 	return 0, 0, false
 }
 
-// validateMeasures checks a test's measures (IMPROVEMENT.md): every message names the measure and,
+// validateMeasures checks a test's measures (docs/measures.md): every message names the measure and,
 // for a point, its number and date.
 func validateMeasures(c *checker, ms []evidence.Measure, a *Assessment) {
 	if len(ms) > evidence.MaxMeasures {
@@ -214,7 +214,7 @@ func validateMeasures(c *checker, ms []evidence.Measure, a *Assessment) {
 	}
 }
 
-// ValidateMeasures checks a team's measures against the rules of IMPROVEMENT.md.
+// ValidateMeasures checks a team's measures against the rules of docs/measures.md.
 func ValidateMeasures(ms []evidence.Measure, a *Assessment) error {
 	var c checker
 	validateMeasures(&c, ms, a)
@@ -340,7 +340,7 @@ func FindMeasure(ms []evidence.Measure, id string) (*evidence.Measure, bool) {
 }
 
 // MeasureUploadAudit records a score file that produced points: who, when, the file's SHA-256, how
-// many rows and dates, the minimum n applied — never a row (DOMAIN.md, rule 9).
+// many rows and dates, the minimum n applied — never a row (docs/records.md, rule 9).
 type MeasureUploadAudit struct {
 	Test     string    `json:"test,omitempty"`
 	Progress string    `json:"progress,omitempty"` // a progress record's points (aims_repo.go)

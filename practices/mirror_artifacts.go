@@ -149,7 +149,7 @@ func (r *Repo) MirroredArtifactVisibleTo(ctx context.Context, p Principal, sum s
 // MirrorArtifactKey is where the bytes of a mirrored record's artifact are cached once fetched from
 // the record's origin: artifacts/mirror/{origin-node-id}/{hex}. Never artifacts/sha256/{hex}: a
 // peer's record naming the hash of a file this district holds (a draft's attachment) must not make
-// this node serve the district's own bytes (PROTOCOL.md, "Who a record comes from").
+// this node serve the district's own bytes (docs/protocol.md, "Who a record comes from").
 func (r *Repo) MirrorArtifactKey(origin, sum string) (string, error) {
 	if !ValidSHA256(sum) {
 		return "", fmt.Errorf("mirror artifact: %q is not a SHA-256", sum)

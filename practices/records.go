@@ -214,12 +214,12 @@ type Test struct {
 	Deviations  string            `json:"deviations,omitempty"`
 	Learnings   string            `json:"learnings,omitempty"`
 	Results     *evidence.Results `json:"results,omitempty"` // computed by the server
-	// Measures are practical measures taken repeatedly during the cycle (IMPROVEMENT.md). In the
+	// Measures are practical measures taken repeatedly during the cycle (docs/measures.md). In the
 	// record they are the published view: see measures.go.
 	Measures      []evidence.Measure `json:"measures,omitempty"`
 	PredictionMet string             `json:"prediction_met,omitempty"` // yes | partly | no
 	Decision      string             `json:"decision,omitempty"`       // adopt | adapt | abandon
-	// Follows names the earlier cycle this one follows, making a ramp of cycles (IMPROVEMENT.md).
+	// Follows names the earlier cycle this one follows, making a ramp of cycles (docs/cycles.md).
 	// An addition to protocol version 1: older nodes ignore it.
 	Follows *TestRef `json:"follows,omitempty"`
 }

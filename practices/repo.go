@@ -78,7 +78,7 @@ type Repo struct {
 type Options struct {
 	Logger *slog.Logger
 	Now    func() time.Time // for tests
-	// MinimumN is the privacy minimum n (DOMAIN.md, default 10) applied to measures' points.
+	// MinimumN is the privacy minimum n (docs/records.md, default 10) applied to measures' points.
 	MinimumN int
 	// BesideRunningNode is for a command run while the node may be serving from the same store: Open
 	// then finishes only writes abandoned for longer than CommandReconcileAge, never a running node's
@@ -305,7 +305,7 @@ func (r *Repo) Load(ctx context.Context, origin string, kind Kind, id string) (r
 		return nil, true, nil
 	}
 	// The district a mirrored record belongs to is the configured peer it came from, never a label
-	// inside the payload (PROTOCOL.md, "Who a record comes from"). Federation refuses documents whose
+	// inside the payload (docs/protocol.md, "Who a record comes from"). Federation refuses documents whose
 	// labels disagree; this also corrects copies stored before it did.
 	m := rec.RecordMeta()
 	m.Origin, m.OriginID, m.URI = origin, r.DistrictID(origin), origin+"/"+kind.Plural()+"/"+id

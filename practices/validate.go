@@ -136,7 +136,7 @@ func (c *checker) meta(m *Meta, needTeam bool) {
 	}
 }
 
-// Validate checks rec against the rules of DOMAIN.md for level, reporting every failure.
+// Validate checks rec against the rules of docs/records.md for level, reporting every failure.
 func Validate(rec Record, level Level) error {
 	var c checker
 	switch r := rec.(type) {

@@ -6,7 +6,7 @@ import (
 	"unicode/utf8"
 )
 
-// Controlled vocabularies of DOMAIN.md, and the names several parts of the node share. Codes are what
+// Controlled vocabularies of docs/records.md, and the names several parts of the node share. Codes are what
 // records store; labels are for display. Each name has one definition here, which every part that
 // accepts one asks: a team that sign-in accepts is a team a token and a record accept.
 
@@ -34,7 +34,7 @@ func CheckTeam(name string) error {
 	return nil
 }
 
-// ValidNodeID reports whether id is a node id (PROTOCOL.md): a slug of 1–63 lower-case letters,
+// ValidNodeID reports whether id is a node id (docs/protocol.md): a slug of 1–63 lower-case letters,
 // digits and hyphens that starts and ends with a letter or digit. Configuration (node.id and each
 // peer's id) and records (shared_with) ask it.
 func ValidNodeID(id string) bool { return nodeIDPattern.MatchString(id) }

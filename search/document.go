@@ -125,7 +125,7 @@ var indexPrincipal = practices.Principal{Kind: "session", Subject: "system:index
 
 // PooledEvidence gives the indexer each practice's pooled evidence from repo: the evidence level,
 // the counts, the designs and decisions of its tests, and the pooled effect. Groups smaller than
-// minN stay out of the pool (DOMAIN.md).
+// minN stay out of the pool (docs/records.md).
 func PooledEvidence(repo *practices.Repo, minN int) func(ctx context.Context, p *practices.Practice) (Evidence, error) {
 	return func(ctx context.Context, p *practices.Practice) (Evidence, error) {
 		sum, tests, err := repo.EvidenceWithTests(ctx, indexPrincipal, p.URI, minN)

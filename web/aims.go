@@ -13,7 +13,7 @@ import (
 	"github.com/brightspots-nic/brightspots/search"
 )
 
-// Network aims (IMPROVEMENT.md, "Network aims and driver diagrams"): the API around aims and
+// Network aims (docs/aims.md): the API around aims and
 // progress beyond the record contract every kind shares (/api/v1/aims, /api/v1/progress): the
 // aim's dashboard, whether a progress record's aim is still there, the district's own view of its
 // points, and a score file turned into progress points.
@@ -26,7 +26,7 @@ func (s *Server) aimRoutes(api *echo.Group) {
 }
 
 // districtLabel names a district by node URL: this node, or the configured peer (never a label
-// inside a record: PROTOCOL.md, "Who a record comes from").
+// inside a record: docs/protocol.md, "Who a record comes from").
 func (s *Server) districtLabel(origin string) practices.DistrictLabel {
 	if origin == s.cfg.Node.URL {
 		return practices.DistrictLabel{ID: s.cfg.Node.ID, Name: s.cfg.Node.Name, Origin: origin}

@@ -8,7 +8,7 @@ import (
 	"strings"
 )
 
-// The driver diagram of a network aim (IMPROVEMENT.md, "Network aims and driver diagrams"), drawn
+// The driver diagram of a network aim (docs/aims.md), drawn
 // by the server as inline SVG, left to right: the aim, its primary drivers, their secondary drivers,
 // and the change ideas tested under them, joined by lines. Inline so that it weighs nothing more
 // than its markup and is styled by the page's stylesheet (the CSP forbids a <style> in the page);

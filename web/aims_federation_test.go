@@ -115,7 +115,7 @@ func (n *testNode) dashboard(aimID string) (dashboardJSON, int) {
 	return d, r.status
 }
 
-// networkSeries computes IMPROVEMENT.md's network series from the districts' points as typed:
+// networkSeries computes docs/aims.md's network series from the districts' points as typed:
 // points below the minimum n are never published, so they drop out first; then, per calendar month,
 // Σ(n·value)/Σn over each district's latest point in that month.
 func networkSeries(minimumN int, districts ...[]progressPoint) map[string]float64 {

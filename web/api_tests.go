@@ -12,7 +12,7 @@ import (
 )
 
 // The API of cycles that travel: a practice's tests from every district, adapting a practice,
-// and the activity of a team's work elsewhere (IMPROVEMENT.md, "Ramps, adaptations and activity").
+// and the activity of a team's work elsewhere (docs/cycles.md).
 
 // cycleRoutes registers the routes of this file on the /api/v1 group.
 func (s *Server) cycleRoutes(api *echo.Group) {

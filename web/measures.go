@@ -14,7 +14,7 @@ import (
 	"github.com/brightspots-nic/brightspots/practices/evidence"
 )
 
-// Measures over time (IMPROVEMENT.md): the API around a test's measures. The measures themselves
+// Measures over time (docs/measures.md): the API around a test's measures. The measures themselves
 // are edited with the test (PUT /api/v1/tests/{id}); these endpoints read them (local or mirrored),
 // draw them, and turn a score file into points.
 

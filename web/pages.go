@@ -60,7 +60,6 @@ var pageFuncs = template.FuncMap{
 	"collectionJSONLD": collectionJSONLD,
 	"aimJSONLD":        AimJSONLD,
 	"testJSONLD":       testJSONLD,
-	"aimJSONLD":        AimJSONLD,
 	"statementShort":   statementShort,
 	"join":             strings.Join,
 	"hasPrefix":        strings.HasPrefix,

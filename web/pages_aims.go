@@ -20,7 +20,7 @@ import (
 	"github.com/brightspots-nic/brightspots/web/auth"
 )
 
-// Network aim pages (IMPROVEMENT.md, "Network aims and driver diagrams"): the list of the network's
+// Network aim pages (docs/aims.md): the list of the network's
 // aims with their latest value against the target, the aim form for coordinators (create, edit,
 // publish, and withdraw or delete after a confirmation), the dashboard every node that can see the
 // aim shows, with its charts, and the progress form a district's coordinators and admins report with.

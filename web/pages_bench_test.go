@@ -18,7 +18,7 @@ import (
 
 // BenchmarkTeacherPages measures the two pages teachers load most: the search page (the query mix
 // of BenchmarkSearchAPI against 10,000 indexed practices) and a practice page with four pooled
-// tests (DOMAIN.md's districts A–D) and a material. It reports the bytes a first visit transfers
+// tests (docs/records.md's districts A–D) and a material. It reports the bytes a first visit transfers
 // (HTML, the stylesheet, and search.js on the search page; nothing else is loaded, the forest plot
 // is inside the HTML) and the latency of rendering each page over loopback HTTP with 16 concurrent
 // clients (p50, p99), signed in as a teacher.

@@ -10,7 +10,7 @@ import (
 	"testing"
 )
 
-// District A of DOMAIN.md's test vectors.
+// District A of docs/records.md's test vectors.
 var (
 	districtAPre  = []string{"55", "62", "48", "70", "66", "58", "73", "51", "64", "60", "68", "57"}
 	districtAPost = []string{"61", "72", "50", "74", "75", "60", "79", "60", "66", "70", "70", "66"}

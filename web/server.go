@@ -65,7 +65,7 @@ type LimitsConfig struct {
 	BodyMinRate int64 `yaml:"body_min_bytes_per_second"`
 }
 
-// PrivacyConfig holds the student-privacy thresholds of DOMAIN.md.
+// PrivacyConfig holds the student-privacy thresholds of docs/records.md.
 type PrivacyConfig struct {
 	MinN int `yaml:"min_n"` // default 10, allowed 5–30
 }
@@ -305,7 +305,7 @@ func (s *Server) routes(e *echo.Echo) *echo.Echo {
 }
 
 // federationRoutes mounts the federation: discovery documents and the peer endpoints, which
-// authenticate node tokens themselves (PROTOCOL.md).
+// authenticate node tokens themselves (docs/protocol.md).
 func (s *Server) federationRoutes(e *echo.Echo) {
 	fed := echo.WrapHandler(s.fed.Handler())
 	for _, p := range []string{"/.well-known/brightspots-node", "/.well-known/openid-configuration", "/.well-known/jwks.json"} {

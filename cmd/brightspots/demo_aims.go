@@ -11,7 +11,7 @@ import (
 	"github.com/brightspots-nic/brightspots/practices/evidence"
 )
 
-// The demo's network aim (IMPROVEMENT.md, "Network aims and driver diagrams"): one aim published by
+// The demo's network aim (docs/aims.md): one aim published by
 // the first district, with a driver diagram of 3 primary drivers, 5 secondary drivers and 8 change
 // ideas linking practices of all three districts, and monthly progress from each district for the
 // school year so far (September 2026 to the current month), as each district's admin reports it.

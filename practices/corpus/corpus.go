@@ -302,7 +302,7 @@ func (g *Generator) test(rng *rand.Rand, p *practices.Practice, i, j int, d Dist
 	return t, TestResult{TestID: id, District: d.ID, Design: design, N: n, G: gv, V: v}
 }
 
-// level computes the evidence level (DOMAIN.md) and the DerSimonian–Laird pooled effect.
+// level computes the evidence level (docs/records.md) and the DerSimonian–Laird pooled effect.
 func level(rs []TestResult, districts int) (string, *float64) {
 	if len(rs) == 0 {
 		return practices.LevelDescribed, nil

@@ -93,7 +93,7 @@ func TestItemsAreValid(t *testing.T) {
 	}
 }
 
-// The pooled estimate follows DOMAIN.md's test vector (four districts, DerSimonian–Laird).
+// The pooled estimate follows docs/records.md's test vector (four districts, DerSimonian–Laird).
 func TestPooledMatchesDomainVector(t *testing.T) {
 	rs := []TestResult{
 		{District: "A", Design: practices.Designs[0], G: 0.7214, V: 0.0369},

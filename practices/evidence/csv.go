@@ -14,7 +14,7 @@ import (
 	"unicode/utf8"
 )
 
-// Upload limits (DOMAIN.md rule 2).
+// Upload limits (docs/records.md rule 2).
 const (
 	MaxFileBytes = 5 << 20 // 5 MB (MiB)
 	MaxDataRows  = 5000
@@ -299,7 +299,7 @@ func (l *limitReader) Read(p []byte) (int, error) {
 	return n, err
 }
 
-// ParseScores reads a de-identified score table as it streams, enforcing every rule of DOMAIN.md
+// ParseScores reads a de-identified score table as it streams, enforcing every rule of docs/records.md
 // "What never leaves a district": strict columns, identifier-looking headers, the cell scan, the
 // score range, 5 MB and 5,000 rows, UTF-8 (a BOM is tolerated). Rows missing pre or post are
 // dropped and counted. Design/group agreement is checked by Analyze, which knows the design;

@@ -1,5 +1,5 @@
 // Package evidence computes, protects and draws the results of tests of a practice: the pure core
-// of "Results and evidence" (DOMAIN.md). It does no HTTP and no storage, and imports nothing from
+// of "Results and evidence" (docs/records.md). It does no HTTP and no storage, and imports nothing from
 // this module.
 //
 // The parts, in the order data flows through them:

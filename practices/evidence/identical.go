@@ -6,7 +6,7 @@ const IdenticalScoresNote = "means and SDs not shown: every student in this grou
 
 // IdenticalScores reports whether every value is the same (the SD is 0; the minimum equals the
 // maximum). The mean of such values is each student's own score, so it must not be published
-// (DOMAIN.md, "What never leaves a district"): a group of results publishes its n but no means,
+// (docs/records.md, "What never leaves a district"): a group of results publishes its n but no means,
 // SDs or anything computed from them, and an aggregated measure point publishes no mean. This is
 // the one place the rule lives; callers aggregating scores of their own (measure points) call it
 // with the scores of one aggregate before publishing its mean.

@@ -11,7 +11,7 @@ import (
 	"gonum.org/v1/gonum/stat/distuv"
 )
 
-// Measures over time (IMPROVEMENT.md, "Measures over time"): a test's practical measures, each a
+// Measures over time (docs/measures.md, "Measures over time"): a test's practical measures, each a
 // dated series of aggregate points, with the run-chart rules R's qicharts2 applies (Anhøj), the
 // IHI shift and trend rules, and a Shewhart chart (I chart for means, p chart for percentages).
 

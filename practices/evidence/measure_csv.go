@@ -35,7 +35,7 @@ type MeasureScores struct {
 var reISODate = regexp.MustCompile(`^[0-9]{4}-[0-9]{2}-[0-9]{2}$`)
 
 // ParseMeasureScores reads a de-identified score file of a measure — columns date and score, one
-// row per student per occasion — under the same rules as results uploads (DOMAIN.md, "What never
+// row per student per occasion — under the same rules as results uploads (docs/records.md, "What never
 // leaves a district"): strict columns, identifier-looking headers refused with an explanation, the
 // cell scan (emails, SSNs, phone numbers, formulas; dates outside the date column), the score range,
 // 5 MB and 5,000 rows, UTF-8. It returns per-date aggregates: the mean, or for kind percent the

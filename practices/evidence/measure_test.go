@@ -55,7 +55,7 @@ func fmtBool(b *bool) string {
 	return fmt.Sprint(*b)
 }
 
-// The test vectors of IMPROVEMENT.md ("Measures over time"), values from R 4.2 base functions.
+// The test vectors of docs/measures.md ("Measures over time"), values from R 4.2 base functions.
 func TestMeasureVectorsMean(t *testing.T) {
 	y := []float64{2.1, 2.4, 2.2, 2.0, 2.3, 2.2, 2.5, 2.6, 2.7, 2.6, 2.8, 2.9, 2.7, 3.0}
 	pts := seriesPoints(y, nil)
@@ -125,7 +125,7 @@ func TestMeasureVectorsPercent(t *testing.T) {
 }
 
 func TestQBinomVectors(t *testing.T) {
-	// The sizes of the IMPROVEMENT.md vectors (n_useful − 1 = 11 and 13), the edges, and sizes
+	// The sizes of the docs/measures.md vectors (n_useful − 1 = 11 and 13), the edges, and sizes
 	// where the 5 % point falls close to a cumulative probability.
 	for _, c := range []struct{ size, want int }{{0, 0}, {1, 0}, {4, 0}, {5, 1}, {11, 3}, {13, 4}, {18, 6}, {199, 88}} {
 		if got := QBinom(0.05, c.size, 0.5); got != c.want {
@@ -204,7 +204,7 @@ func TestLimitJSON(t *testing.T) {
 	}
 }
 
-// --- An independent reference, written from the definitions in IMPROVEMENT.md and R's sources ---
+// --- An independent reference, written from the definitions in docs/measures.md and R's sources ---
 
 // refMedian: R's median via a counting selection, not a sort.
 func refMedian(xs []float64) float64 {

@@ -11,7 +11,7 @@ import (
 	"testing"
 )
 
-// referenceTests are the four districts of DOMAIN.md as published single-group tests.
+// referenceTests are the four districts of docs/records.md as published single-group tests.
 func referenceTests(t testing.TB) []TestEvidence {
 	es := fourDistricts(t)
 	ns := []int{12, 25, 18, 30}

@@ -9,7 +9,7 @@ import (
 	"time"
 )
 
-// Minimum group sizes (DOMAIN.md, "What never leaves a district", rule 4).
+// Minimum group sizes (docs/records.md, "What never leaves a district", rule 4).
 const (
 	DefaultMinimumN = 10
 	MinMinimumN     = 5
@@ -426,7 +426,7 @@ type Cell struct {
 }
 
 // SuppressPartition applies primary and complementary suppression to the cells of one partition
-// whose total is published (DOMAIN.md rule 5), in place:
+// whose total is published (docs/records.md rule 5), in place:
 //
 //   - a cell with fewer than minimumN students is suppressed;
 //   - a cell whose complement (total − n) is between 1 and minimumN−1 is suppressed;
@@ -534,7 +534,7 @@ func (a *Analysis) PublishedCounts() map[string]int {
 var ErrCorrectionTooSmall = errors.New("correction changes a published group by fewer than the minimum number of students")
 
 // CheckCorrection refuses a new version of published results when a cell published in both
-// versions changes size by more than zero and fewer than minimumN students (DOMAIN.md rule 7):
+// versions changes size by more than zero and fewer than minimumN students (docs/records.md rule 7):
 // the difference of the two versions would describe those few students.
 func CheckCorrection(previous, next map[string]int, minimumN int) error {
 	minimumN, err := CheckMinimumN(minimumN)

@@ -176,7 +176,7 @@ func TestUndefinedEffects(t *testing.T) {
 	}
 }
 
-// fourDistricts are DOMAIN.md's pooling vectors: A from rows, B–D from summary statistics.
+// fourDistricts are docs/records.md's pooling vectors: A from rows, B–D from summary statistics.
 func fourDistricts(t testing.TB) []Effect {
 	t.Helper()
 	a := Describe(scores(Treatment, districtAPre, districtAPost), nil).Summary()
@@ -222,7 +222,7 @@ func TestPoolDLReference(t *testing.T) {
 	if p.K != 4 || p.DF != 3 {
 		t.Errorf("k, df = %d, %d, want 4, 3", p.K, p.DF)
 	}
-	// DOMAIN.md prints I² as a percentage with two decimals (39.18 %); it is compared as the
+	// docs/records.md prints I² as a percentage with two decimals (39.18 %); it is compared as the
 	// fraction 0.3918 so that the four-decimal tolerance applies.
 	for _, c := range []struct {
 		name string
@@ -241,7 +241,7 @@ func TestPoolDLReference(t *testing.T) {
 		sum += w
 	}
 	near(t, "sum of weights", sum, 100)
-	// The DOMAIN.md formulas for I² and H² agree with metafor's τ²-based ones when Q > df.
+	// The docs/records.md formulas for I² and H² agree with metafor's τ²-based ones when Q > df.
 	near(t, "I2 from Q", 100*(p.Q-float64(p.DF))/p.Q, p.I2)
 	near(t, "H2 from Q", p.Q/float64(p.DF), p.H2)
 }

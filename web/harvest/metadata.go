@@ -12,7 +12,7 @@ import (
 )
 
 // Metadata formats. oai_dc is required by OAI-PMH; lrmi carries what OER aggregators look for
-// (DOMAIN.md, "Interoperability"): subjects, grades as educational level, standards as teaches
+// (docs/records.md, "Interoperability"): subjects, grades as educational level, standards as teaches
 // alignments (with the CASE CFItem URI when known), license and lineage (isBasedOn). Its schema is
 // served by the node itself at /oai/lrmi.xsd.
 

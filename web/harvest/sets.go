@@ -15,14 +15,14 @@ import (
 //
 //	kind:practice | kind:test | kind:collection |
 //	kind:aim | kind:progress                        what the record is
-//	subject:{code}                                  DOMAIN.md subject codes (a test: its cohort's)
+//	subject:{code}                                  docs/records.md subject codes (a test: its cohort's)
 //	grade:{band}                                    grade bands PK, K-2, 3-5, 6-8, 9-12
 //	collection:{uuid}                               the practices a public collection gathers
 //	aim:{uuid}                                      the practices a public aim's change ideas link
 //
 // Two kinds of family: vocabulary families (fixed values, membership read from the record) and group
 // families (one set per public local record that gathers practices by URI): collections, and aims
-// (IMPROVEMENT.md) whose change ideas link practices. ListSets, set filters and setSpecs in headers
+// (docs/aims.md) whose change ideas link practices. ListSets, set filters and setSpecs in headers
 // follow groupFamilies.
 
 // setSpecPattern is the setSpec syntax of the OAI-PMH schema.
