@@ -503,7 +503,7 @@ func (s *Server) saveMerging(c echo.Context, spec mergeSpec, cur practices.Recor
 }
 
 // uploadArtifactPage is the upload without JavaScript: a multipart form posted to the page (the
-// CSRF token rides in the action's query, as the body is streamed). With JavaScript, workspace.js
+// CSRF token is its first part, which the middleware reads before the streamed file). With JavaScript, workspace.js
 // sends the same file to the API route instead and shows progress.
 func (s *Server) uploadArtifactPage(c echo.Context) error {
 	pr, err := s.writablePractice(c)
@@ -886,7 +886,7 @@ func (s *Server) saveTestPage(c echo.Context) error {
 }
 
 // uploadResultsPage computes results from a score table posted as a multipart form (the CSRF
-// token in the action's query). Rows are parsed as they stream, used and dropped; a refused file
+// token in its first part). Rows are parsed as they stream, used and dropped; a refused file
 // is explained next to the file field, naming the column, row and rule and never a cell's value.
 func (s *Server) uploadResultsPage(c echo.Context) error {
 	t, err := s.writableTest(c)
