@@ -101,6 +101,9 @@ func (s *Server) searchPage(c echo.Context) error {
 		if err != nil {
 			return searchProblem(err)
 		}
+		if err := s.disjunctiveFacets(c.Request().Context(), q, &v.Result); err != nil {
+			return searchProblem(err)
+		}
 	}
 	names := s.districtNames()
 	for _, h := range v.Result.Hits {
@@ -125,6 +128,40 @@ func (s *Server) searchPage(c echo.Context) error {
 		title = q.Text + " – search"
 	}
 	return s.render(c, status, "search", title, v)
+}
+
+// disjunctiveFacets recounts each facet that has a value ticked without that facet's own filter:
+// values within a facet are alternatives (OR), so ticking "K-2" must leave "3-5" and its count in
+// view, counted as if it were ticked instead. Other facets' filters still apply. One extra search
+// (one hit, facets only) per facet in use.
+func (s *Server) disjunctiveFacets(ctx context.Context, q search.Query, res *search.Result) error {
+	type facet struct {
+		name  string
+		clear func(*search.Query)
+		used  bool
+	}
+	facets := []facet{
+		{search.FacetSubject, func(q *search.Query) { q.Subjects = nil }, len(q.Subjects) > 0},
+		{search.FacetGradeBand, func(q *search.Query) { q.GradeBands, q.Grades = nil, nil }, len(q.GradeBands)+len(q.Grades) > 0},
+		{search.FacetDistrict, func(q *search.Query) { q.Districts = nil }, len(q.Districts) > 0},
+	}
+	for _, f := range facets {
+		if !f.used {
+			continue
+		}
+		others := q
+		f.clear(&others)
+		others.Page, others.PerPage = 1, 1
+		r, err := s.index.Search(ctx, others)
+		if err != nil {
+			return err
+		}
+		if res.Facets == nil {
+			res.Facets = search.Facets{}
+		}
+		res.Facets[f.name] = r.Facets[f.name]
+	}
+	return nil
 }
 
 // districtNames maps node ids to display names: this node and its peers.
@@ -224,9 +261,22 @@ func (v *searchView) buildFacets(q search.Query, params url.Values, names map[st
 	})
 	v.HasResults = q.HasResults != nil && *q.HasResults
 	v.MoreOpen = q.HasResults != nil || len(q.Standards) > 0 || len(q.Designs) > 0 || len(q.Decisions) > 0 || len(q.Kinds) > 0
-	sort := string(q.SortOrder())
-	for _, o := range []struct{ value, label string }{{"relevance", "Best match"}, {"newest", "Newest"}, {"effect", "Largest pooled effect"}} {
-		v.Sorts = append(v.Sorts, choiceView{Value: o.value, Label: o.label, Checked: sort == o.value})
+	// The form sends the sort the person chose, never the default of the page it came from: the
+	// home page lists the newest practices, but words typed there must be sorted by best match, as
+	// /search?q= is. "Best match" is what an unsorted search asks for, and means newest without words.
+	sort := q.Sort
+	if sort == "" {
+		sort = search.SortRelevance
+	}
+	best := "Best match"
+	if q.Text == "" && sort == search.SortRelevance {
+		best = "Best match (newest until you search)"
+	}
+	for _, o := range []struct {
+		value search.Sort
+		label string
+	}{{search.SortRelevance, best}, {search.SortNewest, "Newest"}, {search.SortEffect, "Largest pooled effect"}} {
+		v.Sorts = append(v.Sorts, choiceView{Value: string(o.value), Label: o.label, Checked: sort == o.value})
 	}
 }
 
