@@ -217,7 +217,7 @@ func New(ctx context.Context, cfg Config, bucket storage.Bucket, logger *slog.Lo
 		familiar:   newFamiliar(30*24*time.Hour, 5, thr.MaxKeys),
 		csp: "default-src 'none'; form-action " + strings.Join(dedupe(formOrigins), " ") +
 			"; frame-ancestors 'none'; base-uri 'none'" + styleSource(cfg.Site.Stylesheet),
-		site: cfg.Site,
+		site:      cfg.Site,
 		crossOrig: http.NewCrossOriginProtection(),
 	}
 	mux := http.NewServeMux()
