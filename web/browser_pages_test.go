@@ -277,3 +277,41 @@ func TestSignInPageInABrowser(t *testing.T) {
 	watch.check(t, ctx, "sign-in refused")
 	screenshot(t, ctx, "sign-in-refused")
 }
+
+// TestHumanLabelsOverHTTP: grades, subjects, durations and evidence levels reach the pages in
+// words, and every evidence level is explained where it appears (issue 18, item 7).
+func TestHumanLabelsOverHTTP(t *testing.T) {
+	n := newTestNode(t)
+	id, _ := tpTestedPractice(n, "Phonics circle", func(p map[string]any) {
+		p["visibility"] = "public"
+		p["grade_levels"] = []string{"KG", "01"}
+		p["subjects"] = []string{"ela", "social_studies"}
+		p["time_required"] = "PT1H"
+	})
+	waitFor(t, "the index holds the practice", func() bool { return n.finds("Phonics circle") })
+	for _, path := range []string{"/practices/" + id, "/search?q=phonics+circle"} {
+		body := string(tpPage(n, "teacher", path).body)
+		for _, want := range []string{"Kindergarten and grade 1", "English language arts, Social studies", `href="/help/evidence"`} {
+			if !strings.Contains(body, want) {
+				t.Errorf("%s lacks %q", path, want)
+			}
+		}
+		for _, code := range []string{">KG", "PT1H<", ">ela", "social_studies<", "Results in<"} {
+			if strings.Contains(body, code) {
+				t.Errorf("%s shows the code %q", path, code)
+			}
+		}
+	}
+	if body := string(tpPage(n, "teacher", "/practices/"+id).body); !strings.Contains(body, "1 hour per session") {
+		t.Errorf("the practice page does not put PT1H in words")
+	}
+	help := tpPage(n, "", "/help/evidence")
+	if help.status != 200 {
+		t.Fatalf("help page: %d", help.status)
+	}
+	for _, level := range []string{"Described", "Tested", "Replicated", "Compared", "Network-confirmed", "I² under 50%"} {
+		if !strings.Contains(string(help.body), level) {
+			t.Errorf("the help page does not explain %q", level)
+		}
+	}
+}

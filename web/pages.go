@@ -47,6 +47,14 @@ var pageFuncs = template.FuncMap{
 	},
 	"gradeLabel":    practices.GradeLabel,
 	"evidenceLabel": evidenceLabel,
+	"gradeName":     practices.GradeName,
+	"evidenceMeaning": func(level string) string {
+		if m, ok := practices.EvidenceLevelMeanings[level]; ok {
+			return m
+		}
+		return practices.EvidenceLevelMeanings[practices.LevelDescribed]
+	},
+	"durationLabel": practices.DurationLabel,
 	"effectWords":   effectWords,
 	"hitEffect":     hitEffect,
 	"date":          func(t time.Time) string { return t.Format("2 Jan 2006") },
@@ -108,19 +116,12 @@ var pageFuncs = template.FuncMap{
 	"aimVisibilities": aimVisibilities,
 }
 
-// evidenceLabel is the display name of an evidence level (never "ESSA tier").
+// evidenceLabel is the display name of an evidence level (practices.EvidenceLevelLabels).
 func evidenceLabel(level string) string {
-	switch level {
-	case practices.LevelTested:
-		return "Tested"
-	case practices.LevelReplicated:
-		return "Replicated"
-	case practices.LevelCompared:
-		return "Compared"
-	case practices.LevelNetworkConfirmed:
-		return "Network-confirmed"
+	if l, ok := practices.EvidenceLevelLabels[level]; ok {
+		return l
 	}
-	return "Described"
+	return practices.EvidenceLevelLabels[practices.LevelDescribed]
 }
 
 // effectSize is the one place an effect size becomes words: the value as it is printed (two

@@ -130,6 +130,14 @@ func (s *Server) searchPage(c echo.Context) error {
 	return s.render(c, status, "search", title, v)
 }
 
+// districtName is a node's display name (a peer's, or this node's), or its id when it has none.
+func (s *Server) districtName(id string) string {
+	if n := s.districtNames()[id]; n != "" {
+		return n
+	}
+	return id
+}
+
 // disjunctiveFacets recounts each facet that has a value ticked without that facet's own filter:
 // values within a facet are alternatives (OR), so ticking "K-2" must leave "3-5" and its count in
 // view, counted as if it were ticked instead. Other facets' filters still apply. One extra search
@@ -316,10 +324,7 @@ func subjectLabel(code string) string {
 
 func gradeFilterLabel(g string) string {
 	if practices.ValidGrade(g) {
-		return "Grade " + practices.GradeLabel(g)
-	}
-	if g == "PK" {
-		return "Pre-K"
+		return practices.GradeName(g)
 	}
 	return "Grades " + g
 }
@@ -332,19 +337,28 @@ func subjectList(codes []string) string {
 	return strings.Join(out, ", ")
 }
 
-// gradeList is "Grade 4" or "Grades K, 1, 2".
+// gradeList is grades in words: "Grade 4", "Grades 3, 4, 5", "Kindergarten and grades 1, 2".
 func gradeList(codes []string) string {
-	if len(codes) == 0 {
+	var parts, nums []string
+	for _, c := range codes {
+		if c == "PK" || c == "KG" {
+			parts = append(parts, practices.GradeName(c))
+		} else {
+			nums = append(nums, practices.GradeLabel(c))
+		}
+	}
+	switch len(nums) {
+	case 0:
+	case 1:
+		parts = append(parts, "grade "+nums[0])
+	default:
+		parts = append(parts, "grades "+strings.Join(nums, ", "))
+	}
+	s := strings.Join(parts, " and ")
+	if s == "" {
 		return ""
 	}
-	out := make([]string, len(codes))
-	for i, c := range codes {
-		out[i] = practices.GradeLabel(c)
-	}
-	if len(out) == 1 {
-		return "Grade " + out[0]
-	}
-	return "Grades " + strings.Join(out, ", ")
+	return strings.ToUpper(s[:1]) + s[1:]
 }
 
 func designLabel(d string) string {
@@ -713,6 +727,9 @@ var isoDuration = regexp.MustCompile(`^P(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?(?:
 
 // durationWords turns an ISO 8601 duration (PT15M, PT1H30M) into words; anything else as it is.
 func durationWords(d string) string {
+	if _, ok := practices.DurationMinutes(d); ok {
+		return practices.DurationLabel(d) + " per session"
+	}
 	m := isoDuration.FindStringSubmatch(d)
 	if m == nil || d == "P" || d == "PT" {
 		return d
@@ -913,4 +930,17 @@ func (s *Server) collectionPage(c echo.Context) error {
 		v.Items = append(v.Items, collectionItemView{P: pr, URL: "/practices/" + pr.ID, DistrictName: name, Note: it.Note})
 	}
 	return s.render(c, http.StatusOK, "collection", col.Title, v)
+}
+
+// evidenceLevelView is one evidence level on the help page.
+type evidenceLevelView struct{ Code, Label, Meaning string }
+
+// evidenceHelpPage explains each evidence level, weakest first; every badge and the search
+// filter link here, so a level is never a bare word.
+func (s *Server) evidenceHelpPage(c echo.Context) error {
+	var levels []evidenceLevelView
+	for _, l := range practices.EvidenceLevels {
+		levels = append(levels, evidenceLevelView{Code: l, Label: evidenceLabel(l), Meaning: practices.EvidenceLevelMeanings[l]})
+	}
+	return s.render(c, http.StatusOK, "help_evidence", "What the evidence levels mean", levels)
 }

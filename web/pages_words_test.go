@@ -1,6 +1,7 @@
 package web
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/brightspots-nic/brightspots/search"
@@ -48,5 +49,25 @@ func TestHitEffectSaysWhatItPools(t *testing.T) {
 		if got := hitEffect(tc.hit); got != tc.want {
 			t.Errorf("hitEffect = %q\n want %q", got, tc.want)
 		}
+	}
+}
+
+// TestGradeAndDurationWords: codes never reach a page (issue 18, item 7).
+func TestGradeAndDurationWords(t *testing.T) {
+	for codes, want := range map[string]string{
+		"KG": "Kindergarten", "04": "Grade 4", "PK": "Pre-kindergarten", "03,04,05": "Grades 3, 4, 5",
+		"KG,01,02": "Kindergarten and grades 1, 2", "KG,01": "Kindergarten and grade 1",
+	} {
+		if got := gradeList(strings.Split(codes, ",")); got != want {
+			t.Errorf("gradeList(%s) = %q, want %q", codes, got, want)
+		}
+	}
+	for iso, want := range map[string]string{"PT1H": "1 hour per session", "PT15M": "15 minutes per session", "PT90M": "1 hour 30 minutes per session", "PT2H": "2 hours per session"} {
+		if got := durationWords(iso); got != want {
+			t.Errorf("durationWords(%s) = %q, want %q", iso, got, want)
+		}
+	}
+	if got := minutesOf("PT1H"); got != "60" {
+		t.Errorf("the form shows PT1H as %q, want 60 (minutes)", got)
 	}
 }

@@ -647,6 +647,7 @@ type testView struct {
 	Plan, Act, Upload     *EditPage
 	Practice              *practices.Practice
 	PracticeLink          string
+	PracticeDistrict      string // the practice's district by name, when it is another district's
 	Teams                 []string
 	FreeTeam              bool
 	Locked                bool // results exist: design, prediction and assessment are fixed
@@ -706,6 +707,9 @@ func (s *Server) newTestPage(c echo.Context) error {
 func (s *Server) renderNewTest(c echo.Context, status int, pr *practices.Practice, ep *EditPage) error {
 	p := principal(c)
 	page := &testView{Plan: ep, Practice: pr, PracticeLink: s.practiceLink(pr), Teams: p.Teams, FreeTeam: len(p.Teams) == 0}
+	if pr != nil && pr.OriginID != "" && pr.OriginID != s.cfg.Node.ID {
+		page.PracticeDistrict = s.districtName(pr.OriginID)
+	}
 	if f := ep.Form.Get("follows.uri"); f != "" {
 		page.Follows, _ = s.repo.LoadTest(c.Request().Context(), p, f)
 	}
