@@ -501,6 +501,9 @@ type poolView struct {
 	Plain    []string
 	Chart    template.URL  // data: URI of the evidence package's SVG, shown as an image
 	ChartSVG template.HTML // the same plot inline, its row labels linking to each test's page
+	// ChartSVGNarrow is the plot laid out for a phone (labels above intervals); the stylesheet
+	// shows one of the two by the screen's width, and the wide one in print.
+	ChartSVGNarrow template.HTML
 	ChartAlt string
 	Rows     []rowView
 	Result   evidence.DL
@@ -637,12 +640,20 @@ func buildEvidence(sum evidence.Summary, tests []*practices.Test, names map[stri
 			pv.Plain = append(pv.Plain, "A before-and-after gain includes the growth students make over the same weeks anyway. The dashed line at 0.40 (Hattie's average effect) is a reference point, not a pass mark.")
 		}
 		pv.Chart = template.URL("data:image/svg+xml;base64," + base64.StdEncoding.EncodeToString(evidence.RenderForestSVG(pool)))
-		pv.ChartSVG = template.HTML(evidence.RenderForestSVGLinked(pool, pv.ID+"-plot", func(r evidence.ForestRow) string {
+		testLink := func(r evidence.ForestRow) string {
 			if t := byURI[r.Test]; t != nil {
 				return "/tests/" + t.ID
 			}
 			return ""
-		}))
+		}
+		// The plots name districts as people know them, not by their node ids.
+		named := pool
+		named.Rows = slices.Clone(pool.Rows)
+		for i := range named.Rows {
+			named.Rows[i].District = district(named.Rows[i].District)
+		}
+		pv.ChartSVG = template.HTML(evidence.RenderForestSVGLinked(named, pv.ID+"-plot", testLink))
+		pv.ChartSVGNarrow = template.HTML(evidence.RenderForestSVGNarrow(named, pv.ID+"-plot-narrow", testLink))
 		pv.ChartAlt = fmt.Sprintf("Forest plot of %s and the pooled effect. The table that follows gives the same numbers.", plural(d.K, "test", "tests"))
 		for _, r := range pool.Rows {
 			pooled[r.Test] = true
