@@ -504,9 +504,9 @@ type poolView struct {
 	// ChartSVGNarrow is the plot laid out for a phone (labels above intervals); the stylesheet
 	// shows one of the two by the screen's width, and the wide one in print.
 	ChartSVGNarrow template.HTML
-	ChartAlt string
-	Rows     []rowView
-	Result   evidence.DL
+	ChartAlt       string
+	Rows           []rowView
+	Result         evidence.DL
 }
 
 type rowView struct {
