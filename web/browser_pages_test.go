@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/chromedp"
 	"github.com/labstack/echo/v4"
 
@@ -313,5 +314,60 @@ func TestHumanLabelsOverHTTP(t *testing.T) {
 		if !strings.Contains(string(help.body), level) {
 			t.Errorf("the help page does not explain %q", level)
 		}
+	}
+}
+
+// TestPhoneSearchAndChartsInABrowser: at 360 px the first search result is near the top (the
+// filters follow the results) and the home form asks for best match; the practice page's forest
+// plot is the stacked phone layout, drawn at its own size, and the wide one when printed.
+func TestPhoneSearchAndChartsInABrowser(t *testing.T) {
+	n := newTestNode(t)
+	id, _ := tpTestedPractice(n, "Fraction number line talks", func(p map[string]any) { p["visibility"] = "public" })
+	waitFor(t, "the index holds the practice", func() bool { return n.finds("Fraction number line talks") })
+	// The tests are shared with the network's members: a teacher of the district sees them.
+	if _, err := idp.AddUser(context.Background(), n.srv.Repo().Bucket(), "tess@riverside.example", "teacher", "", wsPassword); err != nil {
+		t.Fatal(err)
+	}
+	ctx := browser(t)
+	wsSignIn(t, ctx, n.url, "tess@riverside.example")
+	wsDo(t, ctx, "phone width", chromedp.EmulateViewport(360, 780))
+	wsSubmit(t, ctx, "search from the home page", chromedp.Navigate(n.url+"/"), chromedp.WaitVisible(`#q`),
+		chromedp.SendKeys(`#q`, "fraction number line\n"))
+	if loc := mustLocation(t, ctx); strings.Contains(loc, "sort=newest") {
+		t.Errorf("the home page's form asked for the newest: %s", loc)
+	}
+	wsWait(t, ctx, "a result", `!!document.querySelector(".hit")`)
+	top, err := chromedp.Run(ctx, chromedp.Evaluate[float64](`document.querySelector(".hit").getBoundingClientRect().top + scrollY`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	screenshot(t, ctx, "search-phone")
+	wsDo(t, ctx, "phone width", chromedp.EmulateViewport(360, 780))
+	if top > 600 {
+		t.Errorf("on a phone the first result starts %.0f px down, below the filters", top)
+	}
+	wsDo(t, ctx, "open the practice", chromedp.Navigate(n.url+"/practices/"+id), chromedp.WaitVisible(`#evidence`))
+	plots := func() map[string]float64 {
+		t.Helper()
+		v, err := chromedp.Run(ctx, chromedp.Evaluate[map[string]float64](`({
+			wide: document.querySelector(".forest-wide svg").getBoundingClientRect().width,
+			narrow: document.querySelector(".forest-narrow svg").getBoundingClientRect().width,
+			narrowBox: document.querySelector(".forest-narrow svg").viewBox.baseVal.width,
+		})`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return v
+	}
+	if p := plots(); p["wide"] != 0 || p["narrow"] < 0.9*p["narrowBox"] {
+		t.Errorf("at 360 px the forest plot is not the phone layout at its own size: %v", p)
+	}
+	screenshot(t, ctx, "practice-forest")
+	wsDo(t, ctx, "desktop width", chromedp.EmulateViewport(1280, 900))
+	if _, err := chromedp.Call(ctx, emulation.SetEmulatedMedia, emulation.SetEmulatedMediaParams{Media: "print"}); err != nil {
+		t.Fatal(err)
+	}
+	if p := plots(); p["wide"] == 0 || p["narrow"] != 0 {
+		t.Errorf("printed, the page does not show the wide plot alone: %v", p)
 	}
 }
