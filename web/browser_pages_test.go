@@ -184,6 +184,9 @@ const smallTargets = `(() => {
 })()`
 
 func TestEveryPageInABrowser(t *testing.T) {
+	if testing.Short() {
+		t.Skip("browser tests are not short")
+	}
 	n := newTestNode(t)
 	f := everyPageRecords(t, n)
 	paths := pageRoutes(t, n, f)
