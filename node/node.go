@@ -117,6 +117,8 @@ func openSignIn(ctx context.Context, cfg Config, bucket storage.Bucket, clientIP
 			RedirectURIs:           []string{authCfg.RedirectURL()},
 			PostLogoutRedirectURIs: []string{authCfg.PostLogoutURL()},
 			ClientIP:               clientIP,
+			// The sign-in page is the first screen everyone sees: it wears the node's look and name.
+			Site: idp.Site{Name: cfg.Node.Name, URL: cfg.Node.URL, Stylesheet: cfg.Node.URL + "/static/style.css"},
 		}, bucket, logger)
 		if err != nil {
 			return nil, nil, fmt.Errorf("embedded identity provider: %w", err)

@@ -2,6 +2,7 @@ package practices
 
 import (
 	"regexp"
+	"strconv"
 	"strings"
 	"unicode/utf8"
 )
@@ -43,15 +44,15 @@ var nodeIDPattern = regexp.MustCompile(`^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$`)
 
 // Subjects maps subject code → display label, in display order via SubjectCodes.
 var Subjects = map[string]string{
-	"ela":             "ELA/Reading",
+	"ela":             "English language arts",
 	"math":            "Mathematics",
 	"science":         "Science",
-	"social_studies":  "Social Studies",
+	"social_studies":  "Social studies",
 	"arts":            "Arts",
-	"pe_health":       "PE & Health",
-	"world_languages": "World Languages",
-	"cte":             "CTE",
-	"sel":             "SEL",
+	"pe_health":       "Physical education and health",
+	"world_languages": "World languages",
+	"cte":             "Career and technical education",
+	"sel":             "Social-emotional learning",
 	"cross":           "Cross-curricular",
 }
 
@@ -76,6 +77,72 @@ func GradeLabel(code string) string {
 		return code[1:]
 	}
 	return code
+}
+
+// GradeName is a grade in words for pages: "Kindergarten", "Grade 4", "Pre-kindergarten".
+func GradeName(code string) string {
+	switch code {
+	case "PK":
+		return "Pre-kindergarten"
+	case "KG":
+		return "Kindergarten"
+	}
+	if ValidGrade(code) {
+		return "Grade " + GradeLabel(code)
+	}
+	return code
+}
+
+// DurationMinutes reads an ISO 8601 duration of hours, minutes and seconds ("PT1H30M") as whole
+// minutes; ok is false for anything else (days, months, fractions).
+func DurationMinutes(iso string) (minutes int, ok bool) {
+	m := isoTime.FindStringSubmatch(iso)
+	if m == nil || iso == "PT" {
+		return 0, false
+	}
+	total := 0
+	for i, per := range []int{60, 1} {
+		if m[i+1] != "" {
+			n, err := strconv.Atoi(m[i+1])
+			if err != nil {
+				return 0, false
+			}
+			total += n * per
+		}
+	}
+	if m[3] != "" {
+		n, err := strconv.Atoi(m[3])
+		if err != nil {
+			return 0, false
+		}
+		total += (n + 59) / 60
+	}
+	return total, true
+}
+
+var isoTime = regexp.MustCompile(`^PT(?:(\d+)H)?(?:(\d+)M)?(?:(\d+)S)?$`)
+
+// DurationLabel is an ISO 8601 duration in words: "PT1H" → "1 hour", "PT90M" → "1 hour 30
+// minutes", "PT15M" → "15 minutes". Anything it cannot read is returned as given.
+func DurationLabel(iso string) string {
+	total, ok := DurationMinutes(iso)
+	if !ok {
+		return iso
+	}
+	unit := func(n int, one, many string) string {
+		if n == 1 {
+			return "1 " + one
+		}
+		return strconv.Itoa(n) + " " + many
+	}
+	h, m := total/60, total%60
+	switch {
+	case h == 0:
+		return unit(m, "minute", "minutes")
+	case m == 0:
+		return unit(h, "hour", "hours")
+	}
+	return unit(h, "hour", "hours") + " " + unit(m, "minute", "minutes")
 }
 
 // GradeBand returns the facet band of a grade code, or "" for an unknown code.
@@ -109,6 +176,24 @@ const (
 	LevelCompared         = "compared"
 	LevelNetworkConfirmed = "network_confirmed"
 )
+
+// EvidenceLevelLabels are the levels' names on pages (never "ESSA tier").
+var EvidenceLevelLabels = map[string]string{
+	LevelDescribed:        "Described",
+	LevelTested:           "Tested",
+	LevelReplicated:       "Replicated",
+	LevelCompared:         "Compared",
+	LevelNetworkConfirmed: "Network-confirmed",
+}
+
+// EvidenceLevelMeanings say what each level means, in a teacher's words (DOMAIN.md's rules).
+var EvidenceLevelMeanings = map[string]string{
+	LevelDescribed:        "A team wrote the practice down; no test of it is published yet.",
+	LevelTested:           "At least one team tested it in its classrooms and published the results.",
+	LevelReplicated:       "Tested in at least two districts, and the pooled effect is above zero with 95% confidence.",
+	LevelCompared:         "At least one test compared students who had the practice with similar students who did not (groups that started close together), and its effect is above zero with 95% confidence.",
+	LevelNetworkConfirmed: "Tested in at least three districts, the pooled effect is above zero with 95% confidence, and the districts' results agree (I² under 50%).",
+}
 
 // EvidenceLevels lists the levels weakest first.
 var EvidenceLevels = []string{LevelDescribed, LevelTested, LevelReplicated, LevelCompared, LevelNetworkConfirmed}

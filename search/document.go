@@ -82,6 +82,10 @@ type Document struct {
 	EvidenceLevel string   `json:"evidence_level"`
 	EvidenceRank  int      `json:"evidence_rank"`
 	PooledEffect  *float64 `json:"pooled_effect,omitempty"`
+	// PooledTests and PooledFamily say what PooledEffect pools: how many tests, of which design
+	// family ("comparison" or "single_group"). A card must not credit the pool with every test.
+	PooledTests   int      `json:"pooled_tests,omitempty"`
+	PooledFamily  string   `json:"pooled_family,omitempty"`
 	TestCount     int      `json:"test_count"`
 	DistrictCount int      `json:"district_count"`
 	HasResults    bool     `json:"has_results"`
@@ -101,6 +105,8 @@ type Document struct {
 type Evidence struct {
 	Level         string   // evidence level (practices.EvidenceLevels); "" means described
 	PooledEffect  *float64 // pooled random-effects estimate, when there is one
+	PooledTests   int      // tests in that pool
+	PooledFamily  string   // design family of that pool: "comparison" or "single_group"
 	TestCount     int      // published tests of the practice
 	DistrictCount int      // districts those tests come from
 	Designs       []string // designs of those tests
@@ -139,6 +145,7 @@ func PooledEvidence(repo *practices.Repo, minN int) func(ctx context.Context, p 
 			est := pool.Result.Estimate
 			if ev.PooledEffect == nil || pool.Family != "single_group" {
 				ev.PooledEffect = &est
+				ev.PooledTests, ev.PooledFamily = pool.Result.K, string(pool.Family)
 			}
 		}
 		seenD, seenDec := map[string]bool{}, map[string]bool{}
@@ -231,6 +238,8 @@ func FromPractice(p *practices.Practice, ev Evidence) Document {
 		EvidenceLevel: level,
 		EvidenceRank:  practices.EvidenceRank(level),
 		PooledEffect:  ev.PooledEffect,
+		PooledTests:   ev.PooledTests,
+		PooledFamily:  ev.PooledFamily,
 		TestCount:     ev.TestCount,
 		DistrictCount: ev.DistrictCount,
 		HasResults:    ev.TestCount > 0,

@@ -120,6 +120,14 @@ func (h *Hit) appendJSON(b []byte) []byte {
 		b = append(b, `,"pooled_effect":`...)
 		b = appendFloat(b, *h.PooledEffect)
 	}
+	if h.PooledTests != 0 {
+		b = append(b, `,"pooled_tests":`...)
+		b = strconv.AppendInt(b, int64(h.PooledTests), 10)
+	}
+	if h.PooledFamily != "" {
+		b = append(b, `,"pooled_family":`...)
+		b = appendString(b, h.PooledFamily)
+	}
 	b = append(b, `,"test_count":`...)
 	b = strconv.AppendInt(b, int64(h.TestCount), 10)
 	b = append(b, `,"district_count":`...)

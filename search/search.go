@@ -140,6 +140,8 @@ type Hit struct {
 	GradeLevels   []string      `json:"grade_levels,omitempty"`
 	EvidenceLevel string        `json:"evidence_level,omitempty"`
 	PooledEffect  *float64      `json:"pooled_effect,omitempty"`
+	PooledTests   int           `json:"pooled_tests,omitempty"`  // tests pooled into PooledEffect
+	PooledFamily  string        `json:"pooled_family,omitempty"` // "comparison" or "single_group"
 	TestCount     int           `json:"test_count"`
 	DistrictCount int           `json:"district_count"`
 	UpdatedAt     time.Time     `json:"updated_at"`

@@ -86,7 +86,7 @@ type axeViolation struct {
 	} `json:"nodes"`
 }
 
-// checkAccessibility runs axe-core (WCAG 2.0/2.1 A and AA rules) on the current page and fails the
+// checkAccessibility runs axe-core (WCAG 2.0, 2.1 and 2.2 A and AA rules, target size included) on the current page and fails the
 // test on any violation, naming the rule and the elements.
 func checkAccessibility(t *testing.T, ctx context.Context, page string) {
 	t.Helper()
@@ -98,7 +98,7 @@ func checkAccessibility(t *testing.T, ctx context.Context, page string) {
 		t.Fatalf("load axe on %s: %v", page, err)
 	}
 	raw, err := chromedp.Run(ctx, chromedp.Evaluate[string](
-		`axe.run(document, {runOnly: {type: "tag", values: ["wcag2a","wcag2aa","wcag21a","wcag21aa"]}}).then(r => JSON.stringify(r.violations))`,
+		`axe.run(document, {runOnly: {type: "tag", values: ["wcag2a","wcag2aa","wcag21a","wcag21aa","wcag22aa"]}, rules: {"target-size": {enabled: true}}}).then(r => JSON.stringify(r.violations))`,
 		chromedp.EvalAwaitPromise))
 	if err != nil {
 		t.Fatalf("axe on %s: %v", page, err)

@@ -109,9 +109,13 @@ func TestCyclesInABrowser(t *testing.T) {
 	}
 	cyCheck(t, ctx, watch, "workspace-activity")
 
-	// The practice page: each forest-plot row label is a link to its test's page.
-	wsDo(t, ctx, "open the practice", chromedp.Navigate(a.url+"/practices/"+practiceID), chromedp.WaitVisible(`.forest-plot svg`))
-	links := tpTexts(t, ctx, `.forest-plot svg a`)
+	// The practice page: each forest-plot row label is a link to its test's page (in the wide
+	// plot a desktop shows, and in the phone layout).
+	wsDo(t, ctx, "open the practice", chromedp.Navigate(a.url+"/practices/"+practiceID), chromedp.WaitVisible(`.forest-wide svg`))
+	if narrow := tpTexts(t, ctx, `.forest-narrow svg a`); len(narrow) < 4 {
+		t.Errorf("phone forest plot links = %q", narrow)
+	}
+	links := tpTexts(t, ctx, `.forest-wide svg a`)
 	if len(links) < 4 {
 		t.Errorf("forest plot links = %q", links)
 	}
@@ -119,7 +123,7 @@ func TestCyclesInABrowser(t *testing.T) {
 		t.Error("the practice page does not show lakeview's ramp")
 	}
 	cyCheck(t, ctx, watch, "practice-cycles")
-	wsSubmit(t, ctx, "follow a forest-plot label", chromedp.Click(`.forest-plot svg a`))
+	wsSubmit(t, ctx, "follow a forest-plot label", chromedp.Click(`.forest-wide svg a`))
 	wsWait(t, ctx, "a test page", `location.pathname.startsWith("/tests/") && !!document.querySelector("#learnings")`)
 	watch.check(t, ctx, "test page from the forest plot")
 }

@@ -19,6 +19,7 @@ import (
 
 	"github.com/brightspots-nic/brightspots/practices"
 	"github.com/brightspots-nic/brightspots/practices/evidence"
+	"github.com/brightspots-nic/brightspots/search"
 	"github.com/brightspots-nic/brightspots/web/auth"
 )
 
@@ -46,7 +47,16 @@ var pageFuncs = template.FuncMap{
 	},
 	"gradeLabel":    practices.GradeLabel,
 	"evidenceLabel": evidenceLabel,
+	"gradeName":     practices.GradeName,
+	"evidenceMeaning": func(level string) string {
+		if m, ok := practices.EvidenceLevelMeanings[level]; ok {
+			return m
+		}
+		return practices.EvidenceLevelMeanings[practices.LevelDescribed]
+	},
+	"durationLabel": practices.DurationLabel,
 	"effectWords":   effectWords,
+	"hitEffect":     hitEffect,
 	"date":          func(t time.Time) string { return t.Format("2 Jan 2006") },
 	"datePtr": func(t *time.Time) string {
 		if t == nil {
@@ -106,42 +116,79 @@ var pageFuncs = template.FuncMap{
 	"aimVisibilities": aimVisibilities,
 }
 
-// evidenceLabel is the display name of an evidence level (never "ESSA tier").
+// evidenceLabel is the display name of an evidence level (practices.EvidenceLevelLabels).
 func evidenceLabel(level string) string {
-	switch level {
-	case practices.LevelTested:
-		return "Tested"
-	case practices.LevelReplicated:
-		return "Replicated"
-	case practices.LevelCompared:
-		return "Compared"
-	case practices.LevelNetworkConfirmed:
-		return "Network-confirmed"
+	if l, ok := practices.EvidenceLevelLabels[level]; ok {
+		return l
 	}
-	return "Described"
+	return practices.EvidenceLevelLabels[practices.LevelDescribed]
 }
 
-// effectWords puts a pooled effect size into plain words for teachers. The reference points are
-// conventions, not pass marks: a pre/post gain includes ordinary growth.
+// effectSize is the one place an effect size becomes words: the value as it is printed (two
+// decimals) and its size, judged on that printed value, so a page never shows "0.50" beside the
+// label of 0.49. The reference points are conventions, not pass marks: a pre/post gain includes
+// ordinary growth.
+func effectSize(g float64) (printed, size string) {
+	printed = strconv.FormatFloat(g, 'f', 2, 64)
+	if printed == "-0.00" {
+		printed = "0.00"
+	}
+	shown, _ := strconv.ParseFloat(printed, 64)
+	switch a := math.Abs(shown); {
+	case a >= 0.8:
+		size = "large"
+	case a >= 0.5:
+		size = "moderate"
+	case a >= 0.2:
+		size = "small"
+	default:
+		size = "very small"
+	}
+	return printed, size
+}
+
+// effectWords puts a pooled effect size into plain words for teachers.
 func effectWords(g *float64) string {
 	if g == nil {
 		return "no pooled result yet"
 	}
-	a := math.Abs(*g)
-	size := "a very small"
-	switch {
-	case a >= 0.8:
-		size = "a large"
-	case a >= 0.5:
-		size = "a moderate"
-	case a >= 0.2:
-		size = "a small"
-	}
+	printed, size := effectSize(*g)
 	dir := "improvement"
-	if *g < 0 {
+	if printed == "0.00" {
+		dir = "change"
+	} else if *g < 0 {
 		dir = "decline"
 	}
-	return fmt.Sprintf("%s %s (g = %.2f)", size, dir, *g)
+	return fmt.Sprintf("a %s %s (g = %s)", size, dir, printed)
+}
+
+// hitEffect is a search card's evidence line: what the pooled effect pools (so many tests of one
+// design family) apart from how many tests the practice has in all.
+func hitEffect(h search.Hit) string {
+	tests := func(n int) string { return plural(n, "test", "tests") }
+	all := fmt.Sprintf("%s in %s", tests(h.TestCount), plural(h.DistrictCount, "district", "districts"))
+	if h.PooledEffect == nil {
+		if h.TestCount == 0 {
+			return "Not tested yet."
+		}
+		return fmt.Sprintf("%s, too small to pool yet.", all)
+	}
+	kind := "comparison "
+	if h.PooledFamily == "single_group" {
+		kind = "single-group pre/post "
+	}
+	if h.PooledFamily == "" {
+		kind = ""
+	}
+	pooled := h.PooledTests
+	if pooled == 0 { // a document indexed before pools were counted
+		return fmt.Sprintf("Pooled effect: %s; %s.", effectWords(h.PooledEffect), all)
+	}
+	what := "pooled from " + plural(pooled, kind+"test", kind+"tests")
+	if pooled == 1 {
+		what = "from 1 " + kind + "test"
+	}
+	return fmt.Sprintf("Effect: %s, %s; %s.", effectWords(h.PooledEffect), what, all)
 }
 
 // pages holds one parsed template set per page.

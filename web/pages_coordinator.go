@@ -119,7 +119,8 @@ type itemRow struct {
 
 type hitRow struct {
 	search.Hit
-	Added bool
+	DistrictName string
+	Added        bool
 }
 
 type collectionEditView struct {
@@ -157,7 +158,7 @@ func (s *Server) renderCollectionEdit(c echo.Context, status int, col *practices
 	for i, uri := range uris {
 		row := itemRow{Index: i, URI: uri, Title: uri, Note: ep.Form.Get("note:" + uri), First: i == 0, Last: i == len(uris)-1}
 		if pr, err := s.lookupPractice(ctx, p, uri); err == nil {
-			row.Title, row.District, row.Link = pr.Title, pr.OriginID, s.practiceLink(pr)
+			row.Title, row.District, row.Link = pr.Title, s.districtName(pr.OriginID), s.practiceLink(pr)
 		} else {
 			row.Missing = true
 		}
@@ -194,7 +195,7 @@ func (s *Server) renderCollectionEdit(c echo.Context, status int, col *practices
 			}
 			page.Total = res.Total
 			for _, h := range res.Hits {
-				page.Hits = append(page.Hits, hitRow{Hit: h, Added: slices.Contains(uris, h.URI)})
+				page.Hits = append(page.Hits, hitRow{Hit: h, DistrictName: s.districtName(h.District), Added: slices.Contains(uris, h.URI)})
 			}
 		}
 	}

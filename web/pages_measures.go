@@ -383,8 +383,8 @@ func (s *Server) deleteMeasurePage(c echo.Context) error {
 	return seeOther(c, "/workspace/tests/"+t.ID, url.Values{"measure": {"removed"}})
 }
 
-// uploadMeasureScoresPage turns a score file posted as a multipart form (the CSRF token in the
-// action's query) into points of one measure. A refused file is explained next to the file field,
+// uploadMeasureScoresPage turns a score file posted as a multipart form (the CSRF token in its
+// first part, read by the middleware) into points of one measure. A refused file is explained next to the file field,
 // naming the column, row and rule and never a cell, and changes nothing.
 func (s *Server) uploadMeasureScoresPage(c echo.Context) error {
 	t, err := s.writableTest(c)

@@ -101,6 +101,9 @@ func (s *Server) searchPage(c echo.Context) error {
 		if err != nil {
 			return searchProblem(err)
 		}
+		if err := s.disjunctiveFacets(c.Request().Context(), q, &v.Result); err != nil {
+			return searchProblem(err)
+		}
 	}
 	names := s.districtNames()
 	for _, h := range v.Result.Hits {
@@ -125,6 +128,48 @@ func (s *Server) searchPage(c echo.Context) error {
 		title = q.Text + " – search"
 	}
 	return s.render(c, status, "search", title, v)
+}
+
+// districtName is a node's display name (a peer's, or this node's), or its id when it has none.
+func (s *Server) districtName(id string) string {
+	if n := s.districtNames()[id]; n != "" {
+		return n
+	}
+	return id
+}
+
+// disjunctiveFacets recounts each facet that has a value ticked without that facet's own filter:
+// values within a facet are alternatives (OR), so ticking "K-2" must leave "3-5" and its count in
+// view, counted as if it were ticked instead. Other facets' filters still apply. One extra search
+// (one hit, facets only) per facet in use.
+func (s *Server) disjunctiveFacets(ctx context.Context, q search.Query, res *search.Result) error {
+	type facet struct {
+		name  string
+		clear func(*search.Query)
+		used  bool
+	}
+	facets := []facet{
+		{search.FacetSubject, func(q *search.Query) { q.Subjects = nil }, len(q.Subjects) > 0},
+		{search.FacetGradeBand, func(q *search.Query) { q.GradeBands, q.Grades = nil, nil }, len(q.GradeBands)+len(q.Grades) > 0},
+		{search.FacetDistrict, func(q *search.Query) { q.Districts = nil }, len(q.Districts) > 0},
+	}
+	for _, f := range facets {
+		if !f.used {
+			continue
+		}
+		others := q
+		f.clear(&others)
+		others.Page, others.PerPage = 1, 1
+		r, err := s.index.Search(ctx, others)
+		if err != nil {
+			return err
+		}
+		if res.Facets == nil {
+			res.Facets = search.Facets{}
+		}
+		res.Facets[f.name] = r.Facets[f.name]
+	}
+	return nil
 }
 
 // districtNames maps node ids to display names: this node and its peers.
@@ -224,9 +269,22 @@ func (v *searchView) buildFacets(q search.Query, params url.Values, names map[st
 	})
 	v.HasResults = q.HasResults != nil && *q.HasResults
 	v.MoreOpen = q.HasResults != nil || len(q.Standards) > 0 || len(q.Designs) > 0 || len(q.Decisions) > 0 || len(q.Kinds) > 0
-	sort := string(q.SortOrder())
-	for _, o := range []struct{ value, label string }{{"relevance", "Best match"}, {"newest", "Newest"}, {"effect", "Largest pooled effect"}} {
-		v.Sorts = append(v.Sorts, choiceView{Value: o.value, Label: o.label, Checked: sort == o.value})
+	// The form sends the sort the person chose, never the default of the page it came from: the
+	// home page lists the newest practices, but words typed there must be sorted by best match, as
+	// /search?q= is. "Best match" is what an unsorted search asks for, and means newest without words.
+	sort := q.Sort
+	if sort == "" {
+		sort = search.SortRelevance
+	}
+	best := "Best match"
+	if q.Text == "" && sort == search.SortRelevance {
+		best = "Best match (newest until you search)"
+	}
+	for _, o := range []struct {
+		value search.Sort
+		label string
+	}{{search.SortRelevance, best}, {search.SortNewest, "Newest"}, {search.SortEffect, "Largest pooled effect"}} {
+		v.Sorts = append(v.Sorts, choiceView{Value: string(o.value), Label: o.label, Checked: sort == o.value})
 	}
 }
 
@@ -266,10 +324,7 @@ func subjectLabel(code string) string {
 
 func gradeFilterLabel(g string) string {
 	if practices.ValidGrade(g) {
-		return "Grade " + practices.GradeLabel(g)
-	}
-	if g == "PK" {
-		return "Pre-K"
+		return practices.GradeName(g)
 	}
 	return "Grades " + g
 }
@@ -282,19 +337,28 @@ func subjectList(codes []string) string {
 	return strings.Join(out, ", ")
 }
 
-// gradeList is "Grade 4" or "Grades K, 1, 2".
+// gradeList is grades in words: "Grade 4", "Grades 3, 4, 5", "Kindergarten and grades 1, 2".
 func gradeList(codes []string) string {
-	if len(codes) == 0 {
+	var parts, nums []string
+	for _, c := range codes {
+		if c == "PK" || c == "KG" {
+			parts = append(parts, practices.GradeName(c))
+		} else {
+			nums = append(nums, practices.GradeLabel(c))
+		}
+	}
+	switch len(nums) {
+	case 0:
+	case 1:
+		parts = append(parts, "grade "+nums[0])
+	default:
+		parts = append(parts, "grades "+strings.Join(nums, ", "))
+	}
+	s := strings.Join(parts, " and ")
+	if s == "" {
 		return ""
 	}
-	out := make([]string, len(codes))
-	for i, c := range codes {
-		out[i] = practices.GradeLabel(c)
-	}
-	if len(out) == 1 {
-		return "Grade " + out[0]
-	}
-	return "Grades " + strings.Join(out, ", ")
+	return strings.ToUpper(s[:1]) + s[1:]
 }
 
 func designLabel(d string) string {
@@ -437,9 +501,12 @@ type poolView struct {
 	Plain    []string
 	Chart    template.URL  // data: URI of the evidence package's SVG, shown as an image
 	ChartSVG template.HTML // the same plot inline, its row labels linking to each test's page
-	ChartAlt string
-	Rows     []rowView
-	Result   evidence.DL
+	// ChartSVGNarrow is the plot laid out for a phone (labels above intervals); the stylesheet
+	// shows one of the two by the screen's width, and the wide one in print.
+	ChartSVGNarrow template.HTML
+	ChartAlt       string
+	Rows           []rowView
+	Result         evidence.DL
 }
 
 type rowView struct {
@@ -573,12 +640,20 @@ func buildEvidence(sum evidence.Summary, tests []*practices.Test, names map[stri
 			pv.Plain = append(pv.Plain, "A before-and-after gain includes the growth students make over the same weeks anyway. The dashed line at 0.40 (Hattie's average effect) is a reference point, not a pass mark.")
 		}
 		pv.Chart = template.URL("data:image/svg+xml;base64," + base64.StdEncoding.EncodeToString(evidence.RenderForestSVG(pool)))
-		pv.ChartSVG = template.HTML(evidence.RenderForestSVGLinked(pool, pv.ID+"-plot", func(r evidence.ForestRow) string {
+		testLink := func(r evidence.ForestRow) string {
 			if t := byURI[r.Test]; t != nil {
 				return "/tests/" + t.ID
 			}
 			return ""
-		}))
+		}
+		// The plots name districts as people know them, not by their node ids.
+		named := pool
+		named.Rows = slices.Clone(pool.Rows)
+		for i := range named.Rows {
+			named.Rows[i].District = district(named.Rows[i].District)
+		}
+		pv.ChartSVG = template.HTML(evidence.RenderForestSVGLinked(named, pv.ID+"-plot", testLink))
+		pv.ChartSVGNarrow = template.HTML(evidence.RenderForestSVGNarrow(named, pv.ID+"-plot-narrow", testLink))
 		pv.ChartAlt = fmt.Sprintf("Forest plot of %s and the pooled effect. The table that follows gives the same numbers.", plural(d.K, "test", "tests"))
 		for _, r := range pool.Rows {
 			pooled[r.Test] = true
@@ -663,6 +738,9 @@ var isoDuration = regexp.MustCompile(`^P(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?(?:
 
 // durationWords turns an ISO 8601 duration (PT15M, PT1H30M) into words; anything else as it is.
 func durationWords(d string) string {
+	if _, ok := practices.DurationMinutes(d); ok {
+		return practices.DurationLabel(d) + " per session"
+	}
 	m := isoDuration.FindStringSubmatch(d)
 	if m == nil || d == "P" || d == "PT" {
 		return d
@@ -863,4 +941,17 @@ func (s *Server) collectionPage(c echo.Context) error {
 		v.Items = append(v.Items, collectionItemView{P: pr, URL: "/practices/" + pr.ID, DistrictName: name, Note: it.Note})
 	}
 	return s.render(c, http.StatusOK, "collection", col.Title, v)
+}
+
+// evidenceLevelView is one evidence level on the help page.
+type evidenceLevelView struct{ Code, Label, Meaning string }
+
+// evidenceHelpPage explains each evidence level, weakest first; every badge and the search
+// filter link here, so a level is never a bare word.
+func (s *Server) evidenceHelpPage(c echo.Context) error {
+	var levels []evidenceLevelView
+	for _, l := range practices.EvidenceLevels {
+		levels = append(levels, evidenceLevelView{Code: l, Label: evidenceLabel(l), Meaning: practices.EvidenceLevelMeanings[l]})
+	}
+	return s.render(c, http.StatusOK, "help_evidence", "What the evidence levels mean", levels)
 }

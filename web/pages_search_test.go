@@ -185,11 +185,15 @@ func TestTeacherPagesOverHTTP(t *testing.T) {
 		tpCheckPageSafety(t, "search", r)
 		for _, want := range []string{
 			`href="/practices/` + testedID + `"`, `<mark>`, `value="fracton numbr line"`,
-			`name="grade" value="3-5"`, `Evidence: Tested`, `Pooled effect: a`, // facets, badge, effect in words
+			`name="grade" value="3-5"`, `Evidence: Tested`, // facets, badge
 		} {
 			if !strings.Contains(body, want) {
 				t.Errorf("search page lacks %q", want)
 			}
+		}
+		// The effect in words says what it pools, apart from all the practice's tests (issue 18).
+		if m := regexp.MustCompile(`Effect: a [a-z ]+ \(g = -?\d\.\d\d\), (pooled from \d+|from 1) [a-z/ -]*tests?; \d+ tests? in \d+ districts?\.`).FindString(body); m == "" {
+			t.Errorf("no evidence line saying what the effect pools: %s", regexp.MustCompile(`<p class="effect">[^<]*`).FindAllString(body, -1))
 		}
 		// Facet counts are the index's: the subject facet counts every matching practice.
 		if !regexp.MustCompile(`name="subject" value="math"> Mathematics <span class="count">[1-9]`).MatchString(body) {
@@ -204,11 +208,22 @@ func TestTeacherPagesOverHTTP(t *testing.T) {
 		if !regexp.MustCompile(`name="grade" value="3-5" checked`).MatchString(body) {
 			t.Errorf("grade filter not shown as checked")
 		}
+		// The other bands stay offered, counted as if they were ticked instead (disjunctive facets):
+		// the members-only routine is in grade 10.
+		if !regexp.MustCompile(`name="grade" value="9-12"> Grades 9-12 <span class="count">1<`).MatchString(body) {
+			t.Errorf("ticking grades 3-5 hid the 9-12 band: %s", regexp.MustCompile(`name="grade" value="[^"]+"[^<]*<span class="count">\d+`).FindAllString(body, -1))
+		}
 		// Paging keeps the query and the filters.
 		r = tpPage(n, "teacher", "/search?q=number+line&per_page=1")
 		if m := regexp.MustCompile(`href="([^"]+)" rel="next"`).FindStringSubmatch(string(r.body)); m == nil ||
 			!strings.Contains(html.UnescapeString(m[1]), "page=2") || !strings.Contains(html.UnescapeString(m[1]), "q=number+line") || !strings.Contains(html.UnescapeString(m[1]), "per_page=1") {
 			t.Errorf("next page link: %v", m)
+		}
+		// The home page lists the newest, but its form asks for best match: words typed there are
+		// sorted as /search?q= sorts them, not by "newest" (issue 18).
+		r = tpPage(n, "teacher", "/")
+		if body := string(r.body); !strings.Contains(body, `<option value="relevance" selected>`) || strings.Contains(body, `<option value="newest" selected>`) {
+			t.Errorf("the home page's form sends a sort other than best match: %s", regexp.MustCompile(`<option[^>]*>`).FindAllString(body, -1))
 		}
 		// Anonymous visitors see public practices only.
 		r = tpPage(n, "", "/")

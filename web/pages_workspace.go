@@ -503,7 +503,7 @@ func (s *Server) saveMerging(c echo.Context, spec mergeSpec, cur practices.Recor
 }
 
 // uploadArtifactPage is the upload without JavaScript: a multipart form posted to the page (the
-// CSRF token rides in the action's query, as the body is streamed). With JavaScript, workspace.js
+// CSRF token is its first part, which the middleware reads before the streamed file). With JavaScript, workspace.js
 // sends the same file to the API route instead and shows progress.
 func (s *Server) uploadArtifactPage(c echo.Context) error {
 	pr, err := s.writablePractice(c)
@@ -647,6 +647,7 @@ type testView struct {
 	Plan, Act, Upload     *EditPage
 	Practice              *practices.Practice
 	PracticeLink          string
+	PracticeDistrict      string // the practice's district by name, when it is another district's
 	Teams                 []string
 	FreeTeam              bool
 	Locked                bool // results exist: design, prediction and assessment are fixed
@@ -706,6 +707,9 @@ func (s *Server) newTestPage(c echo.Context) error {
 func (s *Server) renderNewTest(c echo.Context, status int, pr *practices.Practice, ep *EditPage) error {
 	p := principal(c)
 	page := &testView{Plan: ep, Practice: pr, PracticeLink: s.practiceLink(pr), Teams: p.Teams, FreeTeam: len(p.Teams) == 0}
+	if pr != nil && pr.OriginID != "" && pr.OriginID != s.cfg.Node.ID {
+		page.PracticeDistrict = s.districtName(pr.OriginID)
+	}
 	if f := ep.Form.Get("follows.uri"); f != "" {
 		page.Follows, _ = s.repo.LoadTest(c.Request().Context(), p, f)
 	}
@@ -886,7 +890,7 @@ func (s *Server) saveTestPage(c echo.Context) error {
 }
 
 // uploadResultsPage computes results from a score table posted as a multipart form (the CSRF
-// token in the action's query). Rows are parsed as they stream, used and dropped; a refused file
+// token in its first part). Rows are parsed as they stream, used and dropped; a refused file
 // is explained next to the file field, naming the column, row and rule and never a cell's value.
 func (s *Server) uploadResultsPage(c echo.Context) error {
 	t, err := s.writableTest(c)

@@ -34,8 +34,10 @@ func wsCheckPage(t *testing.T, ctx context.Context, watch *tpWatch, name string)
 		document.querySelectorAll("form").forEach(f => {
 			if (f.method.toLowerCase() !== "post") return;
 			const field = f.querySelector("input[type=hidden][name=csrf_token]");
-			const inQuery = new URL(f.action).searchParams.get("csrf_token");
-			if (!(field && field.value) && !inQuery) p.push("POST form without a CSRF token: " + f.action);
+			if (!(field && field.value)) p.push("POST form without a CSRF token field: " + f.action);
+			if (new URL(f.action).searchParams.has("csrf_token")) p.push("CSRF token in a form's URL: " + f.action);
+			// The CSRF middleware reads only a multipart body's first part.
+			if (f.enctype === "multipart/form-data" && f.elements[0] !== field) p.push("multipart form whose first field is not the CSRF token: " + f.action);
 		});
 		return p;
 	})()`))

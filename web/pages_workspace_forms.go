@@ -558,10 +558,8 @@ func practiceValues(p *practices.Practice) url.Values {
 
 // minutesOf shows PT15M as "15"; other durations as they are.
 func minutesOf(d string) string {
-	if strings.HasPrefix(d, "PT") && strings.HasSuffix(d, "M") {
-		if n, err := strconv.Atoi(d[2 : len(d)-1]); err == nil {
-			return strconv.Itoa(n)
-		}
+	if n, ok := practices.DurationMinutes(d); ok {
+		return strconv.Itoa(n) // PT1H is "60" minutes in the form, never the code
 	}
 	return d
 }

@@ -91,15 +91,16 @@ func (s *pageSession) post(path string, form url.Values) pageResponse {
 	return s.send(req)
 }
 
-// upload posts a multipart form with one file, the CSRF token in the query as the pages do.
+// upload posts a multipart form with one file, the CSRF token in the first part as the pages do.
 func (s *pageSession) upload(path, field, name string, content []byte) pageResponse {
 	s.t.Helper()
 	var buf bytes.Buffer
 	mw := multipart.NewWriter(&buf)
+	mw.WriteField("csrf_token", s.csrf)
 	fw, _ := mw.CreateFormFile(field, name)
 	fw.Write(content)
 	mw.Close()
-	req, _ := http.NewRequest("POST", s.n.url+path+"?csrf_token="+url.QueryEscape(s.csrf), &buf)
+	req, _ := http.NewRequest("POST", s.n.url+path, &buf)
 	req.Header.Set("Content-Type", mw.FormDataContentType())
 	return s.send(req)
 }
@@ -108,11 +109,14 @@ var (
 	formTag   = regexp.MustCompile(`(?s)<form\b[^>]*>.*?</form>`)
 	postForm  = regexp.MustCompile(`(?i)method="post"`)
 	csrfField = regexp.MustCompile(`<input type="hidden" name="csrf_token" value="[^"]+">`)
-	csrfQuery = regexp.MustCompile(`action="[^"]*\?csrf_token=[^"&]+"`)
+	csrfQuery = regexp.MustCompile(`action="[^"]*csrf_token`)
+	// The first field of a multipart form: the CSRF middleware reads only the body's first part.
+	firstField = regexp.MustCompile(`(?s)^<form\b[^>]*>\s*<input type="hidden" name="csrf_token" value="[^"]+">`)
 )
 
-// checkForms fails if a POST form on the page carries no CSRF token (a hidden field, or in the
-// action's query for a multipart form).
+// checkForms fails if a POST form on the page carries no CSRF token in a hidden field (for a
+// multipart form, its first field), or carries one in its action's URL, where it would end up in
+// the address bar, the history and access logs.
 func checkForms(t testing.TB, path, body string) {
 	t.Helper()
 	for _, f := range formTag.FindAllString(body, -1) {
@@ -120,10 +124,11 @@ func checkForms(t testing.TB, path, body string) {
 		if !postForm.MatchString(open) {
 			continue
 		}
-		if strings.Contains(open, "multipart/form-data") {
-			if !csrfQuery.MatchString(open) {
-				t.Errorf("%s: multipart form without csrf_token in its action: %s", path, open)
-			}
+		if csrfQuery.MatchString(open) {
+			t.Errorf("%s: CSRF token in a form's URL: %s", path, open)
+		}
+		if strings.Contains(open, "multipart/form-data") && !firstField.MatchString(f) {
+			t.Errorf("%s: multipart form whose first field is not the csrf_token: %s", path, open)
 			continue
 		}
 		if !csrfField.MatchString(f) {

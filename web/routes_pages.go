@@ -23,6 +23,7 @@ func (s *Server) pageRoutes(e *echo.Echo) {
 	e.GET("/practices/:id", s.practicePage)
 	e.GET("/tests/:id", s.testPublicPage) // pages_cycles.go: a test's page, local or mirrored
 	e.GET("/collections/:id", s.collectionPage)
+	e.GET("/help/evidence", s.evidenceHelpPage)
 
 	// The PLC workspace.
 	e.GET("/workspace", s.workspaceHome)

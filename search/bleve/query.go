@@ -273,6 +273,7 @@ func (x *Index) hit(r *row, score float64, matched map[string]bool) search.Hit {
 		ID: d.ID, Kind: d.Kind, RecordID: d.RecordID, URI: d.URI, Origin: d.Origin, District: d.District,
 		Title: d.Title, Summary: d.Summary, Subjects: d.Subjects, GradeLevels: d.GradeLevels,
 		EvidenceLevel: d.EvidenceLevel, PooledEffect: d.PooledEffect, TestCount: d.TestCount,
+		PooledTests: d.PooledTests, PooledFamily: d.PooledFamily,
 		DistrictCount: d.DistrictCount, UpdatedAt: d.UpdatedAt, Score: score,
 	}
 	match := func(w string) bool { return matched[w] }

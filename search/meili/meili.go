@@ -241,7 +241,7 @@ func Request(q *search.Query) *meilisearch.SearchRequest {
 		HighlightPreTag:       search.HighlightPre,
 		HighlightPostTag:      search.HighlightPost,
 		AttributesToRetrieve: []string{"id", "kind", "record_id", "uri", "origin", "district", "title", "summary",
-			"subjects", "grade_levels", "evidence_level", "pooled_effect", "test_count", "district_count", "updated_at"},
+			"subjects", "grade_levels", "evidence_level", "pooled_effect", "pooled_tests", "pooled_family", "test_count", "district_count", "updated_at"},
 	}
 	switch q.SortOrder() {
 	case search.SortNewest:
@@ -358,7 +358,8 @@ func decode(q *search.Query, resp *meilisearch.SearchResponse) (search.Result, e
 		hit := search.Hit{ID: d.ID, Kind: d.Kind, RecordID: d.RecordID, URI: d.URI, Origin: d.Origin,
 			District: d.District, Title: d.Title, Summary: d.Summary, Subjects: d.Subjects,
 			GradeLevels: d.GradeLevels, EvidenceLevel: d.EvidenceLevel, PooledEffect: d.PooledEffect,
-			TestCount: d.TestCount, DistrictCount: d.DistrictCount, UpdatedAt: d.UpdatedAt}
+			TestCount: d.TestCount, DistrictCount: d.DistrictCount, UpdatedAt: d.UpdatedAt,
+			PooledTests: d.PooledTests, PooledFamily: d.PooledFamily}
 		title, summary := d.Title, d.Summary
 		if d.Formatted != nil {
 			title, summary = d.Formatted.Title, d.Formatted.Summary

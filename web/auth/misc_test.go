@@ -2,6 +2,7 @@ package auth_test
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -121,25 +122,38 @@ func TestPrune(t *testing.T) {
 	}
 }
 
-// TestMultipartCSRFInQuery: a streamed upload carries its token in the action's query string, and
-// the middleware does not read the body.
-func TestMultipartCSRFInQuery(t *testing.T) {
+// TestMultipartCSRFInBody: a streamed upload carries its token as the body's first part, never in
+// the URL; the handler still reads the whole body as sent.
+func TestMultipartCSRFInBody(t *testing.T) {
 	n := startNode(t, nodeOptions{})
 	pw := addUser(t, n.Bucket, "rae@district.example", "publisher", "plc-a")
 	b := newBrowser(t)
 	b.signIn(n.URL, "rae@district.example", pw, "/")
 	token := b.get(n.URL + "/form").Body
-	post := func(u string) int {
-		body := "--X\r\nContent-Disposition: form-data; name=\"csrf_token\"\r\n\r\n" + token + "\r\n--X--\r\n"
+	tokenPart := "--X\r\nContent-Disposition: form-data; name=\"csrf_token\"\r\n\r\n" + token + "\r\n"
+	filePart := "--X\r\nContent-Disposition: form-data; name=\"file\"; filename=\"a.txt\"\r\n\r\n" + strings.Repeat("lesson plan ", 4000) + "\r\n"
+	send := func(u, body string) (int, string) {
 		req, _ := http.NewRequest(http.MethodPost, u, strings.NewReader(body))
 		req.Header.Set("Content-Type", "multipart/form-data; boundary=X")
-		return b.do(req).Status
+		r := b.do(req)
+		return r.Status, r.Body
 	}
-	if got := post(n.URL + "/things"); got != http.StatusForbidden {
-		t.Errorf("multipart with the token only in the body: %d, want 403 (the body is not parsed)", got)
+	post := func(u, body string) int { status, _ := send(u, body); return status }
+	if got := post(n.URL+"/things", tokenPart+filePart+"--X--\r\n"); got != http.StatusOK {
+		t.Errorf("multipart with the token as the first part: %d, want 200", got)
 	}
-	if got := post(n.URL + "/things?csrf_token=" + token); got != http.StatusOK {
-		t.Errorf("multipart with the token in the query: %d, want 200", got)
+	want := fmt.Sprintf("csrf_token=%d;file=%d;", len(token), 4000*len("lesson plan "))
+	if status, got := send(n.URL+"/things/echo", tokenPart+filePart+"--X--\r\n"); status != http.StatusOK || got != want {
+		t.Errorf("the handler read the multipart body as %d %q, want 200 %q (every part as sent)", status, got, want)
+	}
+	if got := post(n.URL+"/things?csrf_token="+token, filePart+"--X--\r\n"); got != http.StatusForbidden {
+		t.Errorf("multipart with the token only in the query: %d, want 403 (never in the URL)", got)
+	}
+	if got := post(n.URL+"/things", filePart+tokenPart+"--X--\r\n"); got != http.StatusForbidden {
+		t.Errorf("multipart with the token after the file: %d, want 403 (only the first part is read)", got)
+	}
+	if got := post(n.URL+"/things", strings.Replace(tokenPart, token, token[:10], 1)+filePart+"--X--\r\n"); got != http.StatusForbidden {
+		t.Errorf("multipart with a wrong token: %d, want 403", got)
 	}
 }
 

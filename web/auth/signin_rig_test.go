@@ -186,6 +186,30 @@ func (n *node) start(t *testing.T, o nodeOptions) {
 		}
 		return c.String(http.StatusOK, "written")
 	})
+	// The parts of a multipart body as the handler reads them: the CSRF middleware's look at the
+	// first part must leave the whole body in place.
+	e.POST("/things/echo", func(c echo.Context) error {
+		mr, err := c.Request().MultipartReader()
+		if err != nil {
+			return c.String(http.StatusBadRequest, err.Error())
+		}
+		var out strings.Builder
+		for {
+			p, err := mr.NextPart()
+			if err == io.EOF {
+				break
+			}
+			if err != nil {
+				return c.String(http.StatusBadRequest, err.Error())
+			}
+			b, err := io.ReadAll(p)
+			if err != nil {
+				return c.String(http.StatusBadRequest, err.Error())
+			}
+			fmt.Fprintf(&out, "%s=%d;", p.FormName(), len(b))
+		}
+		return c.String(http.StatusOK, out.String())
+	})
 	n.Echo = e
 	n.Srv.Config.Handler = e
 	n.Srv.Start()

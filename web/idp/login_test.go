@@ -137,8 +137,8 @@ func TestSignInPage(t *testing.T) {
 
 	empty := e.login(id, "", "", nil)
 	if empty.Status != http.StatusUnprocessableEntity ||
-		!regexp.MustCompile(`id="email"[^>]*aria-invalid="true" aria-describedby="email-error">\s*<br><span id="email-error">Enter your email address.</span>`).MatchString(empty.Body) ||
-		!strings.Contains(empty.Body, `<span id="password-error">Enter your password.</span>`) {
+		!regexp.MustCompile(`<p class="field-error" id="email-error">Enter your email address.</p>\s*<input id="email"[^>]*aria-invalid="true" aria-describedby="email-error">`).MatchString(empty.Body) ||
+		!strings.Contains(empty.Body, `<p class="field-error" id="password-error">Enter your password.</p>`) {
 		t.Errorf("empty form: %d %s", empty.Status, empty.Body)
 	}
 

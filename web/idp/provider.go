@@ -48,6 +48,15 @@ type Config struct {
 	Now func() time.Time
 	// Throttle tunes login throttling; zero fields take the defaults.
 	Throttle Throttle
+	// Site is the node the sign-in page belongs to: its look and name, and the way back to it.
+	Site Site
+}
+
+// Site describes the site whose users sign in here, for the sign-in page. Zero fields are left out.
+type Site struct {
+	Name       string // the district's name, shown in the heading and the header
+	URL        string // the site's public URL (no trailing slash): the header links back to it
+	Stylesheet string // absolute URL of the site's stylesheet; its origin is allowed by the page's CSP
 }
 
 // Throttle tunes login throttling (see the package doc). Zero fields take the defaults.
@@ -112,6 +121,7 @@ type Provider struct {
 	pairs      *backoff  // failures per account and address
 	familiar   *familiar // addresses each account signed in from
 	csp        string
+	site       Site
 	crossOrig  *http.CrossOriginProtection
 }
 
@@ -206,7 +216,8 @@ func New(ctx context.Context, cfg Config, bucket storage.Bucket, logger *slog.Lo
 		pairs:      newBackoff(thr.PairFree, thr.PairBackoff, thr.PairMaxBackoff, thr.MaxKeys),
 		familiar:   newFamiliar(30*24*time.Hour, 5, thr.MaxKeys),
 		csp: "default-src 'none'; form-action " + strings.Join(dedupe(formOrigins), " ") +
-			"; frame-ancestors 'none'; base-uri 'none'",
+			"; frame-ancestors 'none'; base-uri 'none'" + styleSource(cfg.Site.Stylesheet),
+		site:      cfg.Site,
 		crossOrig: http.NewCrossOriginProtection(),
 	}
 	mux := http.NewServeMux()
@@ -261,4 +272,14 @@ func dedupe(ss []string) []string {
 		}
 	}
 	return out
+}
+
+// styleSource is the CSP directive that lets the sign-in page load the site's stylesheet (and
+// nothing else): its origin only.
+func styleSource(stylesheet string) string {
+	u, err := url.Parse(stylesheet)
+	if stylesheet == "" || err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+		return ""
+	}
+	return "; style-src " + u.Scheme + "://" + u.Host
 }
