@@ -27,7 +27,7 @@ import (
 // plot, materials), its published tests, a draft practice and a planned test of the PLC lead's
 // team, and a published collection.
 type everyPageFixtures struct {
-	practice, draft, publishedTest, plannedTest, collection string
+	practice, draft, publishedTest, plannedTest, collection, aim string
 }
 
 func everyPageRecords(t *testing.T, n *testNode) everyPageFixtures {
@@ -55,6 +55,12 @@ func everyPageRecords(t *testing.T, n *testNode) everyPageFixtures {
 	if r := n.doJSON("coordinator", "POST", "/api/v1/collections/"+f.collection+"/publish", nil); r.status != 200 {
 		t.Fatalf("publish collection: %d %s", r.status, r.body)
 	}
+	aim := n.doJSON("coordinator", "POST", "/api/v1/aims", aimJSON("Fractions proficiency across the network", uri)).json(t)
+	f.aim = aim["id"].(string)
+	if r := n.doJSON("coordinator", "POST", "/api/v1/aims/"+f.aim+"/publish", nil); r.status != 200 {
+		t.Fatalf("publish aim: %d %s", r.status, r.body)
+	}
+	n.publishProgress(aim["uri"].(string), []progressPoint{{Date: "2026-09-30", N: 40, Value: 48}, {Date: "2026-10-30", N: 42, Value: 52}})
 	return f
 }
 
@@ -75,10 +81,13 @@ func (f everyPageFixtures) pagePath(route string) (string, bool) {
 		id = f.publishedTest
 	case strings.HasPrefix(route, "/collections/:id"):
 		id = f.collection
+	case strings.HasPrefix(route, "/aims/:id"):
+		id = f.aim
 	default:
 		return "", false
 	}
 	p := strings.Replace(route, ":id", url.PathEscape(id), 1)
+	p = strings.Replace(p, ":verb", "withdraw", 1) // the confirmation step before an irreversible action
 	return p, !strings.ContainsAny(p, ":*")
 }
 
@@ -96,7 +105,7 @@ func pageRoutes(t *testing.T, n *testNode, f everyPageFixtures) []pageRoute {
 	seen := map[string]bool{}
 	var paths []pageRoute
 	for _, r := range e.Routes() {
-		if r.Method != "GET" || seen[r.Path] || strings.HasSuffix(r.Path, ".atom") || strings.HasSuffix(r.Path, ".svg") {
+		if r.Method != "GET" || seen[r.Path] || strings.HasSuffix(r.Path, ".atom") || strings.HasSuffix(r.Path, ".svg") || strings.HasSuffix(r.Path, "/charts/:file") {
 			continue
 		}
 		seen[r.Path] = true
