@@ -349,6 +349,7 @@ func TestPhoneSearchAndChartsInABrowser(t *testing.T) {
 		t.Errorf("the home page's form asked for the newest: %s", loc)
 	}
 	wsWait(t, ctx, "a result", `!!document.querySelector(".hit")`)
+	results := mustLocation(t, ctx)
 	top, err := chromedp.Run(ctx, chromedp.Evaluate[float64](`document.querySelector(".hit").getBoundingClientRect().top + scrollY`))
 	if err != nil {
 		t.Fatal(err)
@@ -381,5 +382,18 @@ func TestPhoneSearchAndChartsInABrowser(t *testing.T) {
 	}
 	if p := plots(); p["wide"] == 0 || p["narrow"] != 0 {
 		t.Errorf("printed, the page does not show the wide plot alone: %v", p)
+	}
+	// Printed, a search keeps its results and drops its controls (the results sit inside the
+	// search form, so hiding every form hid the page).
+	wsDo(t, ctx, "back to the results", chromedp.Navigate(results), chromedp.WaitReady(`body`))
+	printed, err := chromedp.Run(ctx, chromedp.Evaluate[map[string]float64](`({
+		hit: document.querySelector(".hit").getBoundingClientRect().height,
+		facets: document.querySelector(".facets") ? document.querySelector(".facets").getBoundingClientRect().height : 0,
+	})`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if printed["hit"] == 0 || printed["facets"] != 0 {
+		t.Errorf("printed, the search page does not show its results without its filters: %v", printed)
 	}
 }
