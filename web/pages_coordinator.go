@@ -78,6 +78,7 @@ func (s *Server) renderCollections(c echo.Context, status int, ep *EditPage) err
 			page.Collections = append(page.Collections, col)
 		}
 	}
+	s.withPeers(page.EditPage)
 	return s.render(c, status, "collections", "Collections", page)
 }
 
@@ -204,6 +205,7 @@ func (s *Server) renderCollectionEdit(c echo.Context, status int, col *practices
 	if col.Status == practices.StatusPublished {
 		page.Link = "/collections/" + col.ID
 	}
+	s.withPeers(page.EditPage)
 	return s.render(c, status, "collection_edit", col.Title, page)
 }
 

@@ -137,11 +137,27 @@ func TestSharingPicksFromPeers(t *testing.T) {
 	v["shared_with"] = []string{"lakeview", "hillcrest"}
 	r := pub.post("/workspace/practices/new", v)
 	id := idFromPath(t, r.path)
-	got := n.do("math", "GET", "/api/v1/practices/"+id, nil).json(t)["shared_with"]
+	rec := n.do("math", "GET", "/api/v1/practices/"+id, nil).json(t)
+	got := rec["shared_with"]
 	if fmt.Sprint(got) != "[lakeview hillcrest]" {
 		t.Fatalf("shared_with = %v", got)
 	}
 	if !strings.Contains(r.body, `value="hillcrest" id="f-shared_with-hillcrest" checked`) {
 		t.Fatal("the edit page does not show the ticked districts")
+	}
+	// The test and collection forms offer the same picker, and keep every ticked district.
+	if f := pub.page("/workspace/tests/new?practice=" + url.QueryEscape(rec["uri"].(string))); !strings.Contains(f, `name="shared_with" value="hillcrest"`) {
+		t.Error("no peer picker on the new-test form")
+	}
+	coord := n.session("cora@riverside.example", "coordinator", "")
+	if f := coord.page("/collections"); !strings.Contains(f, `name="shared_with" value="lakeview"`) {
+		t.Error("no peer picker on the new-collection form")
+	}
+	cv := url.Values{"title": {"Across two districts"}, "description": {"Shared with two peers."}, "curator": {"Cora"},
+		"visibility": {"peers"}, "shared_with": {"lakeview", "hillcrest"}}
+	cr := coord.post("/collections", cv)
+	cid := idFromPath(t, cr.path)
+	if got := n.do("coordinator", "GET", "/api/v1/collections/"+cid, nil).json(t)["shared_with"]; fmt.Sprint(got) != "[lakeview hillcrest]" {
+		t.Errorf("collection shared_with = %v (status %d, %s)", got, cr.status, cr.path)
 	}
 }

@@ -193,10 +193,6 @@ type practiceEditView struct {
 	StandardItems []standards.Item
 	MaxUpload     int64
 	Link          string // the public page, once published
-	// Peers are the districts "Selected districts" can name, ticked as the form has them: a picker
-	// of the configured peers rather than ids typed from memory. Empty on a node without peers,
-	// which shows the text field instead.
-	Peers []peerChoice
 }
 
 // peerChoice is one district of the sharing picker.
@@ -205,12 +201,20 @@ type peerChoice struct {
 	Checked  bool
 }
 
-// peerChoices lists the node's peers for the sharing picker, ticking those the value names.
-func (s *Server) peerChoices(sharedWith string) []peerChoice {
+// withPeers gives an editing page the sharing picker's districts and returns them.
+func (s *Server) withPeers(ep *EditPage) []peerChoice {
+	if ep != nil {
+		ep.Peers = s.peerChoices(sharedWithOf(ep.Form))
+		return ep.Peers
+	}
+	return nil
+}
+
+// peerChoices lists the node's peers for the sharing picker, ticking those picked names.
+func (s *Server) peerChoices(picked []string) []peerChoice {
 	if s.fed == nil {
 		return nil
 	}
-	picked := splitList(sharedWith)
 	var out []peerChoice
 	for _, p := range s.fed.Peers() {
 		out = append(out, peerChoice{ID: p.ID, Name: p.Name, Checked: slices.Contains(picked, p.ID)})
@@ -240,8 +244,8 @@ func (s *Server) newPracticePage(c echo.Context) error {
 
 func (s *Server) renderPracticeForm(c echo.Context, status int, ep *EditPage) error {
 	p := principal(c)
-	page := practiceEditView{EditPage: ep, Teams: p.Teams, FreeTeam: len(p.Teams) == 0, StandardItems: s.standardItems(c.Request().Context()),
-		Peers: s.peerChoices(ep.Form.Get("shared_with"))}
+	s.withPeers(ep)
+	page := practiceEditView{EditPage: ep, Teams: p.Teams, FreeTeam: len(p.Teams) == 0, StandardItems: s.standardItems(c.Request().Context())}
 	return s.render(c, status, "workspace_practice_new", "New practice", page)
 }
 
@@ -355,8 +359,9 @@ func (s *Server) savedNotice(c echo.Context, ep *EditPage) {
 func (s *Server) renderPracticeEdit(c echo.Context, status int, pr *practices.Practice, ep, upload *EditPage) error {
 	p := principal(c)
 	ctx := c.Request().Context()
+	s.withPeers(ep)
 	page := practiceEditView{EditPage: ep, Practice: pr, Upload: upload, MaxUpload: s.cfg.Limits.MaxArtifactBytes,
-		StandardItems: s.standardItems(c.Request().Context()), Peers: s.peerChoices(ep.Form.Get("shared_with"))}
+		StandardItems: s.standardItems(c.Request().Context())}
 	page.Checklist = checklist(practices.KindPractice, pr)
 	page.Ready = checklistReady(page.Checklist)
 	if pr.Status == practices.StatusPublished {
@@ -713,6 +718,7 @@ func (s *Server) renderNewTest(c echo.Context, status int, pr *practices.Practic
 	if f := ep.Form.Get("follows.uri"); f != "" {
 		page.Follows, _ = s.repo.LoadTest(c.Request().Context(), p, f)
 	}
+	s.withPeers(page.Plan)
 	return s.render(c, status, "test_new", "Plan a test", page)
 }
 
@@ -827,6 +833,7 @@ func (s *Server) renderTest(c echo.Context, status int, page *testView) error {
 	if title == "" {
 		title = "Test"
 	}
+	s.withPeers(page.Plan)
 	return s.render(c, status, "test", title, page)
 }
 

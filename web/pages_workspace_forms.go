@@ -161,6 +161,9 @@ type EditPage struct {
 	Version  int                 // the version the form is based on (sent back as "version")
 	Notice   string
 	Problem  bool // Notice is an error
+	// Peers are the districts "Selected districts" can name (the "ws-shared-with" picker); empty on
+	// a node without peers, which shows a text field instead.
+	Peers []peerChoice
 }
 
 func (e *EditPage) edit() *EditPage { return e }
@@ -349,6 +352,19 @@ func formField(page any, name, hint string) (fieldView, error) {
 		f.Options = vocabularies[strings.TrimPrefix(name, "prediction.")]
 	}
 	return f, nil
+}
+
+// SharingPeers are the districts the sharing picker offers, ticked as the form has them.
+func (f fieldView) SharingPeers() []peerChoice { return f.e.Peers }
+
+// sharedWithOf reads "Selected districts" from a form: one value per ticked district from the
+// picker, or ids separated by commas from the text field (every value counts, not the first).
+func sharedWithOf(v url.Values) []string {
+	var out []string
+	for _, s := range v["shared_with"] {
+		out = append(out, splitList(s)...)
+	}
+	return out
 }
 
 // typedField is the template function "typed": the field shown as an input of type t.
@@ -588,7 +604,7 @@ func practiceFromValues(v url.Values, cur *practices.Practice) (*practices.Pract
 		License: strings.TrimSpace(v.Get("license")),
 	}
 	p.Visibility = practices.Visibility(v.Get("visibility"))
-	p.SharedWith = splitList(v.Get("shared_with"))
+	p.SharedWith = sharedWithOf(v)
 	p.Team = strings.TrimSpace(v.Get("team"))
 	var known []practices.Standard
 	if cur != nil {
@@ -702,7 +718,7 @@ func testFromValues(v url.Values, cur *practices.Test) (*practices.Test, []pract
 		PredictionMet: v.Get("prediction_met"), Decision: v.Get("decision"),
 	}
 	t.Visibility = practices.Visibility(v.Get("visibility"))
-	t.SharedWith = splitList(v.Get("shared_with"))
+	t.SharedWith = sharedWithOf(v)
 	if uri := strings.TrimSpace(v.Get("follows.uri")); uri != "" {
 		t.Follows = &practices.TestRef{URI: uri}
 		if cur != nil && cur.Follows != nil && cur.Follows.URI == uri {
@@ -789,7 +805,7 @@ func collectionFromValues(v url.Values, cur *practices.Collection) *practices.Co
 	c := &practices.Collection{Title: strings.TrimSpace(v.Get("title")), Description: strings.TrimSpace(v.Get("description")),
 		Aim: strings.TrimSpace(v.Get("aim")), Curator: strings.TrimSpace(v.Get("curator"))}
 	c.Visibility = practices.Visibility(v.Get("visibility"))
-	c.SharedWith = splitList(v.Get("shared_with"))
+	c.SharedWith = sharedWithOf(v)
 	if cur != nil {
 		c.Team = cur.Team
 	}
