@@ -32,7 +32,7 @@ func TestMeasuresOverHTTP(t *testing.T) {
 	if r.status != 200 {
 		t.Fatalf("put measures: %d %s", r.status, r.body)
 	}
-	if bytes.Contains(r.body, []byte("2026-09-18")) || bytes.Contains(r.body, []byte("3.9")) {
+	if bytes.Contains(r.body, []byte("2026-09-18")) || bytes.Contains(r.body, []byte(`"value":3.9`)) {
 		t.Fatalf("the record shows a point below the minimum n: %s", r.body)
 	}
 	etag := r.header.Get("ETag")
