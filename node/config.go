@@ -79,9 +79,11 @@ type S3Config struct {
 
 // SearchConfig chooses the search index.
 type SearchConfig struct {
-	Kind         string       `yaml:"kind"`          // bleve (embedded, default) | meilisearch
-	SynonymsFile string       `yaml:"synonyms_file"` // extra synonyms, one group per line, added to the built-in list
-	Meilisearch  meili.Config `yaml:"meilisearch"`
+	Kind         string `yaml:"kind"`          // bleve (embedded, default) | meilisearch
+	SynonymsFile string `yaml:"synonyms_file"` // extra synonyms, one group per line, added to the built-in list
+	// CacheMB bounds the embedded index's term cache in MiB (0: bleve.DefaultCacheBytes).
+	CacheMB     int          `yaml:"cache_mb"`
+	Meilisearch meili.Config `yaml:"meilisearch"`
 }
 
 // LogConfig sets the structured log.
@@ -216,6 +218,9 @@ func (c *Config) Check() error {
 		}
 	default:
 		bad("search.kind", "must be bleve or meilisearch (got %q)", c.Search.Kind)
+	}
+	if c.Search.CacheMB < 0 || c.Search.CacheMB > 65536 {
+		bad("search.cache_mb", "must be between 0 (the default, 96) and 65536 MiB (got %d)", c.Search.CacheMB)
 	}
 	if c.Search.SynonymsFile != "" {
 		if _, err := os.Stat(c.Search.SynonymsFile); err != nil {

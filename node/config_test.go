@@ -37,6 +37,7 @@ func TestConfigErrorsNameTheKey(t *testing.T) {
 		{"privacy:\n  min_n: 3\n", nil, "privacy.min_n"},
 		{"limits:\n  max_artifact_bytes: -1\n", nil, "limits.max_artifact_bytes"},
 		{"log:\n  level: loud\n", nil, "log.level"},
+		{"search:\n  cache_mb: -1\n", nil, "search.cache_mb"},
 		{"lissten: 1.2.3.4:80\n", nil, `unknown key "lissten"`},
 		{"storage:\n  s3:\n    secret: x\n", nil, `unknown key "secret"`},
 		{"listen: [\n", nil, "config"},

@@ -82,7 +82,8 @@ func OpenIndex(ctx context.Context, cfg Config) (search.Index, error) {
 		}
 		return idx, nil
 	default:
-		idx, err := bleve.Open(bleve.Config{Dir: filepath.Join(cfg.DataDir, "search"), Synonyms: syn})
+		idx, err := bleve.Open(bleve.Config{Dir: filepath.Join(cfg.DataDir, "search"), Synonyms: syn,
+			CacheBytes: int64(cfg.Search.CacheMB) << 20})
 		if err != nil {
 			return nil, fmt.Errorf("search index in data_dir: %w", err)
 		}

@@ -10,6 +10,9 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"runtime/pprof"
 	"strconv"
 	"sync"
 	"testing"
@@ -18,6 +21,7 @@ import (
 	"github.com/brightspots-nic/brightspots/node"
 	"github.com/brightspots-nic/brightspots/practices/corpus"
 	"github.com/brightspots-nic/brightspots/search"
+	"github.com/brightspots-nic/brightspots/search/bleve"
 	"github.com/brightspots-nic/brightspots/search/searchbench"
 	"github.com/brightspots-nic/brightspots/search/searchtest"
 )
@@ -33,7 +37,8 @@ import (
 // The node of each size is built once per process and each (size, clients) pair is warmed once, so
 // a run without -benchtime 1x (which calls a sub-benchmark again with a larger b.N) repeats the
 // measured loads, not the setup. The client runs in the same process; its JSON decode of the answers
-// is not in the API figures but measured apart on the same answers ("client decode").
+// is not in the API figures but measured apart on the same answers ("client decode"). To profile the
+// API load alone, set BENCH_API_CPUPROFILE to a folder (see profileAPI).
 func BenchmarkSearchAPI(b *testing.B) {
 	nodes := &benchNodes{owner: b, nodes: map[int]*benchNodeOf{}}
 	for _, n := range []int{10000, 100000} {
@@ -101,7 +106,9 @@ func BenchmarkSearchAPI(b *testing.B) {
 				var decodeTime time.Duration
 				for range b.N {
 					d = searchbench.Load(ctx, direct, mix, clients, 3000)
+					stop := profileAPI(b, n, clients)
 					a = searchbench.Load(ctx, api, mix, clients, 3000)
+					stop()
 					t0 := time.Now()
 					for _, body := range bodies {
 						if _, err := decode(body); err != nil {
@@ -120,6 +127,14 @@ func BenchmarkSearchAPI(b *testing.B) {
 				b.ReportMetric(100*(float64(a.P99)/float64(d.P99)-1), "p99-overhead-%")
 				b.ReportMetric(float64((a.CPUPerQuery-d.CPUPerQuery).Nanoseconds())/1e6, "api-cpu-ms/query")
 				b.ReportMetric(float64(decodeTime.Nanoseconds())/1e6, "client-decode-ms")
+				if cs, ok := bn.srv.Index().(interface {
+					CacheStats() map[string]bleve.CacheStats
+				}); ok {
+					for name, s := range cs.CacheStats() {
+						b.Logf("cache %-17s %7d entries %6.1f MB of %5.1f MB; %d hits, %d misses, %d evicted",
+							name, s.Entries, float64(s.Bytes)/(1<<20), float64(s.Budget)/(1<<20), s.Hits, s.Misses, s.Evictions)
+					}
+				}
 				b.Logf("%d practices, %d clients\n  direct: %s\n  api:    %s\n  client decode (not in the api figures): %.3f ms per response",
 					n, clients, d, a, float64(decodeTime.Nanoseconds())/1e6)
 			})
@@ -198,6 +213,27 @@ func benchNodeOwned(b, owner *testing.B, n int) (*node.Node, string, string) {
 		b.Fatal(err)
 	}
 	return srv, hs.URL, token
+}
+
+// profileAPI starts a CPU profile of the API load alone when BENCH_API_CPUPROFILE names a folder
+// (go test -cpuprofile would also hold the index build, which dwarfs the queries), and returns what
+// stops it. The profile is {folder}/api-{n}-{clients}.pprof.
+func profileAPI(b *testing.B, n, clients int) (stop func()) {
+	dir := os.Getenv("BENCH_API_CPUPROFILE")
+	if dir == "" {
+		return func() {}
+	}
+	f, err := os.Create(filepath.Join(dir, fmt.Sprintf("api-%d-%d.pprof", n, clients)))
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		b.Fatal(err)
+	}
+	return func() {
+		pprof.StopCPUProfile()
+		f.Close()
+	}
 }
 
 // scanTotal reads the top-level "total" of a search answer without decoding the rest: it is the

@@ -54,8 +54,22 @@
 // query holds every query word, so a per-term bound (its idf) does not separate candidates; only the
 // per-field frequencies do, and reading them is the pass itself. (Reasoned, not measured.)
 //
+// Searches take turns. At most Config.Concurrency searches (default: one per core) evaluate at once;
+// the others wait on a channel, first come first served, holding no lock or snapshot. Without the
+// turns, 16 concurrent searches on 2 cores were all runnable at once and Go's scheduler shared the
+// cores in 10 ms slices: a 1 ms query that lost its core mid-way waited for the slices of the other
+// runnable searches, ~70 ms, so about one query in ten paid that and the p99 of 16 clients at
+// 100,000 practices was 130–170 ms with a p50 under 1 ms. With turns each search runs to the end
+// once started and waits only for the queue ahead of it: p99 15–20 ms for the same load and 10 %
+// more throughput (BENCHMARKS.md, "Searches take turns"). The wait is the metric
+// brightspots_search_wait_seconds.
+//
 // Caches are bounded (Config.CacheBytes, default DefaultCacheBytes, plus 4 MB of typo candidates) and
-// reported as metrics (metrics.go).
+// reported as metrics (metrics.go). Each is two generations (cache.go), so it keeps without
+// thrashing a working set of up to half its bound: the segment postings, two thirds of
+// Config.CacheBytes, hold the packed frequencies of every (segment, term) the queries read — 28 MB
+// for the benchmark mix at 100,000 practices. At the former 48 MB default that working set did not
+// fit and 2–3 lookups per query missed and re-read their frequencies from bleve (a sixth of the CPU).
 //
 // The bleve mapping indexes each text field on its own (for BM25F) and all of them again as "body"
 // (what a query word must match somewhere, and the dictionary typo candidates come from), with a
@@ -76,6 +90,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"sync"
 
@@ -91,6 +106,7 @@ import (
 	"github.com/blevesearch/bleve/v2/mapping"
 	index "github.com/blevesearch/bleve_index_api"
 	segment "github.com/blevesearch/scorch_segment_api/v2"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/brightspots-nic/brightspots/search"
 )
@@ -105,11 +121,15 @@ type Config struct {
 	// CacheBytes bounds the memory of the term postings cache (default DefaultCacheBytes): two thirds
 	// for per-segment postings, which survive writes, one third for the current snapshot's.
 	CacheBytes int64
+	// Concurrency is how many searches evaluate at once (default runtime.GOMAXPROCS(0)); the rest
+	// wait their turn in arrival order. See "Searches take turns" in the package doc.
+	Concurrency int
 }
 
-// DefaultCacheBytes is the default bound of the term postings cache. At 100,000 practices the
-// benchmark mix's working set is ~10 MB.
-const DefaultCacheBytes = 48 << 20
+// DefaultCacheBytes is the default bound of the term postings cache (node config search.cache_mb). At
+// 100,000 practices the benchmark mix's working set is 28 MB of segment postings and 5 MB of
+// snapshot postings, which fits in half of each part (see the package doc).
+const DefaultCacheBytes = 96 << 20
 
 // mappingVersion changes whenever the bleve mapping or the stored document changes; an index of
 // another version is rebuilt empty (the indexer then replays the log, see InstanceID).
@@ -149,6 +169,11 @@ type Index struct {
 
 	fuzzyMu   sync.Mutex
 	fuzzySnap *scorch.IndexSnapshot
+
+	// slots admits Config.Concurrency searches at a time; a waiting search is queued on the channel,
+	// and a channel's blocked senders are served first come, first served.
+	slots chan struct{}
+	wait  prometheus.Histogram
 }
 
 var _ search.Index = (*Index)(nil)
@@ -159,6 +184,16 @@ func Open(cfg Config) (*Index, error) {
 		return nil, errors.New("search/bleve: Config.Dir is required")
 	}
 	x := &Index{cfg: cfg, log: cfg.Logger, syn: cfg.Synonyms, segs: map[segment.Segment][]int32{}}
+	conc := cfg.Concurrency
+	if conc <= 0 {
+		conc = runtime.GOMAXPROCS(0)
+	}
+	x.slots = make(chan struct{}, conc)
+	x.wait = prometheus.NewHistogram(prometheus.HistogramOpts{
+		Name:    "brightspots_search_wait_seconds",
+		Help:    "Time a search waited for its turn to run (Config.Concurrency searches run at once).",
+		Buckets: []float64{0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1},
+	})
 	if x.log == nil {
 		x.log = slog.New(slog.DiscardHandler)
 	}

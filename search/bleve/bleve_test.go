@@ -2,12 +2,15 @@ package bleve_test
 
 import (
 	"context"
+	"errors"
 	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	dto "github.com/prometheus/client_model/go"
 
 	"github.com/brightspots-nic/brightspots/practices/corpus"
 	"github.com/brightspots-nic/brightspots/search"
@@ -176,5 +179,65 @@ func TestCachesAreBounded(t *testing.T) {
 		if series[name] != 3 {
 			t.Errorf("metric %s: %d series, want one per cache (3): %v", name, series[name], series)
 		}
+	}
+}
+
+// Searches take turns: with every turn taken, a search waits — and gives up when its context ends,
+// without running — and runs as soon as a turn is free; the time waited is in the metrics.
+func TestSearchesTakeTurns(t *testing.T) {
+	idx, err := bleve.Open(bleve.Config{Dir: filepath.Join(t.TempDir(), "search"), Concurrency: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer idx.Close()
+	docs := searchtest.Documents(corpus.New(corpus.Config{Seed: 14}).Generate(50))
+	if err := idx.Upsert(context.Background(), docs); err != nil {
+		t.Fatal(err)
+	}
+	q := search.Query{Audience: search.MembersAudience()}
+
+	giveBack := idx.TakeTurn()
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	_, err = idx.Search(ctx, q)
+	cancel()
+	if !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("search with the only turn taken: err %v, want it to wait and give up with its context", err)
+	}
+
+	done := make(chan search.Result, 1)
+	go func() {
+		r, err := idx.Search(context.Background(), q)
+		if err != nil {
+			t.Error(err)
+		}
+		done <- r
+	}()
+	select {
+	case r := <-done:
+		t.Fatalf("a search ran while the only turn was taken (%d hits)", r.Total)
+	case <-time.After(100 * time.Millisecond):
+	}
+	giveBack()
+	if r := <-done; r.Total != len(docs) {
+		t.Fatalf("search after the turn came back: %d hits, want %d", r.Total, len(docs))
+	}
+
+	reg := prometheus.NewRegistry()
+	if err := reg.Register(idx); err != nil {
+		t.Fatal(err)
+	}
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var waited *dto.Histogram
+	for _, mf := range mfs {
+		if mf.GetName() == "brightspots_search_wait_seconds" {
+			waited = mf.GetMetric()[0].GetHistogram()
+		}
+	}
+	// The search that gave up never had a turn; the one that waited 100 ms did.
+	if waited == nil || waited.GetSampleCount() != 1 || waited.GetSampleSum() < 0.1 {
+		t.Fatalf("brightspots_search_wait_seconds: %v; want one search that waited at least 0.1 s", waited)
 	}
 }

@@ -26,6 +26,7 @@ func (x *Index) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{descEntries, descBytes, descBudget, descHits, descMisses, descEvicted} {
 		ch <- d
 	}
+	x.wait.Describe(ch)
 }
 
 // Collect implements prometheus.Collector.
@@ -38,6 +39,7 @@ func (x *Index) Collect(ch chan<- prometheus.Metric) {
 		ch <- prometheus.MustNewConstMetric(descMisses, prometheus.CounterValue, float64(s.Misses), name)
 		ch <- prometheus.MustNewConstMetric(descEvicted, prometheus.CounterValue, float64(s.Evictions), name)
 	}
+	x.wait.Collect(ch)
 }
 
 // CacheStats reports each cache of the index by name (see Collect).

@@ -157,6 +157,14 @@ func (x *Index) Search(ctx context.Context, q search.Query) (search.Result, erro
 	if err := q.Validate(); err != nil {
 		return search.Result{}, err
 	}
+	// Take a turn before anything else, so a waiting search holds no lock and no snapshot.
+	select {
+	case x.slots <- struct{}{}:
+	case <-ctx.Done():
+		return search.Result{}, ctx.Err()
+	}
+	defer func() { <-x.slots }()
+	x.wait.Observe(time.Since(start).Seconds())
 	x.mu.RLock()
 	defer x.mu.RUnlock()
 	if x.closed {
