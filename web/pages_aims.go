@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -693,10 +692,6 @@ func (s *Server) progressScoresPage(c echo.Context) error {
 		v.pad()
 		return s.render(c, status, "aim_progress", "Report progress: "+d.Aim.Title, v)
 	}
-	body, status, msg := scoreFilePart(c)
-	if body == nil {
-		return refuse(status, msg)
-	}
 	opts := evidence.MeasureScoreOptions{Kind: evidence.MeasureMean}
 	if om := d.Aim.OutcomeMeasure; om != nil {
 		opts.Kind, opts.Cut = om.Kind, om.Cut
@@ -704,23 +699,12 @@ func (s *Server) progressScoresPage(c echo.Context) error {
 			opts.ScoreMin, opts.ScoreMax = *om.ScoreMin, *om.ScoreMax
 		}
 	}
-	ms, err := evidence.ParseMeasureScores(io.LimitReader(body, evidence.MaxFileBytes+1), opts)
-	var (
-		ie  *evidence.InputError
-		mbe *http.MaxBytesError
-	)
-	switch {
-	case errors.As(err, &ie):
-		s.logger.Info("progress scores refused", append(logAttrs(c), "rule", ie.Rule, "line", ie.Line, "row", ie.Row, "field", ie.Field)...)
-		status := http.StatusUnprocessableEntity
-		if ie.Rule == evidence.RuleTooLarge {
-			status = http.StatusRequestEntityTooLarge
-		}
-		return refuse(status, inputErrorText(ie))
-	case errors.As(err, &mbe):
-		return refuse(http.StatusRequestEntityTooLarge, fmt.Sprintf("It is larger than %d MB.", evidence.MaxFileBytes>>20))
-	case err != nil:
+	ms, status, msg, err := s.pageScoreFile(c, "progress scores", opts)
+	if err != nil {
 		return err
+	}
+	if ms == nil {
+		return refuse(status, msg)
 	}
 	for _, pt := range ms.Points {
 		small := !evidence.Publishable(opts.Kind, pt, v.MinN)

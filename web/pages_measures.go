@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -413,10 +412,6 @@ func (s *Server) uploadMeasureScoresPage(c echo.Context) error {
 		sec.Notice, sec.Problem = "The score file was refused; nothing was changed. "+msg, true
 		return s.renderTestWithMeasures(c, status, t, sec)
 	}
-	body, status, msg := scoreFilePart(c)
-	if body == nil {
-		return refuse(status, msg)
-	}
 	opts := evidence.MeasureScoreOptions{Kind: m.Kind, Cut: m.Cut}
 	switch {
 	case m.ScoreMin != nil && m.ScoreMax != nil:
@@ -424,23 +419,12 @@ func (s *Server) uploadMeasureScoresPage(c echo.Context) error {
 	case t.Assessment != nil:
 		opts.ScoreMin, opts.ScoreMax = t.Assessment.ScoreMin, t.Assessment.ScoreMax
 	}
-	ms, err := evidence.ParseMeasureScores(io.LimitReader(body, evidence.MaxFileBytes+1), opts)
-	var (
-		ie  *evidence.InputError
-		mbe *http.MaxBytesError
-	)
-	switch {
-	case errors.As(err, &ie):
-		s.logger.Info("measure scores refused", append(logAttrs(c), "rule", ie.Rule, "line", ie.Line, "row", ie.Row, "field", ie.Field)...)
-		status := http.StatusUnprocessableEntity
-		if ie.Rule == evidence.RuleTooLarge {
-			status = http.StatusRequestEntityTooLarge
-		}
-		return refuse(status, inputErrorText(ie))
-	case errors.As(err, &mbe):
-		return refuse(http.StatusRequestEntityTooLarge, fmt.Sprintf("It is larger than %d MB.", evidence.MaxFileBytes>>20))
-	case err != nil:
+	ms, status, msg, err := s.pageScoreFile(c, "measure scores", opts)
+	if err != nil {
 		return err
+	}
+	if ms == nil {
+		return refuse(status, msg)
 	}
 	_, err = s.repo.RecordMeasurePoints(ctx, principal(c), t.ID, measureID, ms.Points)
 	var ve *practices.ValidationError

@@ -994,6 +994,36 @@ func (s *Server) publishTestPage(c echo.Context) error {
 	return s.renderTest(c, status, page)
 }
 
+// pageScoreFile reads the score file posted from a measure or progress page with the same parser and
+// rules as the API (readScoreFile). A refused file gives a nil result with the status and the message
+// the page shows beside the file field (what names the scores in the log line); only an engine error
+// is returned as err.
+func (s *Server) pageScoreFile(c echo.Context, what string, opts evidence.MeasureScoreOptions) (*evidence.MeasureScores, int, string, error) {
+	body, status, msg := scoreFilePart(c)
+	if body == nil {
+		return nil, status, msg, nil
+	}
+	ms, err := evidence.ParseMeasureScores(io.LimitReader(body, evidence.MaxFileBytes+1), opts)
+	var (
+		ie  *evidence.InputError
+		mbe *http.MaxBytesError
+	)
+	switch {
+	case errors.As(err, &ie):
+		s.logger.Info(what+" refused", append(logAttrs(c), "rule", ie.Rule, "line", ie.Line, "row", ie.Row, "field", ie.Field)...)
+		status := http.StatusUnprocessableEntity
+		if ie.Rule == evidence.RuleTooLarge {
+			status = http.StatusRequestEntityTooLarge
+		}
+		return nil, status, inputErrorText(ie), nil
+	case errors.As(err, &mbe):
+		return nil, http.StatusRequestEntityTooLarge, fmt.Sprintf("It is larger than %d MB.", evidence.MaxFileBytes>>20), nil
+	case err != nil:
+		return nil, 0, "", err
+	}
+	return ms, 0, "", nil
+}
+
 // scoreFilePart finds the score file ("scores") in a page's multipart upload form, read as it
 // streams. When there is none it returns a nil reader with the status and the message the page shows.
 func scoreFilePart(c echo.Context) (io.Reader, int, string) {
