@@ -38,7 +38,7 @@ import (
 // a run without -benchtime 1x (which calls a sub-benchmark again with a larger b.N) repeats the
 // measured loads, not the setup. The client runs in the same process; its JSON decode of the answers
 // is not in the API figures but measured apart on the same answers ("client decode"). To profile the
-// API load alone, set BENCH_API_CPUPROFILE to a folder (see profileAPI).
+// direct and the API loads alone, set BENCH_CPUPROFILE to a folder (see profileLoad).
 func BenchmarkSearchAPI(b *testing.B) {
 	nodes := &benchNodes{owner: b, nodes: map[int]*benchNodeOf{}}
 	for _, n := range []int{10000, 100000} {
@@ -80,6 +80,22 @@ func BenchmarkSearchAPI(b *testing.B) {
 					}
 					return scanTotal(body)
 				}
+				// The floor: the same client, token and middleware, answering nothing (GET /healthz) —
+				// what any API request costs before the search and its answer.
+				floor := func(ctx context.Context, q search.Query) (int, error) {
+					req, _ := http.NewRequestWithContext(ctx, "GET", bn.url+"/healthz", nil)
+					req.Header.Set("Authorization", "Bearer "+bn.token)
+					res, err := client.Do(req)
+					if err != nil {
+						return 0, err
+					}
+					defer res.Body.Close()
+					_, err = io.Copy(io.Discard, res.Body)
+					if err == nil && res.StatusCode != 200 {
+						err = fmt.Errorf("healthz: %d", res.StatusCode)
+					}
+					return 0, err
+				}
 				ctx := context.Background()
 				if k := fmt.Sprint(n, clients); !bn.warmed[k] {
 					searchbench.Load(ctx, direct, mix, clients, 2*len(mix)) // warm both paths with the whole mix
@@ -102,13 +118,16 @@ func BenchmarkSearchAPI(b *testing.B) {
 				}
 				logGzip(b, bodies)
 				b.ResetTimer()
-				var d, a searchbench.Stats
+				var d, a, fl searchbench.Stats
 				var decodeTime time.Duration
 				for range b.N {
+					stop := profileLoad(b, "direct", n, clients)
 					d = searchbench.Load(ctx, direct, mix, clients, 3000)
-					stop := profileAPI(b, n, clients)
+					stop()
+					stop = profileLoad(b, "api", n, clients)
 					a = searchbench.Load(ctx, api, mix, clients, 3000)
 					stop()
+					fl = searchbench.Load(ctx, floor, mix, clients, 3000)
 					t0 := time.Now()
 					for _, body := range bodies {
 						if _, err := decode(body); err != nil {
@@ -118,8 +137,8 @@ func BenchmarkSearchAPI(b *testing.B) {
 					decodeTime = time.Since(t0) / time.Duration(len(bodies))
 				}
 				b.StopTimer()
-				if d.Errors+a.Errors > 0 {
-					b.Fatalf("errors: direct %d, api %d", d.Errors, a.Errors)
+				if d.Errors+a.Errors+fl.Errors > 0 {
+					b.Fatalf("errors: direct %d, api %d, floor %d", d.Errors, a.Errors, fl.Errors)
 				}
 				b.ReportMetric(float64(d.P99.Microseconds())/1000, "direct-p99-ms")
 				b.ReportMetric(float64(a.P99.Microseconds())/1000, "api-p99-ms")
@@ -135,8 +154,9 @@ func BenchmarkSearchAPI(b *testing.B) {
 							name, s.Entries, float64(s.Bytes)/(1<<20), float64(s.Budget)/(1<<20), s.Hits, s.Misses, s.Evictions)
 					}
 				}
-				b.Logf("%d practices, %d clients\n  direct: %s\n  api:    %s\n  client decode (not in the api figures): %.3f ms per response",
-					n, clients, d, a, float64(decodeTime.Nanoseconds())/1e6)
+				b.ReportMetric(float64(fl.P50.Microseconds())/1000, "floor-p50-ms")
+				b.Logf("%d practices, %d clients\n  direct: %s\n  api:    %s\n  floor:  %s (GET /healthz)\n  client decode (not in the api figures): %.3f ms per response",
+					n, clients, d, a, fl, float64(decodeTime.Nanoseconds())/1e6)
 			})
 		}
 	}
@@ -215,15 +235,15 @@ func benchNodeOwned(b, owner *testing.B, n int) (*node.Node, string, string) {
 	return srv, hs.URL, token
 }
 
-// profileAPI starts a CPU profile of the API load alone when BENCH_API_CPUPROFILE names a folder
-// (go test -cpuprofile would also hold the index build, which dwarfs the queries), and returns what
-// stops it. The profile is {folder}/api-{n}-{clients}.pprof.
-func profileAPI(b *testing.B, n, clients int) (stop func()) {
-	dir := os.Getenv("BENCH_API_CPUPROFILE")
+// profileLoad starts a CPU profile of one load (path "direct" or "api") when BENCH_CPUPROFILE names a
+// folder (go test -cpuprofile would also hold the index build, which dwarfs the queries), and returns
+// what stops it. The profile is {folder}/{path}-{n}-{clients}.pprof.
+func profileLoad(b *testing.B, path string, n, clients int) (stop func()) {
+	dir := os.Getenv("BENCH_CPUPROFILE")
 	if dir == "" {
 		return func() {}
 	}
-	f, err := os.Create(filepath.Join(dir, fmt.Sprintf("api-%d-%d.pprof", n, clients)))
+	f, err := os.Create(filepath.Join(dir, fmt.Sprintf("%s-%d-%d.pprof", path, n, clients)))
 	if err != nil {
 		b.Fatal(err)
 	}

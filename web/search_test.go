@@ -7,9 +7,12 @@ import (
 	"io"
 	"net/url"
 	"reflect"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/brightspots-nic/brightspots/web"
 )
 
 // searchUntil polls the search API until check passes or 5 s pass (the indexer follows the change
@@ -80,6 +83,11 @@ func TestSearchOverHTTP(t *testing.T) {
 	}
 	if plain.header.Get("Content-Encoding") != "" || zipped.header.Get("Content-Encoding") != "gzip" {
 		t.Fatalf("Content-Encoding: %q without gzip, %q with", plain.header.Get("Content-Encoding"), zipped.header.Get("Content-Encoding"))
+	}
+	for _, r := range []response{plain, zipped} {
+		if r.header.Get("Content-Length") != strconv.Itoa(len(r.body)) || !strings.Contains(r.header.Get("Vary"), "Accept-Encoding") {
+			t.Fatalf("search answer of %d bytes: Content-Length %q, Vary %q; want its length, and Vary: Accept-Encoding", len(r.body), r.header.Get("Content-Length"), r.header.Get("Vary"))
+		}
 	}
 	zr, err := gzip.NewReader(bytes.NewReader(zipped.body))
 	if err != nil {
@@ -170,5 +178,34 @@ func TestEvidenceReachesSearch(t *testing.T) {
 	res = n.searchUntil("teacher", "q=number+line&evidence=tested", func(m map[string]any) bool { return hasTitle(m, "Number line talks") })
 	if !hasTitle(res, "Number line talks") {
 		t.Fatalf("practice not at evidence level tested after its test was published: %v", hitTitles(res))
+	}
+}
+
+// Accept-Encoding is read as RFC 9110 says: q=0 refuses a coding, * stands for any not named, and a
+// named gzip wins over *.
+func TestAcceptsGzip(t *testing.T) {
+	for _, tc := range []struct {
+		header []string
+		want   bool
+	}{
+		{nil, false},
+		{[]string{""}, false},
+		{[]string{"gzip"}, true},
+		{[]string{"GZIP"}, true},
+		{[]string{"x-gzip"}, true},
+		{[]string{"br, gzip;q=0.5"}, true},
+		{[]string{"deflate", "gzip"}, true},
+		{[]string{"gzip;q=0"}, false},
+		{[]string{"gzip; q=0.000"}, false},
+		{[]string{"identity"}, false},
+		{[]string{"*"}, true},
+		{[]string{"*;q=0"}, false},
+		{[]string{"gzip;q=0, *"}, false},
+		{[]string{"*, gzip;q=0"}, false},
+		{[]string{"gzipped"}, false},
+	} {
+		if got := web.AcceptsGzip(tc.header); got != tc.want {
+			t.Errorf("Accept-Encoding %q: gzip %v, want %v", tc.header, got, tc.want)
+		}
 	}
 }

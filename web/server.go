@@ -6,7 +6,6 @@
 package web
 
 import (
-	"compress/gzip"
 	"context"
 	"errors"
 	"fmt"
@@ -256,20 +255,12 @@ func (s *Server) routes(e *echo.Echo) *echo.Echo {
 	noGzip := func(p string) bool {
 		return strings.HasPrefix(p, "/api/v1/artifacts/") || strings.HasPrefix(p, uploads.PathPrefix) || strings.HasPrefix(p, "/federation/v1/artifacts/") || p == "/metrics"
 	}
-	// Search answers are compressed at the fastest level: at the default level, compressing a page
-	// of 20 hits (~10 KB of JSON) was the largest part of what the API added to a search; the
-	// fastest level costs a fraction of that for a slightly larger body (BENCHMARKS.md, issue 17).
-	fastGzip := func(p string) bool { return p == "/api/v1/search" }
-	e.Use(middleware.GzipWithConfig(middleware.GzipConfig{
-		MinLength: 1024,
-		Level:     gzip.BestSpeed,
-		Skipper:   func(c echo.Context) bool { return !fastGzip(c.Request().URL.Path) },
-	}))
+	// The search API compresses its own answers (writeJSONMaybeGzipped in search.go).
 	e.Use(middleware.GzipWithConfig(middleware.GzipConfig{
 		MinLength: 1024,
 		Skipper: func(c echo.Context) bool {
 			p := c.Request().URL.Path
-			return noGzip(p) || fastGzip(p)
+			return noGzip(p) || p == "/api/v1/search"
 		},
 	}))
 	issuerOrigin := ""

@@ -1,0 +1,4 @@
+package web
+
+// AcceptsGzip is acceptsGzip, for the tests of package web_test.
+var AcceptsGzip = acceptsGzip
