@@ -9,8 +9,7 @@ go test ./practices/ -run '^$' -bench Publish -benchtime 300x
 go test ./practices/evidence/ -run '^$' -bench . -cpu 1
 go test ./web -run '^$' -bench 'ResultsUpload' -benchtime 20x
 go test ./search/bleve -run '^$' -bench 'Index/100000' -benchtime 1x
-go test ./search/bleve -run '^$' -bench 'Query' -benchtime 1x -timeout 30m
-go test ./web -run '^$' -bench 'SearchAPI' -benchtime 1x -timeout 30m
+./scripts/bench-search.sh
 go test ./web -run '^$' -bench 'PublishToSearchable' -benchtime 60x
 go test ./federation -run '^$' -bench . -benchtime 1x -timeout 30m
 go test ./web -run '^$' -bench 'TeacherPages' -benchtime 1x -timeout 30m

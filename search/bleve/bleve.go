@@ -339,17 +339,24 @@ func (x *Index) open() error {
 	return nil
 }
 
-// load rebuilds the table from the stored documents.
+// load rebuilds the table from the stored documents, and with it the map from each segment's
+// document numbers to rows (see ordinals): built here, from the documents being read anyway, the
+// first query after a start does not build it (a read of every document's id) while every query
+// behind it waits.
 func (x *Index) load() error {
 	snap, err := x.snapshot()
 	if err != nil {
 		return err
 	}
 	defer snap.Close()
+	x.mapMu.Lock()
+	defer x.mapMu.Unlock()
 	for _, ss := range snap.Segments() {
 		seg := ss.Segment()
 		deleted := ss.Deleted()
+		ords := make([]int32, seg.Count())
 		for n := uint64(0); n < seg.Count(); n++ {
+			ords[n] = -1
 			if deleted != nil && deleted.Contains(uint32(n)) {
 				continue
 			}
@@ -372,7 +379,9 @@ func (x *Index) load() error {
 				return fmt.Errorf("search/bleve: decode stored document: %w", err)
 			}
 			x.tbl.put(&d)
+			ords[n] = x.tbl.ids[d.ID]
 		}
+		x.segs[seg] = ords
 	}
 	return nil
 }
