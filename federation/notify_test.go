@@ -2,10 +2,13 @@ package federation
 
 import (
 	"fmt"
+	"log/slog"
 	"net/http"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/brightspots-nic/brightspots/practices"
 	"github.com/brightspots-nic/brightspots/storage"
@@ -105,4 +108,80 @@ func TestNotifyRetriedUntilTaken(t *testing.T) {
 	if n := stalled.Load(); n < 5 {
 		t.Errorf("b saw %d notifies; the test means the first four to go unanswered", n)
 	}
+}
+
+// A notify the peer keeps refusing is logged once, when it is given up, not once per attempt: a peer
+// down for an hour would otherwise fill the log. The attempts are debug lines.
+func TestUndeliveredNotifyLogsOnce(t *testing.T) {
+	logs := &lockedLog{}
+	c := newCluster(t, map[string]storage.Bucket{"a": fsBucket(t), "b": fsBucket(t)},
+		func(cfg *Config) { cfg.PollInterval = 2 * time.Second }, // a notify is given up after one poll interval
+		func(id string, o *Options) {
+			if id == "a" {
+				o.Logger = slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+			}
+		})
+	a, b := c.nodes["a"], c.nodes["b"]
+	eventually(t, converge, func() error {
+		if b.health(a.id).CaughtUpAt.IsZero() {
+			return fmt.Errorf("b has not finished its first pull of a")
+		}
+		return nil
+	})
+	var refused atomic.Int32
+	b.setWrap(func(h http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.URL.Path == "/federation/v1/notify" {
+				refused.Add(1)
+				http.Error(w, "down for maintenance", http.StatusInternalServerError)
+				return
+			}
+			h.ServeHTTP(w, r)
+		})
+	})
+	from := logs.Len()
+	a.publish("published while b refuses notifies", practices.VisibilityNetwork)
+	var info, debug int
+	eventually(t, converge, func() error {
+		info, debug = 0, 0
+		for _, line := range strings.Split(logs.String()[from:], "\n") {
+			switch {
+			case strings.Contains(line, `"msg":"notify peer: attempt failed"`) && strings.Contains(line, `"level":"DEBUG"`):
+				debug++
+			case strings.Contains(line, `"msg":"notify peer`) && strings.Contains(line, `"level":"INFO"`):
+				info++
+			}
+		}
+		if info == 0 {
+			return fmt.Errorf("no line yet saying the notify was given up (%d attempts so far)", debug)
+		}
+		return nil
+	})
+	if info != 1 || debug < 2 || int(refused.Load()) < debug {
+		t.Fatalf("%d refused notifies logged as %d info and %d debug lines; want several attempts, one info line", refused.Load(), info, debug)
+	}
+}
+
+// lockedLog is a log sink tests read while the node writes.
+type lockedLog struct {
+	mu  sync.Mutex
+	buf strings.Builder
+}
+
+func (l *lockedLog) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.buf.Write(p)
+}
+
+func (l *lockedLog) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.buf.String()
+}
+
+func (l *lockedLog) Len() int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.buf.Len()
 }

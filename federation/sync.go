@@ -603,10 +603,13 @@ func (p *peer) deliverNotify(ctx context.Context, cursor string) {
 			}
 			err = fmt.Errorf("peer answered %s", resp.Status)
 		}
-		p.f.log.Info("notify peer", "peer", p.cfg.ID, "attempt", attempt, "err", err)
+		// Each failed attempt is a debug line and a metric; the outcome, once per notify, is an info
+		// line: a peer down for an hour would otherwise log a line per attempt of every notify.
+		p.f.log.Debug("notify peer: attempt failed", "peer", p.cfg.ID, "attempt", attempt, "err", err)
 		p.f.metrics.notifyFailures.WithLabelValues(p.cfg.ID).Inc()
 		retry := status == 0 || status >= 500 && status != http.StatusServiceUnavailable || status == http.StatusUnauthorized
 		if !retry || time.Now().Add(wait).After(giveUp) {
+			p.f.log.Info("notify peer: not delivered; the peer sees the change at its next poll", "peer", p.cfg.ID, "attempts", attempt, "err", err)
 			return
 		}
 		select {
@@ -615,6 +618,7 @@ func (p *peer) deliverNotify(ctx context.Context, cursor string) {
 		case <-time.After(wait/2 + rand.N(wait/2+1)):
 		}
 		if len(p.notifyQueue) > 0 {
+			p.f.log.Debug("notify peer: superseded by a newer notify", "peer", p.cfg.ID, "attempts", attempt)
 			return // a newer notify is waiting, and covers this one
 		}
 		wait = min(2*wait, p.f.backoffMax, 30*time.Second)

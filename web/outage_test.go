@@ -56,7 +56,7 @@ func TestStoreOutagesOverHTTP(t *testing.T) {
 					}
 					r := n.doJSON("math", "POST", "/api/v1/practices", practiceJSON(fmt.Sprintf("w%d #%d", w, i)))
 					if r.status != http.StatusCreated {
-						checkOutageAnswer(t, "create", r)
+						checkOutageAnswer(t, n, "create", r)
 						continue
 					}
 					id := r.json(t)["id"].(string)
@@ -65,7 +65,7 @@ func TestStoreOutagesOverHTTP(t *testing.T) {
 					mu.Unlock()
 					r = n.do("math", "POST", "/api/v1/practices/"+id+"/publish", nil)
 					if r.status != http.StatusOK {
-						checkOutageAnswer(t, "publish", r)
+						checkOutageAnswer(t, n, "publish", r)
 						continue
 					}
 					mu.Lock()
@@ -79,8 +79,23 @@ func TestStoreOutagesOverHTTP(t *testing.T) {
 
 	outage := func(name string, begin, end func() error) {
 		stop := make(chan struct{})
+		mu.Lock()
+		before := len(acked)
+		mu.Unlock()
 		wg := load(stop)
-		time.Sleep(300 * time.Millisecond) // let the load get going (not a threshold: any overlap will do)
+		// Let the load get going: the outage begins once it has written something (on a busy
+		// machine that takes longer than on a quiet one; the deadline only bounds a failing test).
+		for deadline := time.Now().Add(time.Minute); ; time.Sleep(20 * time.Millisecond) {
+			mu.Lock()
+			got := len(acked) - before
+			mu.Unlock()
+			if got >= 3 {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("%s: %d writes acknowledged in a minute before the outage; the load did not run", name, got)
+			}
+		}
 		if err := begin(); err != nil {
 			t.Fatal(err)
 		}
@@ -172,11 +187,21 @@ func TestStoreOutagesOverHTTP(t *testing.T) {
 	t.Logf("%d acknowledged writes, log of %d entries", len(acked), after)
 }
 
-// checkOutageAnswer: a write that fails during an outage fails clearly.
-func checkOutageAnswer(t *testing.T, what string, r response) {
+// checkOutageAnswer: a write that fails during an outage fails clearly. When it does not, the
+// node's log lines of that request say why.
+func checkOutageAnswer(t *testing.T, n *testNode, what string, r response) {
 	t.Helper()
 	if r.status != http.StatusServiceUnavailable || r.header.Get("Retry-After") == "" ||
 		!strings.Contains(string(r.body), "store") {
-		t.Errorf("%s during an outage: %d %s, want 503 with Retry-After naming the store", what, r.status, r.body)
+		var lines []string
+		if id := r.header.Get("X-Request-Id"); id != "" {
+			for _, l := range strings.Split(n.logs.String(), "\n") {
+				if strings.Contains(l, id) {
+					lines = append(lines, l)
+				}
+			}
+		}
+		t.Errorf("%s during an outage: %d %s, want 503 with Retry-After naming the store; the node logged:\n%s",
+			what, r.status, r.body, strings.Join(lines, "\n"))
 	}
 }
