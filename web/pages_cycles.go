@@ -270,15 +270,16 @@ func fidelityLabel(m string) string {
 // ---- adapting a practice ----
 
 type adaptView struct {
-	Original *practices.Practice
-	District string
-	Teams    []string
-	FreeTeam bool
-	Team     string
-	Title    string
-	Changes  string
-	Errors   map[string]string
-	Problems []string
+	Original   *practices.Practice
+	District   string
+	Teams      []string
+	FreeTeam   bool
+	KnownTeams []string // with FreeTeam: the node's teams, offered as suggestions
+	Team       string
+	Title      string
+	Changes    string
+	Errors     map[string]string
+	Problems   []string
 }
 
 func (s *Server) adaptable(c echo.Context) (*practices.Practice, error) {
@@ -304,6 +305,7 @@ func (s *Server) adaptPracticePage(c echo.Context) error {
 }
 
 func (s *Server) renderAdapt(c echo.Context, status int, v *adaptView) error {
+	v.KnownTeams = s.teamSuggestions(c.Request().Context(), principal(c))
 	v.District = s.districtNames()[v.Original.OriginID]
 	if v.District == "" {
 		v.District = v.Original.OriginID

@@ -182,13 +182,14 @@ func (s *Server) workspaceHome(c echo.Context) error {
 
 type practiceEditView struct {
 	*EditPage
-	Practice  *practices.Practice // nil on the new-practice page
-	Teams     []string            // teams the caller may create for
-	FreeTeam  bool                // an admin without a team types one
-	Tests     []*practices.Test
-	Checklist []checkItem
-	Ready     bool
-	Upload    *EditPage // the artifact upload field and its error
+	Practice   *practices.Practice // nil on the new-practice page
+	Teams      []string            // teams the caller may create for
+	FreeTeam   bool                // an admin without a team types one
+	KnownTeams []string            // with FreeTeam: the node's teams, offered as suggestions
+	Tests      []*practices.Test
+	Checklist  []checkItem
+	Ready      bool
+	Upload     *EditPage // the artifact upload field and its error
 	// StandardItems are the imported CASE items the standards picker offers (harvest_standards.go).
 	StandardItems []standards.Item
 	MaxUpload     int64
@@ -245,7 +246,8 @@ func (s *Server) newPracticePage(c echo.Context) error {
 func (s *Server) renderPracticeForm(c echo.Context, status int, ep *EditPage) error {
 	p := principal(c)
 	s.withPeers(ep)
-	page := practiceEditView{EditPage: ep, Teams: p.Teams, FreeTeam: len(p.Teams) == 0, StandardItems: s.standardItems(c.Request().Context())}
+	page := practiceEditView{EditPage: ep, Teams: p.Teams, FreeTeam: len(p.Teams) == 0, KnownTeams: s.teamSuggestions(c.Request().Context(), p),
+		StandardItems: s.standardItems(c.Request().Context())}
 	return s.render(c, status, "workspace_practice_new", "New practice", page)
 }
 
@@ -655,7 +657,8 @@ type testView struct {
 	PracticeDistrict      string // the practice's district by name, when it is another district's
 	Teams                 []string
 	FreeTeam              bool
-	Locked                bool // results exist: design, prediction and assessment are fixed
+	KnownTeams            []string // with FreeTeam: the node's teams, offered as suggestions
+	Locked                bool     // results exist: design, prediction and assessment are fixed
 	Results               *evidence.Results
 	ResultsImage          string
 	RowsUsed, RowsDropped int
@@ -711,7 +714,8 @@ func (s *Server) newTestPage(c echo.Context) error {
 
 func (s *Server) renderNewTest(c echo.Context, status int, pr *practices.Practice, ep *EditPage) error {
 	p := principal(c)
-	page := &testView{Plan: ep, Practice: pr, PracticeLink: s.practiceLink(pr), Teams: p.Teams, FreeTeam: len(p.Teams) == 0}
+	page := &testView{Plan: ep, Practice: pr, PracticeLink: s.practiceLink(pr), Teams: p.Teams, FreeTeam: len(p.Teams) == 0,
+		KnownTeams: s.teamSuggestions(c.Request().Context(), p)}
 	if pr != nil && pr.OriginID != "" && pr.OriginID != s.cfg.Node.ID {
 		page.PracticeDistrict = s.districtName(pr.OriginID)
 	}

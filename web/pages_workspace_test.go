@@ -788,3 +788,22 @@ func TestNetworkPageShowsPeerHealth(t *testing.T) {
 		}
 	}
 }
+
+// An admin belongs to no team and types the team of a new practice; the form suggests the node's
+// known teams beside the free text, and a teacher of one team is not asked at all.
+func TestAdminPracticeFormSuggestsKnownTeams(t *testing.T) {
+	n := newTestNode(t)
+	if r := n.doJSON("math", "POST", "/api/v1/practices", practiceJSON("Number talks")); r.status != http.StatusCreated {
+		t.Fatalf("create: %d %s", r.status, r.body)
+	}
+	admin := n.session("ada@riverside.example", "admin", "")
+	body := admin.page("/workspace/practices/new")
+	if !strings.Contains(body, `name="team" value="" list="f-team-known"`) ||
+		!strings.Contains(body, `<datalist id="f-team-known">`) || !strings.Contains(body, `<option value="math-4">`) {
+		t.Fatalf("the admin's team field suggests no known teams:\n%s", body)
+	}
+	lead := n.session("pia@riverside.example", "publisher", "math-4")
+	if body := lead.page("/workspace/practices/new"); strings.Contains(body, "f-team-known") || !strings.Contains(body, `<input type="hidden" name="team" value="math-4">`) {
+		t.Fatalf("a one-team lead's form should carry the team, not ask for it:\n%s", body)
+	}
+}

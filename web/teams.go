@@ -74,6 +74,21 @@ func (s *Server) teams(ctx context.Context) ([]string, error) {
 	return teams, nil
 }
 
+// teamSuggestions are the teams a form offers a caller who belongs to none (an admin), who types the
+// team a new record belongs to: the node's known teams, as suggestions beside the free text. Nil for
+// everyone else, and when the teams cannot be read (the field still takes any team).
+func (s *Server) teamSuggestions(ctx context.Context, p practices.Principal) []string {
+	if len(p.Teams) > 0 {
+		return nil
+	}
+	teams, err := s.teams(ctx)
+	if err != nil {
+		s.logger.Warn("known teams for a form", "err", err)
+		return nil
+	}
+	return teams
+}
+
 // forgetTeams drops the cached list (a token for a new team was just made).
 func (s *Server) forgetTeams() {
 	s.knownTeams.mu.Lock()
