@@ -86,6 +86,9 @@ type Query struct {
 	Sort         Sort  // "" picks relevance with text, newest without
 	Page         int   // 1-based; 0 means 1
 	PerPage      int   // 0 means DefaultPerPage
+	// CountOnly asks for the total and the facets without hits: nothing is scored or sorted. The
+	// search page's facet recounts use it. Not a URL parameter.
+	CountOnly bool
 	// Audience is who is asking. Its zero value sees only public documents, so a forgotten audience
 	// fails closed.
 	Audience Audience

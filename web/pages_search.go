@@ -141,7 +141,7 @@ func (s *Server) districtName(id string) string {
 // disjunctiveFacets recounts each facet that has a value ticked without that facet's own filter:
 // values within a facet are alternatives (OR), so ticking "K-2" must leave "3-5" and its count in
 // view, counted as if it were ticked instead. Other facets' filters still apply. One extra search
-// (one hit, facets only) per facet in use.
+// per facet in use, counting only (search.Query.CountOnly: nothing scored).
 func (s *Server) disjunctiveFacets(ctx context.Context, q search.Query, res *search.Result) error {
 	type facet struct {
 		name  string
@@ -159,7 +159,7 @@ func (s *Server) disjunctiveFacets(ctx context.Context, q search.Query, res *sea
 		}
 		others := q
 		f.clear(&others)
-		others.Page, others.PerPage = 1, 1
+		others.CountOnly = true
 		r, err := s.index.Search(ctx, others)
 		if err != nil {
 			return err

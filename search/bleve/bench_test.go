@@ -273,3 +273,68 @@ func logCaches(b *testing.B, idx *bleve.Index) {
 			name, s.Entries, float64(s.Bytes)/(1<<20), float64(s.Budget)/(1<<20), s.Hits, s.Misses, s.Evictions)
 	}
 }
+
+// BenchmarkFacetRecounts measures what the search page's disjunctive facets cost: for each facet with
+// a value ticked (subject, grade, district), the page runs the query again without that facet's own
+// filter, one hit, to count the facet's other values (web/pages_search.go, disjunctiveFacets; the
+// recount below builds the same queries). One client, the benchmark mix, with and without recounts.
+//
+//	go test ./search/bleve -run '^$' -bench 'FacetRecounts/^100000$' -benchtime 1x -timeout 30m
+func BenchmarkFacetRecounts(b *testing.B) {
+	for _, n := range []int{10000, 100000} {
+		b.Run(fmt.Sprint(n), func(b *testing.B) {
+			idx := indexOf(b, n)
+			mix := searchbench.Mix(searchbench.MixConfig{Seed: 7, N: 1000, Corpus: generator(), CorpusLen: n, Districts: districts})
+			recounts := func(q search.Query) []search.Query {
+				var out []search.Query
+				for _, clear := range []func(*search.Query) bool{
+					func(q *search.Query) bool { used := len(q.Subjects) > 0; q.Subjects = nil; return used },
+					func(q *search.Query) bool {
+						used := len(q.GradeBands)+len(q.Grades) > 0
+						q.GradeBands, q.Grades = nil, nil
+						return used
+					},
+					func(q *search.Query) bool { used := len(q.Districts) > 0; q.Districts = nil; return used },
+				} {
+					others := q
+					if clear(&others) {
+						others.CountOnly = true
+						out = append(out, others)
+					}
+				}
+				return out
+			}
+			withFacets, extra := 0, 0
+			for _, q := range mix {
+				if r := len(recounts(q)); r > 0 {
+					withFacets++
+					extra += r
+				}
+			}
+			base := searchbench.Direct(idx)
+			page := func(ctx context.Context, q search.Query) (int, error) {
+				total, err := base(ctx, q)
+				for _, o := range recounts(q) {
+					if err != nil {
+						break
+					}
+					_, err = base(ctx, o)
+				}
+				return total, err
+			}
+			searchbench.Load(context.Background(), page, mix, 1, len(mix)) // warm both
+			b.ResetTimer()
+			var one, all searchbench.Stats
+			for range b.N {
+				one = searchbench.Load(context.Background(), base, mix, 1, 3000)
+				all = searchbench.Load(context.Background(), page, mix, 1, 3000)
+			}
+			b.StopTimer()
+			b.ReportMetric(float64(one.CPUPerQuery.Nanoseconds())/1e6, "cpu-ms/query")
+			b.ReportMetric(float64(all.CPUPerQuery.Nanoseconds())/1e6, "cpu-ms/page")
+			b.ReportMetric(100*(float64(all.CPUPerQuery)/float64(one.CPUPerQuery)-1), "recount-cpu-%")
+			b.Logf("%d practices: %d of %d queries tick a facet, %.2f recounts per query on average (%.2f per query that ticks one)\n  query alone:       %s\n  with its recounts: %s",
+				n, withFacets, len(mix), float64(extra)/float64(len(mix)), float64(extra)/float64(max(withFacets, 1)), one, all)
+		})
+	}
+}

@@ -437,7 +437,7 @@ const smallShare = 16
 
 // match evaluates the plan over snap. Every document matching the text is offered to accept (the
 // query's filters and facet counts) once; the accepted ones are scored and passed to emit with their
-// score. It returns how many were accepted.
+// score. It returns how many were accepted. With emit nil nothing is scored (a count-only query).
 //
 // Filters run before scoring, so a filtered query scores only what it returns; and each scored term
 // is one pass over its documents with their per-field frequencies packed in one word
@@ -539,8 +539,8 @@ func (x *Index) match(ctx context.Context, snap *scorch.IndexSnapshot, p *plan, 
 		}
 	}
 	hits, info := hs.hits, hs.info
-	if len(hits) == 0 {
-		return 0, nil
+	if len(hits) == 0 || emit == nil {
+		return len(hits), nil
 	}
 
 	sp := scratch(len(ords))

@@ -203,10 +203,16 @@ func (x *Index) Search(ctx context.Context, q search.Query) (search.Result, erro
 			}
 			total++
 			c.add(r)
-			top.push(cand{ord: int32(o)})
+			if !q.CountOnly {
+				top.push(cand{ord: int32(o)})
+			}
 		}
 	default:
 		ords := x.ordinals(snap)
+		emit := func(o int32, score float64) { top.push(cand{ord: o, score: score}) }
+		if q.CountOnly {
+			emit = nil // the total and the facets are counted in the filter pass; nothing to score
+		}
 		total, err = x.match(ctx, snap, &p, ords, func(o int32) bool {
 			r := &rows[o]
 			if !f.match(r) {
@@ -214,9 +220,7 @@ func (x *Index) Search(ctx context.Context, q search.Query) (search.Result, erro
 			}
 			c.add(r)
 			return true
-		}, func(o int32, score float64) {
-			top.push(cand{ord: o, score: score})
-		})
+		}, emit)
 		if err != nil {
 			return search.Result{}, err
 		}

@@ -231,6 +231,9 @@ func (x *Index) Search(ctx context.Context, q search.Query) (search.Result, erro
 // Request builds the search request of a validated query.
 func Request(q *search.Query) *meilisearch.SearchRequest {
 	per := int64(q.Limit())
+	if q.CountOnly {
+		per = 0 // Meilisearch then returns no documents, and the exhaustive totalHits and facets
+	}
 	req := &meilisearch.SearchRequest{
 		Filter:                Filter(q),
 		Facets:                []string{"subjects", "grade_bands", "district", "evidence_level"},

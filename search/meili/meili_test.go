@@ -106,6 +106,10 @@ func TestRequest(t *testing.T) {
 	if r.Page != 3 || r.HitsPerPage == nil || *r.HitsPerPage != 25 {
 		t.Errorf("paging: page %d hitsPerPage %v", r.Page, r.HitsPerPage)
 	}
+	q.CountOnly = true
+	if r := Request(&q); r.HitsPerPage == nil || *r.HitsPerPage != 0 {
+		t.Errorf("count only: hitsPerPage %v, want 0 (no documents, the exhaustive total and facets)", r.HitsPerPage)
+	}
 	if !slices.Equal(r.Sort, []string{"pooled_effect:desc", "updated_unix:desc"}) {
 		t.Errorf("sort %v", r.Sort)
 	}

@@ -11,6 +11,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"reflect"
 	"slices"
 	"strconv"
 	"strings"
@@ -471,6 +472,14 @@ func testCorpus(t *testing.T, idx search.Index) {
 					if fmt.Sprint(gotN) != fmt.Sprint(wantFacets[n]) {
 						t.Errorf("facet %s: %v, want %v", n, gotN, wantFacets[n])
 					}
+				}
+				// Counting only (the search page's facet recounts): the same total and facets, no hits.
+				cq := q
+				cq.Page, cq.CountOnly = 1, true
+				counted := mustSearch(t, idx, cq)
+				if counted.Total != first.Total || len(counted.Hits) != 0 || !reflect.DeepEqual(counted.Facets, first.Facets) {
+					t.Errorf("count only: total %d, %d hits, facets %v; want total %d, no hits, facets %v",
+						counted.Total, len(counted.Hits), counted.Facets, first.Total, first.Facets)
 				}
 			})
 		}
