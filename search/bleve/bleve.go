@@ -93,6 +93,7 @@ import (
 	"runtime"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	blv "github.com/blevesearch/bleve/v2"
 	"github.com/blevesearch/bleve/v2/analysis"
@@ -162,7 +163,7 @@ type Index struct {
 	lock     *os.File // held while open, see lockDir
 
 	mapMu sync.Mutex
-	cur   *snapMap
+	cur   atomic.Pointer[snapMap] // the latest snapshot's map: read without mapMu, written under it
 	segs  map[segment.Segment][]int32
 	terms *termCache
 	fuzzy *boundedCache[fuzzyKey, []fuzzyCand]
@@ -324,7 +325,7 @@ func (x *Index) open() error {
 		return errors.New("search/bleve: text analyzer missing from the index mapping")
 	}
 	x.tbl = newTable()
-	x.cur = nil
+	x.cur.Store(nil)
 	x.segs = map[segment.Segment][]int32{}
 	budget := x.cfg.CacheBytes
 	if budget <= 0 {

@@ -26,12 +26,16 @@ type snapMap struct {
 }
 
 // ordinals returns the number → ordinal map of snap, building the maps of segments it has not seen.
-// Caller holds mu (read).
+// Caller holds mu (read). Every query asks, so the common case (snap is the latest snapshot, already
+// mapped) reads an atomic pointer and takes no lock.
 func (x *Index) ordinals(snap *scorch.IndexSnapshot) []int32 {
+	if c := x.cur.Load(); c != nil && c.snap == snap {
+		return c.ords
+	}
 	x.mapMu.Lock()
 	defer x.mapMu.Unlock()
-	if x.cur != nil && x.cur.snap == snap {
-		return x.cur.ords
+	if c := x.cur.Load(); c != nil && c.snap == snap {
+		return c.ords
 	}
 	segs := snap.Segments()
 	total := 0
@@ -60,7 +64,7 @@ func (x *Index) ordinals(snap *scorch.IndexSnapshot) []int32 {
 		ords = append(ords, m...)
 	}
 	x.segs = next
-	x.cur = &snapMap{snap: snap, ords: ords}
+	x.cur.Store(&snapMap{snap: snap, ords: ords})
 	return ords
 }
 
