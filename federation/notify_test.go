@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/brightspots-nic/brightspots/internal/testenv"
 	"github.com/brightspots-nic/brightspots/practices"
 	"github.com/brightspots-nic/brightspots/storage"
 )
@@ -113,7 +114,7 @@ func TestNotifyRetriedUntilTaken(t *testing.T) {
 // A notify the peer keeps refusing is logged once, when it is given up, not once per attempt: a peer
 // down for an hour would otherwise fill the log. The attempts are debug lines.
 func TestUndeliveredNotifyLogsOnce(t *testing.T) {
-	logs := &lockedLog{}
+	logs := &testenv.LogBuffer{}
 	c := newCluster(t, map[string]storage.Bucket{"a": fsBucket(t), "b": fsBucket(t)},
 		func(cfg *Config) { cfg.PollInterval = 2 * time.Second }, // a notify is given up after one poll interval
 		func(id string, o *Options) {
@@ -160,28 +161,4 @@ func TestUndeliveredNotifyLogsOnce(t *testing.T) {
 	if info != 1 || debug < 2 || int(refused.Load()) < debug {
 		t.Fatalf("%d refused notifies logged as %d info and %d debug lines; want several attempts, one info line", refused.Load(), info, debug)
 	}
-}
-
-// lockedLog is a log sink tests read while the node writes.
-type lockedLog struct {
-	mu  sync.Mutex
-	buf strings.Builder
-}
-
-func (l *lockedLog) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.Write(p)
-}
-
-func (l *lockedLog) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.String()
-}
-
-func (l *lockedLog) Len() int {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.Len()
 }

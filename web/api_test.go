@@ -16,9 +16,9 @@ import (
 	"net/textproto"
 	"os"
 	"strings"
-	"sync"
 	"testing"
 
+	"github.com/brightspots-nic/brightspots/internal/testenv"
 	"github.com/brightspots-nic/brightspots/node"
 	"github.com/brightspots-nic/brightspots/practices"
 	"github.com/brightspots-nic/brightspots/storage"
@@ -26,7 +26,7 @@ import (
 
 // testNode is one node on a real loopback listener with an fs store, and tokens for each role.
 type testNode struct {
-	logs    *lockedBuffer
+	logs    *testenv.LogBuffer
 	dataDir string
 	t       testing.TB
 	srv     *node.Node
@@ -49,7 +49,7 @@ func newTestNode(t testing.TB, mutate ...func(*node.Config)) *testNode {
 	if err := cfg.Check(); err != nil {
 		t.Fatal(err)
 	}
-	logs := &lockedBuffer{}
+	logs := &testenv.LogBuffer{}
 	var logw io.Writer = logs
 	if testing.Verbose() {
 		logw = io.MultiWriter(logs, os.Stderr)
@@ -76,24 +76,6 @@ func newTestNode(t testing.TB, mutate ...func(*node.Config)) *testNode {
 		n.tokens[name] = secret
 	}
 	return n
-}
-
-// lockedBuffer collects the node's log for tests that search it.
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }
 
 type response struct {

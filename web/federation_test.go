@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/brightspots-nic/brightspots/federation"
+	"github.com/brightspots-nic/brightspots/internal/testenv"
 	"github.com/brightspots-nic/brightspots/node"
 	"github.com/brightspots-nic/brightspots/practices"
 	"github.com/brightspots-nic/brightspots/storage/s3/miniotest"
@@ -49,7 +50,7 @@ func network(t testing.TB, ids ...string) []*testNode {
 		if err := cfgs[i].Check(); err != nil {
 			t.Fatal(err)
 		}
-		logs := &lockedBuffer{}
+		logs := &testenv.LogBuffer{}
 		srv, err := node.Open(context.Background(), cfgs[i], slog.New(slog.NewJSONHandler(io.MultiWriter(logs), &slog.HandlerOptions{Level: slog.LevelDebug})))
 		if err != nil {
 			t.Fatal(err)

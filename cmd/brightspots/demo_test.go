@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/brightspots-nic/brightspots/internal/testenv"
 	"io"
 	"net"
 	"net/http"
@@ -13,7 +14,6 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 )
@@ -44,23 +44,6 @@ func threeFreePorts(t *testing.T) int {
 	return 0
 }
 
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // TestDemoFederatesThreeDistricts runs the demo command, signs in to the second district as its
 // teacher, and finds every district's practices in its search.
 func TestDemoFederatesThreeDistricts(t *testing.T) {
@@ -69,7 +52,7 @@ func TestDemoFederatesThreeDistricts(t *testing.T) {
 	}
 	base := threeFreePorts(t)
 	ctx, cancel := context.WithCancel(context.Background())
-	var out, errOut syncBuffer
+	var out, errOut testenv.LogBuffer
 	dataDir := t.TempDir()
 	done := make(chan error, 1)
 	go func() {

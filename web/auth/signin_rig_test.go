@@ -23,6 +23,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/brightspots-nic/brightspots/internal/testenv"
 	"github.com/brightspots-nic/brightspots/storage"
 	"github.com/brightspots-nic/brightspots/storage/fs"
 	"github.com/brightspots-nic/brightspots/web/auth"
@@ -58,24 +59,6 @@ func newBucket(t *testing.T) storage.Bucket {
 	return b
 }
 
-// logBuffer collects log output for assertions.
-type logBuffer struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (l *logBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *logBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
 func testLogger(t *testing.T) *slog.Logger {
 	return slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelDebug}))
 }
@@ -92,7 +75,7 @@ func (w testWriter) Write(p []byte) (int, error) {
 // same listener, the Authenticator's routes and middleware, and a few handlers that show what the
 // request's principal is.
 type node struct {
-	Logs   *logBuffer // everything the node's Authenticator logged
+	Logs   *testenv.LogBuffer // everything the node's Authenticator logged
 	URL    string
 	Srv    *httptest.Server
 	Echo   *echo.Echo
@@ -120,7 +103,7 @@ func startNode(t *testing.T, o nodeOptions) *node {
 func reserveNode(t *testing.T) *node {
 	srv := httptest.NewUnstartedServer(nil)
 	t.Cleanup(srv.Close)
-	return &node{URL: "http://" + srv.Listener.Addr().String(), Srv: srv, Clock: newClock(), Logs: new(logBuffer)}
+	return &node{URL: "http://" + srv.Listener.Addr().String(), Srv: srv, Clock: newClock(), Logs: new(testenv.LogBuffer)}
 }
 
 func (n *node) start(t *testing.T, o nodeOptions) {
