@@ -171,9 +171,27 @@ func (s *Server) collectionFeed(c echo.Context) error {
 	f := s.feedBase(col.Title, "/collections/"+col.ID+"/feed.atom", "/collections/"+col.ID)
 	f.ID = col.URI
 	f.Subtitle = col.Aim
+	uris := make([]string, len(col.Items))
+	for i, it := range col.Items {
+		uris[i] = it.PracticeURI
+	}
+	f.Entries = s.publicPracticeEntries(ctx, uris)
+	harvest.WriteFeed(c.Response(), f, time.Now())
+	return nil
+}
+
+// publicPracticeEntries are the feed entries of the practices at uris that an anonymous visitor may
+// see, in the order given, each once.
+func (s *Server) publicPracticeEntries(ctx context.Context, uris []string) []harvest.Entry {
 	names := s.districtNames()
-	for _, it := range col.Items {
-		pr, ok := s.loadURI(ctx, practices.Anonymous, it.PracticeURI).(*practices.Practice)
+	seen := map[string]bool{}
+	var out []harvest.Entry
+	for _, u := range uris {
+		if seen[u] {
+			continue
+		}
+		seen[u] = true
+		pr, ok := s.loadURI(ctx, practices.Anonymous, u).(*practices.Practice)
 		if !ok {
 			continue
 		}
@@ -181,10 +199,9 @@ func (s *Server) collectionFeed(c echo.Context) error {
 		if name == "" {
 			name = pr.OriginID
 		}
-		f.Entries = append(f.Entries, s.practiceEntry(pr, name))
+		out = append(out, s.practiceEntry(pr, name))
 	}
-	harvest.WriteFeed(c.Response(), f, time.Now())
-	return nil
+	return out
 }
 
 // aimFeed: GET /aims/{id}/feed.atom, a public aim's public progress reports (newest first) and
@@ -211,26 +228,11 @@ func (s *Server) aimFeed(c echo.Context) error {
 		entries = append(entries, s.progressEntry(aim, pr))
 	}
 	slices.SortStableFunc(entries, func(a, b harvest.Entry) int { return b.Updated.Compare(a.Updated) })
-	f.Entries = entries
-	names := s.districtNames()
-	seen := map[string]bool{}
+	var linked []string
 	for _, ci := range aim.ChangeIdeas {
-		for _, u := range ci.Practices {
-			if seen[u] {
-				continue
-			}
-			seen[u] = true
-			pr, ok := s.loadURI(ctx, practices.Anonymous, u).(*practices.Practice)
-			if !ok {
-				continue
-			}
-			name := names[pr.OriginID]
-			if name == "" {
-				name = pr.OriginID
-			}
-			f.Entries = append(f.Entries, s.practiceEntry(pr, name))
-		}
+		linked = append(linked, ci.Practices...)
 	}
+	f.Entries = append(entries, s.publicPracticeEntries(ctx, linked)...)
 	harvest.WriteFeed(c.Response(), f, time.Now())
 	return nil
 }
