@@ -928,22 +928,9 @@ func (s *Server) uploadResultsPage(c echo.Context) error {
 		return refuse(status, msg)
 	}
 	analysis, err := evidence.AnalyzeCSV(io.LimitReader(body, evidence.MaxFileBytes+1), opts)
-	var (
-		ie  *evidence.InputError
-		mbe *http.MaxBytesError
-	)
-	switch {
-	case errors.As(err, &ie):
-		// The log gets the rule and position only: a message may repeat a header the district typed.
-		s.logger.Info("results refused", append(logAttrs(c), "rule", ie.Rule, "line", ie.Line, "row", ie.Row, "field", ie.Field)...)
-		status := http.StatusUnprocessableEntity
-		if ie.Rule == evidence.RuleTooLarge {
-			status = http.StatusRequestEntityTooLarge
-		}
-		return refuse(status, "The file was refused. "+inputErrorText(ie))
-	case errors.As(err, &mbe):
-		return refuse(http.StatusRequestEntityTooLarge, fmt.Sprintf("The file was refused. It is larger than %d MB.", evidence.MaxFileBytes>>20))
-	case err != nil:
+	if status, msg, refused := s.scoreFileRefusal(c, "results", err); refused {
+		return refuse(status, "The file was refused. "+msg)
+	} else if err != nil {
 		return err
 	}
 	updated, err := s.repo.RecordResults(ctx, p, t.ID, analysis)
@@ -1008,6 +995,18 @@ func (s *Server) pageScoreFile(c echo.Context, what string, opts evidence.Measur
 		return nil, status, msg, nil
 	}
 	ms, err := evidence.ParseMeasureScores(io.LimitReader(body, evidence.MaxFileBytes+1), opts)
+	if status, msg, refused := s.scoreFileRefusal(c, what, err); refused {
+		return nil, status, msg, nil
+	} else if err != nil {
+		return nil, 0, "", err
+	}
+	return ms, 0, "", nil
+}
+
+// scoreFileRefusal says whether err is a page's score file refused by the rules (or too large), and
+// then with what status and message beside the file field. The log gets the rule and position only:
+// a message may repeat a header the district typed. Nil and engine errors are not refusals.
+func (s *Server) scoreFileRefusal(c echo.Context, what string, err error) (status int, msg string, refused bool) {
 	var (
 		ie  *evidence.InputError
 		mbe *http.MaxBytesError
@@ -1015,17 +1014,15 @@ func (s *Server) pageScoreFile(c echo.Context, what string, opts evidence.Measur
 	switch {
 	case errors.As(err, &ie):
 		s.logger.Info(what+" refused", append(logAttrs(c), "rule", ie.Rule, "line", ie.Line, "row", ie.Row, "field", ie.Field)...)
-		status := http.StatusUnprocessableEntity
+		status = http.StatusUnprocessableEntity
 		if ie.Rule == evidence.RuleTooLarge {
 			status = http.StatusRequestEntityTooLarge
 		}
-		return nil, status, inputErrorText(ie), nil
+		return status, inputErrorText(ie), true
 	case errors.As(err, &mbe):
-		return nil, http.StatusRequestEntityTooLarge, fmt.Sprintf("It is larger than %d MB.", evidence.MaxFileBytes>>20), nil
-	case err != nil:
-		return nil, 0, "", err
+		return http.StatusRequestEntityTooLarge, fmt.Sprintf("It is larger than %d MB.", evidence.MaxFileBytes>>20), true
 	}
-	return ms, 0, "", nil
+	return 0, "", false
 }
 
 // scoreFilePart finds the score file ("scores") in a page's multipart upload form, read as it
