@@ -35,6 +35,12 @@ func (n *testNode) session(email, role, team string) *pageSession {
 	if _, err := idp.AddUser(context.Background(), n.srv.Repo().Bucket(), email, role, team, wsPassword); err != nil {
 		n.t.Fatal(err)
 	}
+	return n.signedIn(email)
+}
+
+// signedIn signs in the account of email (its password wsPassword) and keeps its CSRF token.
+func (n *testNode) signedIn(email string) *pageSession {
+	n.t.Helper()
 	s := &pageSession{t: n.t, n: n, c: n.signIn(email, wsPassword)}
 	_, body := s.get("/api/v1/me")
 	m := regexp.MustCompile(`"csrf_token":"([^"]+)"`).FindStringSubmatch(body)
